@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "overlay-sim",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "PacketWire", targets: ["PacketWire"]),
+        .library(name: "VXLAN", targets: ["VXLAN"]),
+        .library(name: "Capture", targets: ["Capture"]),
+        .executable(name: "overlay-sim", targets: ["overlay-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Wire formats: byte views and header values. Knows nothing above it.
+        .target(name: "PacketWire"),
+        // VXLAN tunnel endpoint (RFC 7348) as the Linux vxlan driver behaves on the wire.
+        .target(name: "VXLAN", dependencies: ["PacketWire"]),
+        // libpcap, used for real: the project's capture engine.
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
+        ),
+        .target(name: "Capture", dependencies: ["CPcap", "PacketWire"]),
+        .executableTarget(
+            name: "overlay-sim",
+            dependencies: [
+                "PacketWire", "VXLAN", "Capture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "PacketWireTests",
+            dependencies: ["PacketWire"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "VXLANTests",
+            dependencies: ["VXLAN", "PacketWire"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)
