@@ -32,15 +32,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(
-            name: "PacketWireTests",
-            dependencies: ["PacketWire"],
-            resources: [.copy("Fixtures")]
+        // Fixture files shared by the test targets: real kernel captures and scapy-made odd frames.
+        .target(
+            name: "TestFixtures",
+            path: "Tests/TestFixtures",
+            exclude: ["odd/make_odd.py", "odd/INDEX.md"],
+            resources: [.copy("kernel"), .copy("odd")]
         ),
-        .testTarget(
-            name: "VXLANTests",
-            dependencies: ["VXLAN", "PacketWire"],
-            resources: [.copy("Fixtures")]
-        ),
+        .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
+        .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
     ]
 )

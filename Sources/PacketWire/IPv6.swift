@@ -1,0 +1,183 @@
+// IPv6 (RFC 8200 §3) and the walk over its extension headers (RFC 8200 §4).
+//
+//   0                   1                   2                   3
+//   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |Version| Traffic Class |           Flow Label                  |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |         Payload Length        |  Next Header  |   Hop Limit   |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |                    Source Address (128 bits)                  |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |                  Destination Address (128 bits)               |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+
+/// A zero-copy view of an IPv6 packet.
+///
+/// ``init(checking:frameOffset:)`` checks the version and that the payload length fits the bytes.
+public struct IPv6Packet {
+    public enum Field {
+        public static let versionClassLabel = 0..<4
+        public static let payloadLength = 4..<6
+        public static let nextHeader = 6
+        public static let hopLimit = 7
+        public static let source = 8..<24
+        public static let destination = 24..<40
+    }
+    public static let headerLength = 40
+
+    public let bytes: UnsafeRawBufferPointer
+    public let frameOffset: Int
+
+    @inlinable
+    public init(checking bytes: UnsafeRawBufferPointer, frameOffset: Int = 0) throws(DecodeError) {
+        guard bytes.count >= Self.headerLength else {
+            throw .truncated(.ipv6, offset: frameOffset, needed: Self.headerLength, available: bytes.count)
+        }
+        let version = bytes.readUInt8(at: 0) >> 4
+        guard version == 6 else {
+            throw .badVersion(.ipv6, offset: frameOffset, expected: 6, found: Int(version))
+        }
+        let payloadLength = Int(bytes.readUInt16(at: 4))
+        guard Self.headerLength + payloadLength <= bytes.count else {
+            throw .truncated(.ipv6, offset: frameOffset + 4, needed: Self.headerLength + payloadLength,
+                             available: bytes.count)
+        }
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
+    @inlinable public var trafficClass: UInt8 { UInt8(truncatingIfNeeded: bytes.readUInt32(at: 0) >> 20) }
+    @inlinable public var flowLabel: UInt32 { bytes.readUInt32(at: 0) & 0xF_FFFF }
+    @inlinable public var payloadLength: Int { Int(bytes.readUInt16(at: 4)) }
+    @inlinable public var nextHeader: IPProtocol { IPProtocol(rawValue: bytes.readUInt8(at: 6)) }
+    @inlinable public var hopLimit: UInt8 { bytes.readUInt8(at: 7) }
+    @inlinable public var source: IPv6Address { IPv6Address(reading: bytes, at: 8) }
+    @inlinable public var destination: IPv6Address { IPv6Address(reading: bytes, at: 24) }
+    /// Everything after the fixed header up to the payload length: extension headers and upper layer.
+    @inlinable public var payload: UnsafeRawBufferPointer { bytes.slice(40..<(40 + payloadLength)) }
+    @inlinable public var payloadOffset: Int { frameOffset + Self.headerLength }
+
+    /// Where the upper-layer header is, after walking hop-by-hop, routing, fragment, destination options
+    /// and authentication headers (RFC 8200 §4.1 order is not enforced; a decoder reports what it sees).
+    public struct UpperLayer: Hashable, Sendable {
+        public var `protocol`: IPProtocol
+        /// Offset of the upper-layer header within ``payload``.
+        public var offset: Int
+        /// Set when a fragment header was walked: the upper layer is whole only in a first fragment.
+        public var fragment: IPv6Fragment?
+
+        @inlinable
+        public init(protocol: IPProtocol, offset: Int, fragment: IPv6Fragment?) {
+            self.protocol = `protocol`
+            self.offset = offset
+            self.fragment = fragment
+        }
+    }
+
+    /// A fragment header's fields (RFC 8200 §4.5).
+    public struct IPv6Fragment: Hashable, Sendable {
+        public var offset: Int
+        public var moreFragments: Bool
+        public var identification: UInt32
+
+        @inlinable
+        public init(offset: Int, moreFragments: Bool, identification: UInt32) {
+            self.offset = offset
+            self.moreFragments = moreFragments
+            self.identification = identification
+        }
+    }
+
+    /// Walks the extension headers to the upper layer.
+    /// - Throws: `truncated` when an extension header runs past the payload.
+    @inlinable
+    public func upperLayer() throws(DecodeError) -> UpperLayer {
+        let payload = self.payload
+        var next = nextHeader
+        var offset = 0
+        var fragment: IPv6Fragment?
+        while true {
+            let length: Int
+            switch next {
+            case .hopByHopOptions, .ipv6Routing, .destinationOptions:
+                guard payload.count >= offset + 2 else {
+                    throw .truncated(.ipv6, offset: payloadOffset + offset, needed: offset + 2, available: payload.count)
+                }
+                length = (Int(payload.readUInt8(at: offset + 1)) + 1) * 8
+            case .ipv6Fragment:
+                length = 8
+                guard payload.count >= offset + length else {
+                    throw .truncated(.ipv6, offset: payloadOffset + offset, needed: offset + length,
+                                     available: payload.count)
+                }
+                let field = payload.readUInt16(at: offset + 2)
+                fragment = IPv6Fragment(offset: Int(field & 0xFFF8), moreFragments: field & 1 != 0,
+                                        identification: payload.readUInt32(at: offset + 4))
+            case .authenticationHeader:
+                guard payload.count >= offset + 2 else {
+                    throw .truncated(.ipv6, offset: payloadOffset + offset, needed: offset + 2, available: payload.count)
+                }
+                length = (Int(payload.readUInt8(at: offset + 1)) + 2) * 4
+            default:
+                return UpperLayer(protocol: next, offset: offset, fragment: fragment)
+            }
+            guard payload.count >= offset + length else {
+                throw .truncated(.ipv6, offset: payloadOffset + offset, needed: offset + length, available: payload.count)
+            }
+            next = IPProtocol(rawValue: payload.readUInt8(at: offset))
+            offset += length
+            if let fragment, fragment.offset != 0 {
+                return UpperLayer(protocol: next, offset: offset, fragment: fragment)
+            }
+        }
+    }
+}
+
+/// The fixed IPv6 header as a plain value; extension headers belong to the payload.
+public struct IPv6Header: Hashable, Sendable, CustomStringConvertible {
+    public var trafficClass: UInt8
+    /// 20-bit flow label (RFC 6437).
+    public var flowLabel: UInt32
+    public var payloadLength: Int
+    public var nextHeader: IPProtocol
+    public var hopLimit: UInt8
+    public var source: IPv6Address
+    public var destination: IPv6Address
+
+    public init(trafficClass: UInt8 = 0, flowLabel: UInt32 = 0, payloadLength: Int, nextHeader: IPProtocol,
+                hopLimit: UInt8 = 64, source: IPv6Address, destination: IPv6Address) {
+        self.trafficClass = trafficClass
+        self.flowLabel = flowLabel & 0xF_FFFF
+        self.payloadLength = payloadLength
+        self.nextHeader = nextHeader
+        self.hopLimit = hopLimit
+        self.source = source
+        self.destination = destination
+    }
+
+    @inlinable
+    public init(_ packet: IPv6Packet) {
+        self.init(trafficClass: packet.trafficClass, flowLabel: packet.flowLabel, payloadLength: packet.payloadLength,
+                  nextHeader: packet.nextHeader, hopLimit: packet.hopLimit, source: packet.source,
+                  destination: packet.destination)
+    }
+
+    public static let headerLength = IPv6Packet.headerLength
+
+    /// Writes the 40-byte fixed header at the start of `bytes`.
+    @inlinable
+    public func emit(into bytes: UnsafeMutableRawBufferPointer) {
+        precondition(bytes.count >= Self.headerLength, "buffer too small for the IPv6 header")
+        bytes.writeUInt32(6 << 28 | UInt32(trafficClass) << 20 | (flowLabel & 0xF_FFFF), at: 0)
+        bytes.writeUInt16(UInt16(truncatingIfNeeded: payloadLength), at: 4)
+        bytes.writeUInt8(nextHeader.rawValue, at: 6)
+        bytes.writeUInt8(hopLimit, at: 7)
+        source.write(into: bytes, at: 8)
+        destination.write(into: bytes, at: 24)
+    }
+
+    public var description: String {
+        "IPv6 \(source) > \(destination) \(nextHeader.name) hlim \(hopLimit) len \(payloadLength)"
+    }
+}

@@ -1,0 +1,86 @@
+import PacketWire
+
+/// The inner flow a tunnel hashes for ECMP entropy: addresses, protocol and ports, as Linux's flow
+/// dissector reads them; for frames that are not IP, the MAC addresses and EtherType (Linux's fallback
+/// `jhash(skb->data, 2 * ETH_ALEN, skb->protocol)`).
+public struct FlowHash {
+    /// Hashes the flow of the inner Ethernet frame in `frame`. Never fails: whatever cannot be parsed
+    /// contributes nothing beyond what was read before it.
+    @inlinable
+    public static func hash(innerFrame frame: UnsafeRawBufferPointer, seed: UInt32) -> UInt32 {
+        var state = Mixer(seed: seed)
+        guard let ethernet = try? EthernetFrame(checking: frame) else {
+            state.add(UInt32(truncatingIfNeeded: frame.count))
+            return state.finish()
+        }
+        switch ethernet.etherType {
+        case .ipv4:
+            guard let ip = try? IPv4Packet(checking: ethernet.payload) else { break }
+            state.add(ip.source.rawValue)
+            state.add(ip.destination.rawValue)
+            state.add(UInt32(ip.protocol.rawValue))
+            if !ip.isFragment, ip.protocol == .tcp || ip.protocol == .udp, ip.payload.count >= 4 {
+                state.add(ip.payload.readUInt32(at: 0))
+            }
+            return state.finish()
+        case .ipv6:
+            let payload = ethernet.payload
+            guard payload.count >= 40, payload.readUInt8(at: 0) >> 4 == 6 else { break }
+            for offset in stride(from: 8, to: 40, by: 4) { state.add(payload.readUInt32(at: offset)) }
+            let nextHeader = payload.readUInt8(at: 6)
+            state.add(UInt32(nextHeader))
+            if nextHeader == IPProtocol.tcp.rawValue || nextHeader == IPProtocol.udp.rawValue, payload.count >= 44 {
+                state.add(payload.readUInt32(at: 40))
+            }
+            return state.finish()
+        default:
+            break
+        }
+        let macs = ethernet.bytes
+        state.add(macs.readUInt32(at: 0))
+        state.add(macs.readUInt32(at: 4))
+        state.add(macs.readUInt32(at: 8))
+        state.add(UInt32(ethernet.etherType.rawValue))
+        return state.finish()
+    }
+
+    /// Linux `udp_flow_src_port`: folds the hash's halves and scales it into `range` (upper bound
+    /// excluded), so one flow always gets one port.
+    @inlinable
+    public static func sourcePort(hash: UInt32, range: Range<UInt16>) -> UInt16 {
+        guard range.count > 0 else { return range.lowerBound }
+        let folded = hash ^ (hash << 16)
+        return UInt16(truncatingIfNeeded: (UInt64(folded) * UInt64(range.count)) >> 32) &+ range.lowerBound
+    }
+
+    /// Murmur3-style word mixing: cheap, well distributed, and the same on every machine.
+    @usableFromInline
+    struct Mixer {
+        @usableFromInline var state: UInt32
+        @usableFromInline var length: UInt32 = 0
+
+        @inlinable init(seed: UInt32) { state = seed }
+
+        @inlinable
+        mutating func add(_ word: UInt32) {
+            var k = word &* 0xcc9e_2d51
+            k = (k << 15) | (k >> 17)
+            k = k &* 0x1b87_3593
+            state ^= k
+            state = (state << 13) | (state >> 19)
+            state = state &* 5 &+ 0xe654_6b64
+            length &+= 4
+        }
+
+        @inlinable
+        mutating func finish() -> UInt32 {
+            var h = state ^ length
+            h ^= h >> 16
+            h = h &* 0x85eb_ca6b
+            h ^= h >> 13
+            h = h &* 0xc2b2_ae35
+            h ^= h >> 16
+            return h
+        }
+    }
+}

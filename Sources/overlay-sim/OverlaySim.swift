@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct OverlaySim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "overlay-sim",
+        abstract: "Simulate a Kubernetes VXLAN overlay at the byte level."
+    )
+}
