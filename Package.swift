@@ -42,5 +42,10 @@ let package = Package(
             dependencies: ["VXLAN", "PacketWire"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(
+            name: "CaptureTests",
+            dependencies: ["Capture"],
+            resources: [.copy("Fixtures")]
+        ),
     ]
 )
