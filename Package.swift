@@ -41,5 +41,10 @@ let package = Package(
         ),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
+        .testTarget(
+            name: "CaptureTests",
+            dependencies: ["Capture"],
+            resources: [.copy("Fixtures")]
+        ),
     ]
 )

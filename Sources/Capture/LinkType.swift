@@ -1,0 +1,32 @@
+import CPcap
+
+/// A link-layer header type, as libpcap's `DLT_` values name it (`DLT_EN10MB`, `DLT_RAW`, ...).
+///
+/// libpcap translates between these values and the `LINKTYPE_` values stored in files, so a
+/// `LinkType` is what ``PcapWriter`` is given and what ``PcapReader`` reports. Open to values
+/// nobody named here yet.
+public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The `DLT_` value.
+    public let rawValue: Int32
+
+    /// Wraps a `DLT_` value.
+    public init(rawValue: Int32) {
+        self.rawValue = rawValue
+    }
+
+    /// Ethernet II and IEEE 802.3 frames (`DLT_EN10MB`): what overlay-sim writes and reads.
+    public static let ethernet = LinkType(rawValue: DLT_EN10MB)
+
+    /// Raw IPv4 or IPv6 packets with no link-layer header (`DLT_RAW`).
+    public static let rawIP = LinkType(rawValue: DLT_RAW)
+
+    /// libpcap's short name for the type (`"EN10MB"`, `"RAW"`), or `nil` if libpcap does not know it.
+    public var name: String? {
+        pcap_datalink_val_to_name(rawValue).map { String(cString: $0) }
+    }
+
+    /// `"EN10MB - 1"`: the name and the number, or `"unknown - N"`.
+    public var description: String {
+        "\(name ?? "unknown") - \(rawValue)"
+    }
+}
