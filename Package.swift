@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "PacketWire", targets: ["PacketWire"]),
         .library(name: "VXLAN", targets: ["VXLAN"]),
         .library(name: "Capture", targets: ["Capture"]),
+        // The measured loops and the suite behind `overlay-sim bench`, shared with Benchmarks/.
+        .library(name: "OverlayBench", targets: ["OverlayBench"]),
         .executable(name: "overlay-sim", targets: ["overlay-sim"]),
     ],
     dependencies: [
@@ -25,10 +27,12 @@ let package = Package(
             providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
         ),
         .target(name: "Capture", dependencies: ["CPcap", "PacketWire"]),
+        // Benchmark frames, kernels and suite: what `overlay-sim bench` and Benchmarks/ measure.
+        .target(name: "OverlayBench", dependencies: ["PacketWire", "VXLAN", "Capture"]),
         .executableTarget(
             name: "overlay-sim",
             dependencies: [
-                "PacketWire", "VXLAN", "Capture",
+                "PacketWire", "VXLAN", "Capture", "OverlayBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
