@@ -54,24 +54,56 @@ public enum BenchmarkFrames {
     }
 
     /// A pool of `count` buffers holding inner frames of `length` bytes after 128 bytes of headroom.
-    public static func innerPool(frameLength length: Int, count: Int = poolSize) -> [PacketBuffer] {
-        (0..<count).map { index in
+    public static func innerPool(frameLength length: Int, count: Int = poolSize) -> BufferPool {
+        BufferPool((0..<count).map { index in
             let buffer = PacketBuffer(capacity: bufferCapacity, headroom: headroom)
             innerFrame(index: index, length: length).withUnsafeBytes { _ = buffer.load($0, headroom: headroom) }
             return buffer
-        }
+        })
     }
 
     /// A pool of `count` buffers holding the inner frames of ``innerPool(frameLength:count:)``
     /// encapsulated by ``tunnel(udpChecksum:)``: the input of decapsulation, decoding and pcap writing.
     public static func encapsulatedPool(frameLength length: Int, count: Int = poolSize,
-                                        udpChecksum: Bool = false) -> [PacketBuffer] {
+                                        udpChecksum: Bool = false) -> BufferPool {
         var endpoint = TunnelEndpoint(configuration: tunnel(udpChecksum: udpChecksum))
         let pool = innerPool(frameLength: length, count: count)
-        for buffer in pool {
+        for buffer in pool.buffers {
             // Cannot fail: the tunnel has a remote, one address family, and 128 bytes of headroom.
             do { try endpoint.encapsulate(buffer) } catch { preconditionFailure("\(error)") }
         }
         return pool
+    }
+}
+
+/// Packet buffers used cyclically: frame *i* is buffer *i* mod ``count``.
+///
+/// Besides the buffers it keeps unretained references to them, so a loop that takes a buffer per frame
+/// pays no reference counting (an atomic increment and decrement, as much as the rest of
+/// encapsulation): the pool keeps every buffer alive as long as the references are used.
+public struct BufferPool {
+    /// The buffers, owned by the pool; a power of two of them.
+    public let buffers: [PacketBuffer]
+    @usableFromInline let references: [Unmanaged<PacketBuffer>]
+
+    public init(_ buffers: [PacketBuffer]) {
+        precondition(!buffers.isEmpty && buffers.count & (buffers.count - 1) == 0, "pool size must be a power of two")
+        self.buffers = buffers
+        self.references = buffers.map { Unmanaged.passUnretained($0) }
+    }
+
+    public var count: Int { buffers.count }
+
+    /// Calls `body` with buffers `0 ..< frames`, cyclically, without retaining them.
+    @inlinable @inline(__always)
+    public func forEachFrame(_ frames: Int, _ body: (PacketBuffer) -> Void) {
+        withExtendedLifetime(buffers) {
+            references.withUnsafeBufferPointer { references in
+                let mask = references.count - 1
+                for index in 0..<frames {
+                    references[index & mask]._withUnsafeGuaranteedRef(body)
+                }
+            }
+        }
     }
 }

@@ -51,16 +51,19 @@ public struct BenchmarkSuite: Sendable {
     public var passes: Int
     /// Where the pcap measurement writes its file (deleted afterwards).
     public var pcapDirectory: String
+    /// The measurements to run, from ``measurementNames``; all when empty.
+    public var only: Set<String> = []
 
     public static let defaultFrames = 4_000_000
     public static let defaultPasses = 5
 
     public init(frames: Int = BenchmarkSuite.defaultFrames, passes: Int = BenchmarkSuite.defaultPasses,
-                pcapDirectory: String = BenchmarkSuite.temporaryDirectory) {
+                pcapDirectory: String = BenchmarkSuite.temporaryDirectory, only: Set<String> = []) {
         precondition(frames > 0 && passes > 0, "frames and passes must be positive")
         self.frames = frames
         self.passes = passes
         self.pcapDirectory = pcapDirectory
+        self.only = only
     }
 
     /// `$TMPDIR`, or `/tmp`.
@@ -88,7 +91,8 @@ public struct BenchmarkSuite: Sendable {
             report(result)
         }
 
-        for (name, pool, length) in [("encap64", smallInner, small), ("encap1400", largeInner, large)] {
+        for (name, pool, length) in [("encap64", smallInner, small), ("encap1400", largeInner, large)]
+            where selected(name) {
             var endpoint = TunnelEndpoint(configuration: BenchmarkFrames.tunnel())
             let seconds = try fastestPass { () throws(BenchmarkFailure) in
                 let bytes = Kernels.encapsulate(pool, endpoint: &endpoint, count: frames)
@@ -97,7 +101,8 @@ public struct BenchmarkSuite: Sendable {
             record(name, "encapsulate \(length)-byte inner frames, IPv4 underlay, noudpcsum", frameLength: length,
                    seconds: seconds)
         }
-        for (name, pool, length) in [("decap64", smallOuter, small), ("decap1400", largeOuter, large)] {
+        for (name, pool, length) in [("decap64", smallOuter, small), ("decap1400", largeOuter, large)]
+            where selected(name) {
             let endpoint = TunnelEndpoint(configuration: BenchmarkFrames.tunnel())
             let seconds = try fastestPass { () throws(BenchmarkFailure) in
                 guard Kernels.decapsulate(pool, endpoint: endpoint, count: frames) == frames else {
@@ -107,25 +112,33 @@ public struct BenchmarkSuite: Sendable {
             record(name, "decapsulate \(length)-byte inner frames (all outer checks)", frameLength: length,
                    seconds: seconds)
         }
-        let path = pcapDirectory + "/overlay-sim-bench-\(getpid()).pcap"
-        defer { unlink(path) }
-        let pcapSeconds = try fastestPass { () throws(CaptureError) in
-            // Opening and closing the file are timed, as in the C baseline.
-            let writer = try PcapWriter(path: path)
-            _ = try Kernels.writePcap(smallOuter, to: writer, count: frames)
-            try writer.close()
+        if selected("pcapWrite64") {
+            let path = pcapDirectory + "/overlay-sim-bench-\(getpid()).pcap"
+            defer { unlink(path) }
+            let seconds = try fastestPass { () throws(CaptureError) in
+                // Opening and closing the file are timed, as in the C baseline.
+                let writer = try PcapWriter(path: path)
+                _ = try Kernels.writePcap(smallOuter, to: writer, count: frames)
+                try writer.close()
+            }
+            record("pcapWrite64", "PcapWriter: \(small + 50)-byte encapsulated frames to \(pcapDirectory)",
+                   frameLength: small, seconds: seconds)
         }
-        record("pcapWrite64", "PcapWriter: \(small + 50)-byte encapsulated frames to \(pcapDirectory)",
-               frameLength: small, seconds: pcapSeconds)
-        var checksummed = TunnelEndpoint(configuration: BenchmarkFrames.tunnel(udpChecksum: true))
-        let checksumSeconds = try fastestPass { () throws(BenchmarkFailure) in
-            let bytes = Kernels.encapsulate(smallInner, endpoint: &checksummed, count: frames)
-            guard bytes == frames * (small + 50) else { throw BenchmarkFailure("encap64Checksum", "encapsulation refused frames") }
+        if selected("encap64Checksum") {
+            var endpoint = TunnelEndpoint(configuration: BenchmarkFrames.tunnel(udpChecksum: true))
+            let seconds = try fastestPass { () throws(BenchmarkFailure) in
+                let bytes = Kernels.encapsulate(smallInner, endpoint: &endpoint, count: frames)
+                guard bytes == frames * (small + 50) else {
+                    throw BenchmarkFailure("encap64Checksum", "encapsulation refused frames")
+                }
+            }
+            record("encap64Checksum", "encapsulate 64-byte inner frames with the outer UDP checksum",
+                   frameLength: small, seconds: seconds)
         }
-        record("encap64Checksum", "encapsulate 64-byte inner frames with the outer UDP checksum", frameLength: small,
-               seconds: checksumSeconds)
         return results
     }
+
+    func selected(_ name: String) -> Bool { only.isEmpty || only.contains(name) }
 
     /// Runs `pass` once untimed, then `passes` times timed, and returns the fastest time in seconds.
     func fastestPass<Failure: Error>(_ pass: () throws(Failure) -> Void) throws(Failure) -> Double {

@@ -6,29 +6,23 @@ import VXLAN
 /// pool size) and returns a number derived from every frame, so no work can be optimised away.
 ///
 /// Shared by `overlay-sim bench` and the package-benchmark suite in `Benchmarks/`, and tested for
-/// correctness (not speed) in `OverlayBenchTests`. The loops hold buffers through `Unmanaged` so that
-/// taking a buffer from the pool costs no reference counting: the pool array keeps them alive.
+/// correctness (not speed) in `OverlayBenchTests`.
 public enum Kernels {
     /// Encapsulates each frame in place and then moves the buffer's start back past the outer headers,
     /// so the next pass finds the inner frame again; the payload is never copied.
     ///
     /// - Returns: the bytes of all encapsulated frames, outer headers included (the C baseline's sum).
     @inline(never)
-    public static func encapsulate(_ pool: [PacketBuffer], endpoint: inout TunnelEndpoint, count: Int) -> Int {
-        precondition(pool.count > 0 && pool.count & (pool.count - 1) == 0, "pool size must be a power of two")
+    public static func encapsulate(_ pool: BufferPool, endpoint: inout TunnelEndpoint, count: Int) -> Int {
         let overhead = endpoint.configuration.overhead
         var bytes = 0
-        pool.withUnsafeBufferPointer { buffers in
-            let mask = buffers.count - 1
-            for index in 0..<count {
-                let buffer = buffers[index & mask]
-                do {
-                    try endpoint.encapsulate(buffer)
-                    bytes &+= buffer.count
-                    buffer.removeFront(overhead)
-                } catch {
-                    continue
-                }
+        pool.forEachFrame(count) { buffer in
+            do {
+                try endpoint.encapsulate(buffer)
+                bytes &+= buffer.count
+                buffer.removeFront(overhead)
+            } catch {
+                return
             }
         }
         return bytes
@@ -40,20 +34,15 @@ public enum Kernels {
     /// - Returns: how many frames were accepted; every one is, for a pool from
     ///   ``BenchmarkFrames/encapsulatedPool(frameLength:count:udpChecksum:)``.
     @inline(never)
-    public static func decapsulate(_ pool: [PacketBuffer], endpoint: TunnelEndpoint, count: Int) -> Int {
-        precondition(pool.count > 0 && pool.count & (pool.count - 1) == 0, "pool size must be a power of two")
+    public static func decapsulate(_ pool: BufferPool, endpoint: TunnelEndpoint, count: Int) -> Int {
         var accepted = 0
-        pool.withUnsafeBufferPointer { buffers in
-            let mask = buffers.count - 1
-            for index in 0..<count {
-                let buffer = buffers[index & mask]
-                do {
-                    let packet = try endpoint.decapsulate(buffer)
-                    accepted &+= 1
-                    _ = buffer.prepend(packet.headerLength)
-                } catch {
-                    continue
-                }
+        pool.forEachFrame(count) { buffer in
+            do {
+                let packet = try endpoint.decapsulate(buffer)
+                accepted &+= 1
+                _ = buffer.prepend(packet.headerLength)
+            } catch {
+                return
             }
         }
         return accepted
@@ -64,14 +53,10 @@ public enum Kernels {
     ///
     /// - Returns: how many frames decoded without error.
     @inline(never)
-    public static func decode(_ pool: [PacketBuffer], count: Int) -> Int {
-        precondition(pool.count > 0 && pool.count & (pool.count - 1) == 0, "pool size must be a power of two")
+    public static func decode(_ pool: BufferPool, count: Int) -> Int {
         var decoded = 0
-        pool.withUnsafeBufferPointer { buffers in
-            let mask = buffers.count - 1
-            for index in 0..<count {
-                if (try? FrameDecoding.decode(buffers[index & mask].readableBytes)) != nil { decoded &+= 1 }
-            }
+        pool.forEachFrame(count) { buffer in
+            if (try? FrameDecoding.decode(buffer.readableBytes)) != nil { decoded &+= 1 }
         }
         return decoded
     }
@@ -80,14 +65,10 @@ public enum Kernels {
     ///
     /// - Returns: the sum of the checksums.
     @inline(never)
-    public static func checksum(_ pool: [PacketBuffer], count: Int) -> Int {
-        precondition(pool.count > 0 && pool.count & (pool.count - 1) == 0, "pool size must be a power of two")
+    public static func checksum(_ pool: BufferPool, count: Int) -> Int {
         var total = 0
-        pool.withUnsafeBufferPointer { buffers in
-            let mask = buffers.count - 1
-            for index in 0..<count {
-                total &+= Int(InternetChecksum.checksum(buffers[index & mask].readableBytes))
-            }
+        pool.forEachFrame(count) { buffer in
+            total &+= Int(InternetChecksum.checksum(buffer.readableBytes))
         }
         return total
     }
@@ -96,17 +77,13 @@ public enum Kernels {
     ///
     /// - Returns: the sum of the source ports.
     @inline(never)
-    public static func flowHash(_ pool: [PacketBuffer], configuration: TunnelConfiguration, count: Int) -> Int {
-        precondition(pool.count > 0 && pool.count & (pool.count - 1) == 0, "pool size must be a power of two")
+    public static func flowHash(_ pool: BufferPool, configuration: TunnelConfiguration, count: Int) -> Int {
         let seed = configuration.flowHashSeed
         let range = configuration.sourcePortRange
         var total = 0
-        pool.withUnsafeBufferPointer { buffers in
-            let mask = buffers.count - 1
-            for index in 0..<count {
-                let hash = FlowHash.hash(innerFrame: buffers[index & mask].readableBytes, seed: seed)
-                total &+= Int(FlowHash.sourcePort(hash: hash, range: range))
-            }
+        pool.forEachFrame(count) { buffer in
+            let hash = FlowHash.hash(innerFrame: buffer.readableBytes, seed: seed)
+            total &+= Int(FlowHash.sourcePort(hash: hash, range: range))
         }
         return total
     }
@@ -116,14 +93,19 @@ public enum Kernels {
     /// - Returns: how many frames were written.
     /// - Throws: the writer's ``CaptureError``.
     @inline(never)
-    public static func writePcap(_ pool: [PacketBuffer], to writer: PcapWriter, count: Int) throws(CaptureError) -> Int {
-        precondition(pool.count > 0 && pool.count & (pool.count - 1) == 0, "pool size must be a power of two")
-        let mask = pool.count - 1
+    public static func writePcap(_ pool: BufferPool, to writer: PcapWriter, count: Int) throws(CaptureError) -> Int {
         var timestamp: UInt64 = 1_700_000_000 * 1_000_000_000
-        for index in 0..<count {
-            try writer.write(pool[index & mask].readableBytes, timestampNanoseconds: timestamp)
+        var failure: CaptureError?
+        pool.forEachFrame(count) { buffer in
+            guard failure == nil else { return }
+            do throws(CaptureError) {
+                try writer.write(buffer.readableBytes, timestampNanoseconds: timestamp)
+            } catch {
+                failure = error
+            }
             timestamp &+= 1_000
         }
+        if let failure { throw failure }
         return count
     }
 }

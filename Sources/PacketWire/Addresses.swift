@@ -85,6 +85,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
         "\(rawValue >> 24).\(rawValue >> 16 & 0xFF).\(rawValue >> 8 & 0xFF).\(rawValue & 0xFF)"
     }
 
+    @inlinable  // read per packet by the encapsulator (TTL 1 toward a multicast group)
     public var isMulticast: Bool { rawValue >> 28 == 0xE }
 
     public static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool { lhs.rawValue < rhs.rawValue }

@@ -113,6 +113,7 @@ public struct UDPHeader: Hashable, Sendable, CustomStringConvertible {
     /// Bytes of data after the header; ``emit(into:checksum:)`` writes header + data as the length.
     public var payloadLength: Int
 
+    @inlinable  // built per packet by the encapsulator
     public init(sourcePort: UInt16, destinationPort: UInt16, payloadLength: Int) {
         self.sourcePort = sourcePort
         self.destinationPort = destinationPort

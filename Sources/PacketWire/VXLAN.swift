@@ -61,6 +61,7 @@ public struct GroupPolicy: Hashable, Sendable, CustomStringConvertible {
     /// The source's group (Linux carries it in the low 16 bits of the packet mark).
     public var id: UInt16
 
+    @inlinable  // built per packet by the encapsulator and decapsulator
     public init(id: UInt16, dontLearn: Bool = false, policyApplied: Bool = false) {
         self.id = id
         self.dontLearn = dontLearn
@@ -79,6 +80,7 @@ public struct VXLANHeader: Hashable, Sendable, CustomStringConvertible {
     /// Present when the G flag is set (VXLAN-GBP).
     public var groupPolicy: GroupPolicy?
 
+    @inlinable  // built per packet by the encapsulator and decapsulator
     public init(vni: UInt32, groupPolicy: GroupPolicy? = nil) {
         self.vni = vni & 0xFF_FFFF
         self.groupPolicy = groupPolicy

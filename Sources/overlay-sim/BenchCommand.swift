@@ -24,13 +24,20 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed passes per measurement; the fastest is reported.")
     var passes = BenchmarkSuite.defaultPasses
 
+    @Option(help: ArgumentHelp("Run only this measurement (repeatable).", valueName: "name"))
+    var only: [String] = []
+
     func validate() throws {
+        for name in only where !BenchmarkSuite.measurementNames.contains(name) {
+            throw ValidationError("unknown measurement '\(name)'; choose from "
+                                  + BenchmarkSuite.measurementNames.joined(separator: ", "))
+        }
         guard frames > 0 else { throw ValidationError("--frames must be positive, got \(frames)") }
         guard passes > 0 else { throw ValidationError("--passes must be positive, got \(passes)") }
     }
 
     func run() throws {
-        let suite = BenchmarkSuite(frames: frames, passes: passes)
+        let suite = BenchmarkSuite(frames: frames, passes: passes, only: Set(only))
         if !json {
             print("\(frames) frames per pass, best of \(passes) after a warm-up, one core")
             print(BenchmarkReport.tableHeader)
