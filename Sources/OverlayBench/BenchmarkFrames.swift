@@ -94,13 +94,14 @@ public struct BufferPool {
 
     public var count: Int { buffers.count }
 
-    /// Calls `body` with buffers `0 ..< frames`, cyclically, without retaining them.
+    /// Calls `body` with the buffers of frames `first ..< first + frames`, cyclically, without retaining
+    /// them.
     @inlinable @inline(__always)
-    public func forEachFrame(_ frames: Int, _ body: (PacketBuffer) -> Void) {
+    public func forEachFrame(_ frames: Int, startingAt first: Int = 0, _ body: (PacketBuffer) -> Void) {
         withExtendedLifetime(buffers) {
             references.withUnsafeBufferPointer { references in
                 let mask = references.count - 1
-                for index in 0..<frames {
+                for index in first..<first + frames {
                     references[index & mask]._withUnsafeGuaranteedRef(body)
                 }
             }

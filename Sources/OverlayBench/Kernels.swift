@@ -3,7 +3,8 @@ import PacketWire
 import VXLAN
 
 /// The measured loops: each processes `count` frames of a pool cyclically (frame *i* is buffer *i* mod
-/// pool size) and returns a number derived from every frame, so no work can be optimised away.
+/// pool size), from frame `first` on, and returns a number derived from every frame, so no work can be
+/// optimised away.
 ///
 /// Shared by `overlay-sim bench` and the package-benchmark suite in `Benchmarks/`, and tested for
 /// correctness (not speed) in `OverlayBenchTests`.
@@ -13,10 +14,11 @@ public enum Kernels {
     ///
     /// - Returns: the bytes of all encapsulated frames, outer headers included (the C baseline's sum).
     @inline(never)
-    public static func encapsulate(_ pool: BufferPool, endpoint: inout TunnelEndpoint, count: Int) -> Int {
+    public static func encapsulate(_ pool: BufferPool, endpoint: inout TunnelEndpoint, count: Int,
+                                   startingAt first: Int = 0) -> Int {
         let overhead = endpoint.configuration.overhead
         var bytes = 0
-        pool.forEachFrame(count) { buffer in
+        pool.forEachFrame(count, startingAt: first) { buffer in
             do {
                 try endpoint.encapsulate(buffer)
                 bytes &+= buffer.count
@@ -34,9 +36,10 @@ public enum Kernels {
     /// - Returns: how many frames were accepted; every one is, for a pool from
     ///   ``BenchmarkFrames/encapsulatedPool(frameLength:count:udpChecksum:)``.
     @inline(never)
-    public static func decapsulate(_ pool: BufferPool, endpoint: TunnelEndpoint, count: Int) -> Int {
+    public static func decapsulate(_ pool: BufferPool, endpoint: TunnelEndpoint, count: Int,
+                                   startingAt first: Int = 0) -> Int {
         var accepted = 0
-        pool.forEachFrame(count) { buffer in
+        pool.forEachFrame(count, startingAt: first) { buffer in
             do {
                 let packet = try endpoint.decapsulate(buffer)
                 accepted &+= 1
@@ -53,9 +56,9 @@ public enum Kernels {
     ///
     /// - Returns: how many frames decoded without error.
     @inline(never)
-    public static func decode(_ pool: BufferPool, count: Int) -> Int {
+    public static func decode(_ pool: BufferPool, count: Int, startingAt first: Int = 0) -> Int {
         var decoded = 0
-        pool.forEachFrame(count) { buffer in
+        pool.forEachFrame(count, startingAt: first) { buffer in
             if (try? FrameDecoding.decode(buffer.readableBytes)) != nil { decoded &+= 1 }
         }
         return decoded
@@ -65,9 +68,9 @@ public enum Kernels {
     ///
     /// - Returns: the sum of the checksums.
     @inline(never)
-    public static func checksum(_ pool: BufferPool, count: Int) -> Int {
+    public static func checksum(_ pool: BufferPool, count: Int, startingAt first: Int = 0) -> Int {
         var total = 0
-        pool.forEachFrame(count) { buffer in
+        pool.forEachFrame(count, startingAt: first) { buffer in
             total &+= Int(InternetChecksum.checksum(buffer.readableBytes))
         }
         return total
@@ -77,11 +80,12 @@ public enum Kernels {
     ///
     /// - Returns: the sum of the source ports.
     @inline(never)
-    public static func flowHash(_ pool: BufferPool, configuration: TunnelConfiguration, count: Int) -> Int {
+    public static func flowHash(_ pool: BufferPool, configuration: TunnelConfiguration, count: Int,
+                                startingAt first: Int = 0) -> Int {
         let seed = configuration.flowHashSeed
         let range = configuration.sourcePortRange
         var total = 0
-        pool.forEachFrame(count) { buffer in
+        pool.forEachFrame(count, startingAt: first) { buffer in
             let hash = FlowHash.hash(innerFrame: buffer.readableBytes, seed: seed)
             total &+= Int(FlowHash.sourcePort(hash: hash, range: range))
         }
@@ -93,10 +97,11 @@ public enum Kernels {
     /// - Returns: how many frames were written.
     /// - Throws: the writer's ``CaptureError``.
     @inline(never)
-    public static func writePcap(_ pool: BufferPool, to writer: PcapWriter, count: Int) throws(CaptureError) -> Int {
+    public static func writePcap(_ pool: BufferPool, to writer: PcapWriter, count: Int,
+                                 startingAt first: Int = 0) throws(CaptureError) -> Int {
         var timestamp: UInt64 = 1_700_000_000 * 1_000_000_000
         var failure: CaptureError?
-        pool.forEachFrame(count) { buffer in
+        pool.forEachFrame(count, startingAt: first) { buffer in
             guard failure == nil else { return }
             do throws(CaptureError) {
                 try writer.write(buffer.readableBytes, timestampNanoseconds: timestamp)

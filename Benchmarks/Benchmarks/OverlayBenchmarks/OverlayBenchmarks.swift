@@ -1,0 +1,115 @@
+// overlay-sim's hot paths under package-benchmark: throughput and mallocs for 64- and 1400-byte inner
+// frames, on the frames and tunnel of `overlay-sim bench` and the C baseline (OverlayBench.BenchmarkFrames).
+//
+// Each benchmark iteration processes 1,000 frames (scaling factor kilo), continuing through a pool of
+// 4,096 buffers, so throughput reads in frames per second and malloc counts are per 1,000 frames.
+// Encapsulate, Decapsulate and Decode must allocate nothing: Thresholds/ holds their static p90
+// threshold of 0 mallocs, which `swift package benchmark thresholds check` enforces.
+//
+// TODO(simulation issue): end-to-end `run` of the default scenario and of a 100-node scenario belong here
+// once the simulation exists (ClusterSim).
+
+import Benchmark
+import Capture
+import OverlayBench
+import PacketWire
+import VXLAN
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Frames per benchmark iteration.
+private let framesPerIteration = 1_000
+
+/// Where each benchmark continues in its pool, so successive iterations touch all 4,096 buffers as the
+/// C baseline's loop does.
+private final class Cursor {
+    var next = 0
+
+    func advance() -> Int {
+        defer { next &+= framesPerIteration }
+        return next
+    }
+}
+
+/// A pcap file written for one benchmark run and deleted after it.
+private final class PcapSink {
+    let path: String
+    var writer: PcapWriter?
+
+    init(_ name: String) {
+        path = BenchmarkSuite.temporaryDirectory + "/overlay-benchmarks-\(getpid())-\(name).pcap"
+    }
+
+    func open() throws { writer = try PcapWriter(path: path) }
+
+    func close() throws {
+        try writer?.close()
+        writer = nil
+        unlink(path)
+    }
+}
+
+let benchmarks: @Sendable () -> Void = {
+    let allocationFree: [BenchmarkMetric: BenchmarkThresholds] = [
+        .mallocCountTotal: BenchmarkThresholds(absolute: [.p90: 0]),
+    ]
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.throughput, .wallClock, .mallocCountTotal],
+        warmupIterations: 10,
+        scalingFactor: .kilo,
+        maxDuration: .seconds(1),
+        maxIterations: 10_000
+    )
+
+    for length in [BenchmarkFrames.smallFrameLength, BenchmarkFrames.largeFrameLength] {
+        let inner = BenchmarkFrames.innerPool(frameLength: length)
+        let outer = BenchmarkFrames.encapsulatedPool(frameLength: length)
+        let configuration = BenchmarkFrames.tunnel()
+
+        let encapsulation = Cursor()
+        var encapsulator = TunnelEndpoint(configuration: configuration)
+        Benchmark("Encapsulate \(length)B", configuration: .init(thresholds: allocationFree)) { _ in
+            blackHole(Kernels.encapsulate(inner, endpoint: &encapsulator, count: framesPerIteration,
+                                          startingAt: encapsulation.advance()))
+        }
+
+        let decapsulation = Cursor()
+        let decapsulator = TunnelEndpoint(configuration: configuration)
+        Benchmark("Decapsulate \(length)B", configuration: .init(thresholds: allocationFree)) { _ in
+            blackHole(Kernels.decapsulate(outer, endpoint: decapsulator, count: framesPerIteration,
+                                          startingAt: decapsulation.advance()))
+        }
+
+        let decoding = Cursor()
+        Benchmark("Decode \(length)B", configuration: .init(thresholds: allocationFree)) { _ in
+            blackHole(Kernels.decode(outer, count: framesPerIteration, startingAt: decoding.advance()))
+        }
+
+        let summing = Cursor()
+        Benchmark("Checksum \(length)B") { _ in
+            blackHole(Kernels.checksum(inner, count: framesPerIteration, startingAt: summing.advance()))
+        }
+
+        let hashing = Cursor()
+        Benchmark("Flow hash \(length)B") { _ in
+            blackHole(Kernels.flowHash(inner, configuration: configuration, count: framesPerIteration,
+                                       startingAt: hashing.advance()))
+        }
+
+        // One file per run, opened and closed outside the measurement; bounded so a run writes at most
+        // a few hundred megabytes to the temporary folder.
+        let sink = PcapSink("\(length)")
+        let writing = Cursor()
+        Benchmark("Pcap write \(length)B",
+                  configuration: .init(maxIterations: length > 100 ? 200 : 2_000,
+                                       setup: { try sink.open() }, teardown: { try sink.close() })) { _ in
+            guard let writer = sink.writer else { return }
+            blackHole(try? Kernels.writePcap(outer, to: writer, count: framesPerIteration,
+                                             startingAt: writing.advance()))
+        }
+    }
+}
