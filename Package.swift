@@ -45,6 +45,7 @@ let package = Package(
         ),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
+        .testTarget(name: "OverlayBenchTests", dependencies: ["OverlayBench", "PacketWire", "VXLAN", "Capture"]),
         .testTarget(
             name: "CaptureTests",
             dependencies: ["Capture"],

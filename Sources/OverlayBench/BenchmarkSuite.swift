@@ -35,6 +35,12 @@ public struct BenchmarkResult: Hashable, Sendable {
     /// What was measured, for the human table.
     public var summary: String
     public var throughput: Throughput
+
+    public init(name: String, summary: String, throughput: Throughput) {
+        self.name = name
+        self.summary = summary
+        self.throughput = throughput
+    }
 }
 
 /// The in-process measurements of `overlay-sim bench`: single core, frames generated in memory
