@@ -12,6 +12,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // Wire formats: byte views and header values. Knows nothing above it.
@@ -25,10 +27,20 @@ let package = Package(
             providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
         ),
         .target(name: "Capture", dependencies: ["CPcap", "PacketWire"]),
+        // The cluster simulation: scenarios, the discrete-event engine, nodes, pods, Services, the report.
+        .target(
+            name: "ClusterSim",
+            dependencies: [
+                "PacketWire", "VXLAN", "Capture",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         .executableTarget(
             name: "overlay-sim",
             dependencies: [
-                "PacketWire", "VXLAN", "Capture",
+                "PacketWire", "VXLAN", "Capture", "ClusterSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
