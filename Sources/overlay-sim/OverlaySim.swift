@@ -4,6 +4,7 @@ import ArgumentParser
 struct OverlaySim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "overlay-sim",
-        abstract: "Simulate a Kubernetes VXLAN overlay at the byte level."
+        abstract: "Simulate a Kubernetes VXLAN overlay at the byte level.",
+        subcommands: [Decode.self, Encap.self, Decap.self]
     )
 }
