@@ -78,7 +78,7 @@ struct CaptureConversion {
     /// - Throws: the ``CaptureError`` that stopped reading or writing; `output` is then not created.
     static func run(input: String, output: String, openWriter: WriterFactory = CaptureConversion.openWriter,
                     step: (FrameView, PacketBuffer) -> Step) throws -> Report {
-        let reader = try PcapReader(path: input)
+        let reader = try PcapReader(path: input, recordsOverSnapLength: .refuse)
         let writer = try openWriter(output)
         let buffer = PacketBuffer(capacity: headroom + largestFrame, headroom: headroom)
         var report = Report()

@@ -40,7 +40,7 @@ struct Decode: ParsableCommand {
         var summary = DecodeSummary()
         let reader: PcapReader
         do {
-            reader = try PcapReader(path: path)
+            reader = try PcapReader(path: path, recordsOverSnapLength: .refuse)
         } catch {
             console.error("error: \(error)")
             return 1
