@@ -50,7 +50,10 @@ let package = Package(
         // subprocess; tshark comparisons of the decoder and of encap's output.
         .testTarget(
             name: "CLITests",
-            dependencies: ["overlay-sim", "Capture", "VXLAN", "PacketWire", "TestFixtures"]
+            dependencies: [
+                "overlay-sim", "Capture", "VXLAN", "PacketWire", "TestFixtures",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
     ]
 )
