@@ -197,9 +197,6 @@ public struct DecodedFrame: Hashable, Sendable, Codable {
         self.inner = inner
         self.error = error
     }
-
-    /// The innermost IP protocol decoded: the inner packet's when there is one, else the outer's.
-    public var innermostProtocol: Int? { inner?.ip?.protocol ?? (inner == nil ? outer.ip?.protocol : nil) }
 }
 
 // MARK: - JSON Lines

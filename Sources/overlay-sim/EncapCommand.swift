@@ -12,7 +12,8 @@ struct Encap: ParsableCommand {
             Linux vxlan driver builds them, and is written to OUT with its timestamp. Options follow \
             `ip link add ... type vxlan`: --tos takes hex as ip does, --srcport MIN MAX draws ports from \
             MIN up to MAX-1. Frames that cannot be encapsulated (cut short by the capture, too long for \
-            one IP datagram) are counted on standard error by reason, with their frame numbers.
+            one IP datagram) are counted on standard error by reason, with their frame numbers. Every \
+            frame is sent from --local to --remote, whichever way it went between the pods.
             """
     )
 
@@ -42,7 +43,7 @@ struct Encap: ParsableCommand {
     @Flag(help: "Compute the outer UDP checksum over IPv4 (udpcsum, Linux 6.x's default) or send zero (noudpcsum).")
     var udpChecksum: UDPChecksumChoice = .udpcsum
 
-    @Option(help: "Outer IPv4 Don't Fragment: unset (default), set, or inherit from the inner packet.")
+    @Option(help: "Outer IPv4 Don't Fragment: unset, set, or inherit from the inner packet.")
     var df: String = "unset"
 
     @Option(help: "Outer TTL / hop limit: auto (64), inherit (the inner packet's), or a number 1-255.")
