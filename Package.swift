@@ -55,8 +55,17 @@ let package = Package(
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
         .testTarget(
             name: "CaptureTests",
-            dependencies: ["Capture"],
+            dependencies: ["Capture", "PacketWire", "TestFixtures"],
             resources: [.copy("Fixtures")]
+        ),
+        // The subcommands' logic, tested in-process (@testable import of the executable) and as a
+        // subprocess; tshark comparisons of the decoder and of encap's output.
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "overlay-sim", "Capture", "VXLAN", "PacketWire", "TestFixtures",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
     ]
 )
