@@ -52,6 +52,7 @@ let package = Package(
             resources: [.copy("kernel"), .copy("odd")]
         ),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
+        .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire"]),
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
         .testTarget(
             name: "CaptureTests",

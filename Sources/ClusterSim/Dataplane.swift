@@ -10,6 +10,7 @@ extension Simulation {
     /// A pod puts a frame on its interface.
     func podSend(_ pod: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
         let podInfo = cluster.pods[pod]
+        lastActivity = events.now
         try captures?.pod(podInfo.name, buffer.readableBytes, at: events.now)
         try route(at: podInfo.node, buffer, tag)
     }
@@ -320,7 +321,7 @@ extension Simulation {
                 return
             }
             if bytes[20] & 0x3F != 0 || bytes[21] != 0 {
-                guard let whole = nodes[node].reassembly.add(frame, at: events.now, simulation: self) else { return }
+                guard let whole = try reassemble(buffer, tag, at: node) else { return }
                 frame = whole
             }
         }
@@ -340,6 +341,36 @@ extension Simulation {
         }
         try captures?.vtep(node, inner, at: events.now)
         try route(at: node, frame, tag)
+    }
+
+    /// Gives an outer IPv4 fragment to the node's reassembler, as its IP layer does before the VTEP sees
+    /// the packet; returns the whole frame once the last piece is in.
+    func reassemble(_ buffer: PacketBuffer, _ tag: PacketTag, at node: Int) throws(CaptureError) -> PacketBuffer? {
+        let point = "\(cluster.nodes[node].spec.name) IP reassembly"
+        let bytes = buffer.readableBytes
+        guard let packet = try? IPv4Packet(checking: bytes.dropFirst(count: 14), frameOffset: 14) else {
+            drop(buffer, tag, at: point, "malformed fragment"); return nil
+        }
+        _ = nodes[node].reassembly.expire(now: events.now)
+        switch nodes[node].reassembly.add(packet, time: events.now) {
+        case .notFragment:
+            return buffer
+        case .held, .duplicate:
+            release(buffer)
+            return nil
+        case .complete(let datagram):
+            let whole = takeBuffer()
+            _ = whole.append(14).map { $0.copyMemory(from: bytes.slice(0..<14)) }
+            datagram.bytes.withUnsafeBytes { raw in _ = whole.append(raw.count).map { $0.copyMemory(from: raw) } }
+            release(buffer)
+            return whole
+        case .discarded(_, let reason):
+            drop(buffer, tag, at: point, "datagram discarded: \(reason)")
+            return nil
+        case .tableFull:
+            drop(buffer, tag, at: point, "reassembly table full")
+            return nil
+        }
     }
 
     /// A router: decrement the outer TTL, rewrite MACs, send on toward the destination node.
@@ -394,55 +425,4 @@ extension UnsafeMutableRawBufferPointer {
 
 extension ServiceProtocol {
     var ipProtocol: UInt8 { self == .tcp ? IPProtocol.tcp.rawValue : IPProtocol.udp.rawValue }
-}
-
-/// Reassembles outer IPv4 fragments at a node, as its IP layer does before the VTEP sees the packet.
-/// Keyed by (source, destination, protocol, identification) per RFC 791; incomplete datagrams are
-/// dropped after 30 s of virtual time, as Linux's `ipfrag_time` does.
-struct FragmentReassembly {
-    struct Key: Hashable { var source: UInt32, destination: UInt32, proto: UInt8, identification: UInt16 }
-    struct Pending {
-        var header: [UInt8]
-        var pieces: [(offset: Int, bytes: [UInt8])] = []
-        var totalLength: Int?
-        var firstSeen: Nanoseconds
-    }
-    var pending: [Key: Pending] = [:]
-    static let timeout: Nanoseconds = 30_000_000_000
-
-    mutating func add(_ buffer: PacketBuffer, at now: Nanoseconds, simulation: Simulation) -> PacketBuffer? {
-        let frame = buffer.bytes
-        simulation.release(buffer)
-        pending = pending.filter { now - $0.value.firstSeen < Self.timeout }
-        let headerLength = Int(frame[14] & 0x0F) * 4
-        let total = Int(frame[16]) << 8 | Int(frame[17])
-        guard total <= frame.count - 14, total > headerLength else { return nil }
-        let key = Key(source: frame.withUnsafeBytes { $0.readUInt32(at: 26) }, destination: frame.withUnsafeBytes { $0.readUInt32(at: 30) },
-                      proto: frame[23], identification: UInt16(frame[18]) << 8 | UInt16(frame[19]))
-        let offset = (Int(frame[20] & 0x1F) << 8 | Int(frame[21])) * 8
-        let more = frame[20] & 0x20 != 0
-        var entry = pending[key] ?? Pending(header: Array(frame[0..<(14 + headerLength)]), firstSeen: now)
-        if offset == 0 { entry.header = Array(frame[0..<(14 + headerLength)]) }
-        entry.pieces.append((offset, Array(frame[(14 + headerLength)..<(14 + total)])))
-        if !more { entry.totalLength = offset + total - headerLength }
-        guard let payloadLength = entry.totalLength else { pending[key] = entry; return nil }
-        var covered = [Bool](repeating: false, count: payloadLength)
-        for piece in entry.pieces { for index in piece.offset..<min(payloadLength, piece.offset + piece.bytes.count) { covered[index] = true } }
-        guard covered.allSatisfy({ $0 }) else { pending[key] = entry; return nil }
-        pending[key] = nil
-        var payload = [UInt8](repeating: 0, count: payloadLength)
-        for piece in entry.pieces {
-            for (index, byte) in piece.bytes.enumerated() where piece.offset + index < payloadLength { payload[piece.offset + index] = byte }
-        }
-        let whole = simulation.takeBuffer()
-        let headerBytes = entry.header
-        let ipHeader = headerBytes.count - 14
-        (headerBytes + payload).withUnsafeBytes { whole.load($0) }
-        let bytes = whole.mutableBytes
-        bytes.writeUInt16(UInt16(ipHeader + payloadLength), at: 16)
-        bytes.writeUInt16(0, at: 20)
-        bytes.writeUInt16(0, at: 24)
-        bytes.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(14..<(14 + ipHeader)))), at: 24)
-        return whole
-    }
 }

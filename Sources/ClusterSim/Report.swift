@@ -122,7 +122,7 @@ public struct Report: Codable, Sendable {
 
 extension Simulation {
     func makeReport() -> Report {
-        let duration = max(events.now, 1)
+        let duration = max(lastActivity, 1)
         let flowsReport = stats.map { stat -> Report.Flow in
             let drops = stat.drops.map { key, count -> Report.Drop in
                 let parts = key.split(separator: ":", maxSplits: 1)
@@ -159,7 +159,7 @@ extension Simulation {
         }
         return Report(scenario: scenario.name, seed: scenario.seed,
                       overlay: nodes.first?.endpoint.configuration.ipLinkDescription ?? "",
-                      durationNanoseconds: events.now, packetsSimulated: packetsSimulated, flows: flowsReport,
+                      durationNanoseconds: lastActivity, packetsSimulated: packetsSimulated, flows: flowsReport,
                       links: linksReport, pods: pods, captures: captures?.files ?? [])
     }
 }

@@ -153,7 +153,10 @@ public struct TrafficSpec: Hashable, Sendable {
 }
 
 public enum EventAction: Hashable, Sendable {
+    /// `delete: NAME`: a pod by name.
     case deletePod(String)
+    /// `delete: deployment/NAME`: the Deployment's first live pod by name (its names depend on the seed).
+    case deleteDeploymentPod(String)
 }
 
 public struct EventSpec: Hashable, Sendable {

@@ -380,8 +380,10 @@ struct Context {
     func event(_ node: Node) throws(ScenarioError) -> EventSpec {
         let f = try fields(node, "an event")
         let at = try duration(try f.required("at"), "at")
-        let pod = try string(try f.required("delete"), "delete")
+        let target = try string(try f.required("delete"), "delete")
         try f.finish()
-        return EventSpec(at: at, action: .deletePod(pod), location: location(node))
+        let action: EventAction = target.hasPrefix("deployment/")
+            ? .deleteDeploymentPod(String(target.dropFirst("deployment/".count))) : .deletePod(target)
+        return EventSpec(at: at, action: action, location: location(node))
     }
 }

@@ -76,8 +76,12 @@ enum ScenarioValidator {
             }
         }
         for event in scenario.events {
-            if case .deletePod(let name) = event.action, !podNames.contains(name) {
+            switch event.action {
+            case .deletePod(let name) where !podNames.contains(name):
                 throw ScenarioError(event.location, "event deletes pod '\(name)', which no workload creates")
+            case .deleteDeploymentPod(let name) where !scenario.workloads.contains(where: { $0.kind == .deployment && $0.name == name }):
+                throw ScenarioError(event.location, "event deletes a pod of Deployment '\(name)', which does not exist")
+            default: break
             }
         }
     }

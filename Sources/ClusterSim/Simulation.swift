@@ -26,6 +26,7 @@ public final class Simulation {
         case tcpTimeout(Int, generation: Int)
         case arrive(PacketBuffer, PacketTag, place: Int, direction: Int)
         case deletePod(String)
+        case deleteDeploymentPod(String)
     }
 
     /// The dataplane state of one node.
@@ -36,7 +37,7 @@ public final class Simulation {
         var pathMTU: [Int: Int] = [:]
         /// Learning mode: inner MAC → remote node, learned from decapsulated source MACs.
         var learned: [MACAddress: Int] = [:]
-        var reassembly = FragmentReassembly()
+        var reassembly = IPv4Reassembler()
         /// kube-proxy's conntrack for Service DNAT: original → endpoint, and replies back.
         var natForward: [NATKey: NATTarget] = [:]
         var natReverse: [NATKey: NATTarget] = [:]
@@ -60,6 +61,10 @@ public final class Simulation {
     var nodeByUnderlayAddress: [IPAddress: Int] = [:]
     var serviceByAddress: [IPv4Address: Int] = [:]
     var packetsSimulated = 0
+    /// Packet buffers ever allocated, and the longest the event queue got: both must stay flat as a
+    /// scenario sends more packets, which is what keeps memory from growing with the packet count.
+    public private(set) var buffersAllocated = 0
+    public private(set) var peakQueuedEvents = 0
     var lastActivity: Nanoseconds = 0
     /// Called now and then with (virtual time, packets so far): the CLI draws its progress line.
     public var progress: ((Nanoseconds, Int) -> Void)?
@@ -99,9 +104,13 @@ public final class Simulation {
         do {
             try startTraffic()
             for event in scenario.events {
-                if case .deletePod(let name) = event.action { events.schedule(at: event.at, .deletePod(name)) }
+                switch event.action {
+                case .deletePod(let name): events.schedule(at: event.at, .deletePod(name))
+                case .deleteDeploymentPod(let deployment): events.schedule(at: event.at, .deleteDeploymentPod(deployment))
+                }
             }
             while let (time, event) = events.next() {
+                peakQueuedEvents = max(peakQueuedEvents, events.count + 1)
                 try handle(event, at: time)
                 if packetsSimulated & 0xFFFF == 0 { progress?(time, packetsSimulated) }
             }
@@ -124,6 +133,10 @@ public final class Simulation {
             try arrive(buffer, tag, at: place, via: direction)
         case .deletePod(let name):
             _ = try? cluster.deletePod(named: name, at: time)
+        case .deleteDeploymentPod(let deployment):
+            if let pod = cluster.livePods.filter({ $0.workload == deployment }).map(\.name).min() {
+                _ = try? cluster.deletePod(named: pod, at: time)
+            }
         }
     }
 
@@ -135,6 +148,7 @@ public final class Simulation {
             buffer.reset()
             return buffer
         }
+        buffersAllocated += 1
         return PacketBuffer(capacity: 128 + 9216 + 128)
     }
 

@@ -64,8 +64,10 @@ extension Simulation {
         let buffer = takeBuffer()
         PodPackets.tcp(buffer, addressing(from: flow.client, to: connection.serverAddress, dontFragment: true, flow: &flow), header: header)
         flows[index] = flow
-        stats[flow.spec].packetsSent += 1
-        stats[flow.spec].bytesSent += buffer.count - 14
+        if isData {
+            stats[flow.spec].packetsSent += 1
+            stats[flow.spec].bytesSent += buffer.count - 14
+        }
         try podSend(flow.client, buffer, PacketTag(flow: Int32(index), role: .toServer, sentAt: events.now, isData: isData))
     }
 

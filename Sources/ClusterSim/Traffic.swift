@@ -45,7 +45,9 @@ struct TCPConnection {
     var sentBytes: Int { Int(nextToSend &- initialSequence &- 1) }
 }
 
-/// What the report says about one traffic entry.
+/// What the report says about one traffic entry. Sent and delivered count the packets that carry the
+/// flow forward (datagrams, echo requests, TCP SYNs and data segments, retransmissions included), so
+/// the difference is what the network lost; acknowledgments and replies count only when dropped.
 struct FlowStatistics {
     let spec: TrafficSpec
     var packetsSent = 0
