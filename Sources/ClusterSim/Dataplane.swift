@@ -150,10 +150,10 @@ extension Simulation {
             guard placeDirection >= 0 else {
                 drop(copy, tag, at: point, "no underlay path to \(cluster.nodes[target].spec.name)"); continue
             }
-            let nextHop = underlay.places[underlay.directions[placeDirection].to]
+            let nextHopMAC = underlay.nextHopMAC(from: node, to: target) ?? .broadcast
             do {
                 try nodes[node].endpoint.encapsulate(
-                    copy, to: TunnelDestination(address: cluster.nodes[target].spec.address, nextHopMAC: nextHop.mac),
+                    copy, to: TunnelDestination(address: cluster.nodes[target].spec.address, nextHopMAC: nextHopMAC),
                     groupPolicyID: scenario.overlay.groupBasedPolicy ? UInt16(truncatingIfNeeded: tag.flow + 1) : 0)
             } catch {
                 drop(copy, tag, at: point, error.reason); continue
@@ -200,10 +200,14 @@ extension Simulation {
         let isIPv4 = bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue
         let ipLength = bytes.count - 14
         if ipLength > link.mtu {
-            let dontFragment = !isIPv4 || bytes[20] & 0x40 != 0
+            // A switch cannot fragment: to it, every oversized frame is as good as DF.
+            let dontFragment = !isIPv4 || bytes[20] & 0x40 != 0 || underlay.places[place].isSwitch
             if dontFragment {
                 let linkName = "\(link.a)↔\(link.b)"
-                if underlay.places[place].node == nil, isIPv4 {
+                if underlay.places[place].isSwitch {
+                    drop(buffer, tag, at: placeName,
+                         "frame of \(bytes.count) bytes exceeds the \(link.mtu)-byte MTU of link \(linkName); a switch drops it silently, no ICMP is sent")
+                } else if underlay.places[place].node == nil, isIPv4 {
                     try sendRouterFragmentationNeeded(from: place, offending: buffer, mtu: link.mtu)
                     drop(buffer, tag, at: "\(placeName)",
                          "outer packet of \(ipLength) bytes has DF set and exceeds the \(link.mtu)-byte MTU of link \(linkName); ICMP fragmentation needed sent to \(IPv4Address(rawValue: bytes.readUInt32(at: 26)))")
@@ -296,7 +300,7 @@ extension Simulation {
         let direction = underlay.nextDirection[place][node]
         guard direction >= 0 else { release(error); return }
         PodPackets.fragmentationNeeded(
-            error, PodPackets.Addressing(sourceMAC: underlay.places[place].mac, destinationMAC: underlay.places[underlay.directions[direction].to].mac,
+            error, PodPackets.Addressing(sourceMAC: underlay.places[place].mac, destinationMAC: underlay.nextHopMAC(from: place, to: node) ?? .broadcast,
                                          source: underlay.places[place].address, destination: source,
                                          dontFragment: false, identification: 0),
             nextHopMTU: mtu, quoting: bytes.slice(14..<bytes.count))
@@ -373,12 +377,17 @@ extension Simulation {
         }
     }
 
-    /// A router: decrement the outer TTL, rewrite MACs, send on toward the destination node.
+    /// A router: decrement the outer TTL, rewrite MACs, send on toward the destination node. A switch
+    /// forwards the frame as it is (it keeps the MACs too: the nodes share one L2 segment through it).
     func forward(at place: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
         let bytes = buffer.mutableBytes
         let name = underlay.places[place].name
         let destination: Int?
-        if bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue {
+        if underlay.places[place].isSwitch {
+            destination = bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue
+                ? nodeByUnderlayAddress[.v4(IPv4Address(rawValue: bytes.readUInt32(at: 30)))]
+                : (try? IPv6Packet(checking: UnsafeRawBufferPointer(bytes.slice(14..<bytes.count)))).flatMap { nodeByUnderlayAddress[.v6($0.destination)] }
+        } else if bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue {
             destination = nodeByUnderlayAddress[.v4(IPv4Address(rawValue: bytes.readUInt32(at: 30)))]
             guard let ttl = IPv4Packet.decrementTimeToLive(in: bytes.slice(14..<bytes.count)), ttl > 0 else {
                 drop(buffer, tag, at: name, "outer TTL expired"); return
@@ -392,7 +401,11 @@ extension Simulation {
         guard let destination else { drop(buffer, tag, at: name, "no route for the outer destination"); return }
         let direction = underlay.nextDirection[place][destination]
         guard direction >= 0 else { drop(buffer, tag, at: name, "no route to \(underlay.places[destination].name)"); return }
-        EthernetHeader(destination: underlay.places[underlay.directions[direction].to].mac,
+        if underlay.places[place].isSwitch {
+            try underlayTransmit(from: place, toward: destination, buffer, tag)
+            return
+        }
+        EthernetHeader(destination: underlay.nextHopMAC(from: place, to: destination) ?? .broadcast,
                        source: underlay.places[place].mac, etherType: EtherType(rawValue: bytes.readUInt16(at: 12)))
             .emit(into: bytes.slice(0..<14))
         try underlayTransmit(from: place, toward: destination, buffer, tag)

@@ -181,6 +181,8 @@ public struct Scenario: Hashable, Sendable {
     public var overlay = OverlaySettings()
     public var nodes: [NodeSpec] = []
     public var routers: [String] = []
+    /// Layer-2 switches: they forward without touching IP and drop frames too big for a port silently.
+    public var switches: [String] = []
     public var links: [LinkSpec] = []
     public var workloads: [WorkloadSpec] = []
     public var services: [ServiceSpec] = []

@@ -175,6 +175,11 @@ struct Context {
                     scenario.routers.append(try string(router, "a router name"))
                 }
             }
+            if let switches = underlay.optional("switches") {
+                for device in try sequence(switches, "underlay.switches") {
+                    scenario.switches.append(try string(device, "a switch name"))
+                }
+            }
             if let links = underlay.optional("links") {
                 for link in try sequence(links, "underlay.links") { scenario.links.append(try self.link(link)) }
             }

@@ -26,10 +26,10 @@ enum ScenarioValidator {
         if let location = scenario.overlay.location, scenario.overlay.mtu < 68 {
             throw ScenarioError(location, "overlay mtu \(scenario.overlay.mtu) is below IPv4's minimum of 68")
         }
-        let places = Set(scenario.nodes.map(\.name)).union(scenario.routers)
+        let places = Set(scenario.nodes.map(\.name)).union(scenario.routers).union(scenario.switches)
         for link in scenario.links {
             for end in [link.a, link.b] where !places.contains(end) {
-                throw ScenarioError(link.location, "link end '\(end)' is neither a node nor a router")
+                throw ScenarioError(link.location, "link end '\(end)' is not a node, router or switch")
             }
             guard link.a != link.b else { throw ScenarioError(link.location, "a link cannot join '\(link.a)' to itself") }
             if link.mtu - overhead < 68 {

@@ -11,6 +11,7 @@ struct Underlay {
         var mac: MACAddress
         /// The address a router sends ICMP errors from.
         var address: IPv4Address
+        var isSwitch = false
     }
 
     /// One direction of a link: its own queue, as a full-duplex link has.
@@ -43,6 +44,10 @@ struct Underlay {
         for (index, router) in scenario.routers.enumerated() {
             places.append(Place(name: router, node: nil, mac: MACAddress(rawValue: 0x0200_0000_FE00 | UInt64(index + 1)),
                                 address: IPv4Address(198, 51, 100, UInt8(truncatingIfNeeded: index + 1))))
+        }
+        for (index, device) in scenario.switches.enumerated() {
+            places.append(Place(name: device, node: nil, mac: MACAddress(rawValue: 0x0200_0000_FD00 | UInt64(index + 1)),
+                                address: .any, isSwitch: true))
         }
         links = scenario.links
         // With no links at all, every node pair gets a direct default link: a flat L3 network.
@@ -83,7 +88,17 @@ struct Underlay {
         }
     }
 
-    func place(ofNode node: Int) -> Int { node }
+    /// The MAC address a frame from `from` toward `to` is sent to: the next router or the destination
+    /// node, looking through switches, which forward frames without being addressed.
+    func nextHopMAC(from: Int, to: Int) -> MACAddress? {
+        var place = from
+        repeat {
+            let direction = nextDirection[place][to]
+            guard direction >= 0 else { return nil }
+            place = directions[direction].to
+        } while places[place].isSwitch && place != to
+        return places[place].mac
+    }
 
     /// Smallest MTU on the path from `from` to `to`, or nil when unreachable.
     func pathMTU(from: Int, to: Int) -> Int? {

@@ -26,7 +26,7 @@ struct ScenarioParserTests {
 
     @Test("the example scenarios and the built-in default all load")
     func examplesLoad() throws {
-        for name in ["default", "flannel-two-nodes", "service-spread", "learning-fdb", "rollout-replacement", "large-100-nodes"] {
+        for name in ["default", "flannel-two-nodes", "service-spread", "learning-fdb", "rollout-replacement", "large-100-nodes", "switch-mtu-blackhole"] {
             #expect(throws: Never.self) { try loadScenario(name) }
         }
     }

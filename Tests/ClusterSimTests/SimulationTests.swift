@@ -59,6 +59,17 @@ struct SimulationTests {
         #expect(ping.drops.contains { $0.reason == "pod kafka-1 is not running yet" })
     }
 
+    @Test("a switch port narrower than the overlay is a silent black hole: pings pass, full-size TCP segments vanish")
+    func switchBlackHole() throws {
+        let report = try Simulation(scenario: try loadScenario("switch-mtu-blackhole")).run(captureDirectory: nil)
+        let pings = try #require(report.flows.first { $0.name == "small-pings" })
+        #expect(pings.packetsDelivered == 5 && pings.packetsDropped == 0)
+        let bulk = try #require(report.flows.first { $0.name == "bulk-tcp" })
+        #expect(bulk.packetsDelivered == 1, "only the SYN arrives")
+        #expect(bulk.connectionsFailed == 1 && bulk.lowestMSS == nil, "no ICMP, so no PMTU discovery")
+        #expect(bulk.drops.allSatisfy { $0.place == "sw1" && $0.reason.contains("a switch drops it silently") })
+    }
+
     @Test("a Service spreads connections across its endpoints")
     func serviceSpread() throws {
         let report = try Simulation(scenario: try loadScenario("service-spread")).run(captureDirectory: nil)
