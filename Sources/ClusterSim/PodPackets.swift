@@ -47,17 +47,13 @@ enum PodPackets {
     /// ICMP echo request (type 8) or reply (type 0), RFC 792.
     static func echo(_ buffer: PacketBuffer, _ addressing: Addressing, reply: Bool, identifier: UInt16,
                      sequence: UInt16, payload: Int) {
-        let upper = 8 + payload
-        guard let bytes = buffer.append(34 + upper) else { return }
+        let kind: ICMPv4Header.Kind = reply ? .echoReply(identifier: identifier, sequenceNumber: sequence)
+            : .echoRequest(identifier: identifier, sequenceNumber: sequence)
+        let header = ICMPv4Header(kind, payloadLength: payload)
+        guard let bytes = buffer.append(34 + header.length) else { return }
         fillPayload(bytes, from: 42, count: payload, seed: UInt32(sequence))
-        let icmp = bytes.slice(34..<(34 + upper))
-        icmp.writeUInt8(reply ? 0 : 8, at: 0)
-        icmp.writeUInt8(0, at: 1)
-        icmp.writeUInt16(0, at: 2)
-        icmp.writeUInt16(identifier, at: 4)
-        icmp.writeUInt16(sequence, at: 6)
-        icmp.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(icmp)), at: 2)
-        finish(buffer, addressing, protocol: .icmp, upperLength: upper)
+        header.emit(into: bytes.slice(34..<(34 + header.length)))
+        finish(buffer, addressing, protocol: .icmp, upperLength: header.length)
     }
 
     /// ICMP destination unreachable, fragmentation needed (type 3 code 4) with the next-hop MTU
@@ -65,17 +61,12 @@ enum PodPackets {
     static func fragmentationNeeded(_ buffer: PacketBuffer, _ addressing: Addressing, nextHopMTU: Int,
                                     quoting datagram: UnsafeRawBufferPointer) {
         let quoted = min(datagram.count, Int(datagram.first.map { ($0 & 0x0F) * 4 } ?? 20) + 8)
-        let upper = 8 + quoted
-        guard let bytes = buffer.append(34 + upper) else { return }
-        let icmp = bytes.slice(34..<(34 + upper))
-        icmp.writeUInt8(3, at: 0)
-        icmp.writeUInt8(4, at: 1)
-        icmp.writeUInt16(0, at: 2)
-        icmp.writeUInt16(0, at: 4)
-        icmp.writeUInt16(UInt16(truncatingIfNeeded: nextHopMTU), at: 6)
-        UnsafeMutableRawBufferPointer(rebasing: icmp[8..<upper]).copyMemory(from: datagram.slice(0..<quoted))
-        icmp.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(icmp)), at: 2)
-        finish(buffer, addressing, protocol: .icmp, upperLength: upper)
+        let header = ICMPv4Header(.destinationUnreachable(.fragmentationNeeded, nextHopMTU: UInt16(truncatingIfNeeded: nextHopMTU)),
+                                  payloadLength: quoted)
+        guard let bytes = buffer.append(34 + header.length) else { return }
+        UnsafeMutableRawBufferPointer(rebasing: bytes[42..<(42 + quoted)]).copyMemory(from: datagram.slice(0..<quoted))
+        header.emit(into: bytes.slice(34..<(34 + header.length)))
+        finish(buffer, addressing, protocol: .icmp, upperLength: header.length)
     }
 
     static func tcp(_ buffer: PacketBuffer, _ addressing: Addressing, header: TCPHeader) {
