@@ -24,7 +24,7 @@ extension Simulation {
               (try? IPv4Packet(checking: UnsafeRawBufferPointer(bytes.slice(14..<bytes.count)))) != nil else {
             drop(buffer, tag, at: point, "not an IPv4 packet"); return
         }
-        applyServiceNAT(at: node, bytes)
+        applyServiceNAT(at: node, bytes, tag)
         let destination = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 30, as: UInt32.self)))
         guard let ttl = IPv4Packet.decrementTimeToLive(in: bytes.slice(14..<bytes.count)), ttl > 0 else {
             drop(buffer, tag, at: point, "TTL expired"); return
@@ -47,7 +47,7 @@ extension Simulation {
 
     /// kube-proxy: replies from an endpoint get the Service address back as their source; new traffic
     /// to a ClusterIP port is DNATed to one endpoint chosen by flow hash and remembered.
-    func applyServiceNAT(at node: Int, _ bytes: UnsafeMutableRawBufferPointer) {
+    func applyServiceNAT(at node: Int, _ bytes: UnsafeMutableRawBufferPointer, _ tag: PacketTag) {
         let ipHeader = Int(bytes[14] & 0x0F) * 4
         let proto = bytes[23]
         guard proto == IPProtocol.tcp.rawValue || proto == IPProtocol.udp.rawValue, bytes.count >= 14 + ipHeader + 4 else { return }
@@ -75,7 +75,7 @@ extension Simulation {
             nodes[node].natForward[key] = target
             let replyKey = NATKey(proto: proto, source: target.address, sourcePort: target.port, destination: source, destinationPort: sourcePort)
             nodes[node].natReverse[replyKey] = NATTarget(address: destination, port: destinationPort)
-            serviceEndpointChosen(serviceIndex, pod: cluster.pods[chosen].name, client: source, port: sourcePort)
+            if tag.flow >= 0 { stats[flows[Int(tag.flow)].spec].endpoints[cluster.pods[chosen].name, default: 0] += 1 }
         }
         rewrite(bytes, destination: target.address, destinationPort: target.port)
     }

@@ -124,10 +124,7 @@ extension Simulation {
     func makeReport() -> Report {
         let duration = max(lastActivity, 1)
         let flowsReport = stats.map { stat -> Report.Flow in
-            let drops = stat.drops.map { key, count -> Report.Drop in
-                let parts = key.split(separator: ":", maxSplits: 1)
-                return Report.Drop(place: String(parts[0]), reason: parts.count > 1 ? String(parts[1].dropFirst()) : "", count: count)
-            }.sorted { ($0.place, $0.reason) < ($1.place, $1.reason) }
+            let drops = stat.drops.map { Report.Drop(place: $0.key.place, reason: $0.key.reason, count: $0.value) }.sorted { ($0.place, $0.reason) < ($1.place, $1.reason) }
             let latency = stat.latency.median.map {
                 Report.Latency(minimumNanoseconds: stat.latency.minimum, medianNanoseconds: $0, maximumNanoseconds: stat.latency.maximum)
             }

@@ -160,7 +160,7 @@ public final class Simulation {
     func drop(_ buffer: PacketBuffer, _ tag: PacketTag, at point: String, _ reason: String) {
         if tag.flow >= 0 {
             let flow = flows[Int(tag.flow)].spec
-            stats[flow].drops["\(point): \(reason)", default: 0] += 1
+            stats[flow].drops[DropKey(place: point, reason: reason), default: 0] += 1
         }
         release(buffer)
     }

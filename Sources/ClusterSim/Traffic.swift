@@ -45,6 +45,12 @@ struct TCPConnection {
     var sentBytes: Int { Int(nextToSend &- initialSequence &- 1) }
 }
 
+/// Where a packet was dropped and why: one line of the report.
+struct DropKey: Hashable {
+    var place: String
+    var reason: String
+}
+
 /// What the report says about one traffic entry. Sent and delivered count the packets that carry the
 /// flow forward (datagrams, echo requests, TCP SYNs and data segments, retransmissions included), so
 /// the difference is what the network lost; acknowledgments and replies count only when dropped.
@@ -54,7 +60,7 @@ struct FlowStatistics {
     var bytesSent = 0
     var packetsDelivered = 0
     var bytesDelivered = 0
-    var drops: [String: Int] = [:]
+    var drops: [DropKey: Int] = [:]
     var latency = LatencyHistogram()
     var retransmissions = 0
     var icmpErrors = 0
@@ -112,7 +118,7 @@ extension Simulation {
         var flow = flows[index]
         let spec = scenario.traffic[flow.spec]
         guard !cluster.pods[flow.client].deleted, let target = destination(of: spec) else {
-            stats[flow.spec].drops["\(flow.clientName): destination unavailable", default: 0] += 1
+            stats[flow.spec].drops[DropKey(place: flow.clientName, reason: "destination unavailable"), default: 0] += 1
             flow.sent += 1
             flows[index] = flow
             if flow.sent < spec.count && spec.protocol != .tcp { events.schedule(after: interval(spec), .flowTick(index)) }
@@ -144,15 +150,6 @@ extension Simulation {
     }
 
     func interval(_ spec: TrafficSpec) -> Nanoseconds { Nanoseconds((1e9 / spec.rate).rounded()) }
-
-    func serviceEndpointChosen(_ service: Int, pod: String, client: IPv4Address, port: UInt16) {
-        let name = scenario.services[service].name
-        for index in stats.indices where stats[index].spec.to == .service(name) {
-            if flows.contains(where: { $0.spec == index && $0.sourcePort == port && cluster.pods[$0.client].address == client }) {
-                stats[index].endpoints[pod, default: 0] += 1
-            }
-        }
-    }
 
     // MARK: Receiving
 
