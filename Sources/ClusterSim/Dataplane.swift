@@ -24,7 +24,23 @@ extension Simulation {
               (try? IPv4Packet(checking: UnsafeRawBufferPointer(bytes.slice(14..<bytes.count)))) != nil else {
             drop(buffer, tag, at: point, "not an IPv4 packet"); return
         }
+        let destination = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 30, as: UInt32.self)))
+        if bytes[20] & 0x3F != 0 || bytes[21] != 0, serviceByAddress[destination] != nil {
+            // Conntrack (loaded by kube-proxy) reassembles fragments before NAT, as nf_defrag_ipv4 does,
+            // and the whole datagram is fragmented again to the pod MTU on the way out.
+            guard let whole = reassemble(buffer, tag, at: node) else { return }
+            applyServiceNAT(at: node, whole.mutableBytes, tag)
+            for piece in fragment(whole, mtu: scenario.overlay.mtu) { try forward(at: node, piece, tag) }
+            return
+        }
         applyServiceNAT(at: node, bytes, tag)
+        try forward(at: node, buffer, tag)
+    }
+
+    /// The node's forwarding after NAT: TTL, then a local pod or the VTEP.
+    func forward(at node: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
+        let point = "\(cluster.nodes[node].spec.name) routing"
+        let bytes = buffer.mutableBytes
         let destination = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 30, as: UInt32.self)))
         guard let ttl = IPv4Packet.decrementTimeToLive(in: bytes.slice(14..<bytes.count)), ttl > 0 else {
             drop(buffer, tag, at: point, "TTL expired"); return
@@ -229,13 +245,16 @@ extension Simulation {
         enqueue(buffer, tag, on: direction)
     }
 
-    /// RFC 791 fragmentation of an outer IPv4 packet into pieces that fit `mtu`; the first piece reuses
-    /// the buffer. Fragments carry copies of the header (no options on outer packets).
+    /// RFC 791 fragmentation of an IPv4 packet (outer, or a pod's) into pieces that fit `mtu`; the first
+    /// piece reuses the buffer. Fragments carry copies of the header, options included, and keep the
+    /// more-fragments flag of a packet that was itself a fragment.
     func fragment(_ buffer: PacketBuffer, mtu: Int) -> [PacketBuffer] {
         let original = buffer.bytes
         let headerLength = Int(original[14] & 0x0F) * 4
         let payload = original.count - 14 - headerLength
         let chunk = (mtu - headerLength) / 8 * 8
+        let originalMore = original[20] & 0x20 != 0
+        let originalOffset = Int(original[20] & 0x1F) << 8 | Int(original[21])
         var pieces: [PacketBuffer] = []
         var offset = 0
         while offset < payload {
@@ -247,9 +266,9 @@ extension Simulation {
                 _ = piece.append(size).map { $0.copyMemory(from: raw.slice((14 + headerLength + offset)..<(14 + headerLength + offset + size))) }
             }
             let bytes = piece.mutableBytes
-            let more = offset + size < payload
+            let more = offset + size < payload || originalMore
             bytes.writeUInt16(UInt16(headerLength + size), at: 16)
-            bytes.writeUInt16((more ? 0x2000 : 0) | UInt16(offset / 8), at: 20)
+            bytes.writeUInt16((more ? 0x2000 : 0) | UInt16(originalOffset + offset / 8), at: 20)
             bytes.writeUInt16(0, at: 24)
             bytes.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(14..<(14 + headerLength)))), at: 24)
             pieces.append(piece)
@@ -311,7 +330,7 @@ extension Simulation {
 
     func arrive(_ buffer: PacketBuffer, _ tag: PacketTag, at place: Int, via direction: Int) throws(CaptureError) {
         guard let node = underlay.places[place].node else {
-            try forward(at: place, buffer, tag)
+            try routerForward(at: place, buffer, tag)
             return
         }
         let name = cluster.nodes[node].spec.name
@@ -325,7 +344,7 @@ extension Simulation {
                 return
             }
             if bytes[20] & 0x3F != 0 || bytes[21] != 0 {
-                guard let whole = try reassemble(buffer, tag, at: node) else { return }
+                guard let whole = reassemble(buffer, tag, at: node) else { return }
                 frame = whole
             }
         }
@@ -349,14 +368,22 @@ extension Simulation {
 
     /// Gives an outer IPv4 fragment to the node's reassembler, as its IP layer does before the VTEP sees
     /// the packet; returns the whole frame once the last piece is in.
-    func reassemble(_ buffer: PacketBuffer, _ tag: PacketTag, at node: Int) throws(CaptureError) -> PacketBuffer? {
+    func reassemble(_ buffer: PacketBuffer, _ tag: PacketTag, at node: Int) -> PacketBuffer? {
         let point = "\(cluster.nodes[node].spec.name) IP reassembly"
         let bytes = buffer.readableBytes
         guard let packet = try? IPv4Packet(checking: bytes.dropFirst(count: 14), frameOffset: 14) else {
             drop(buffer, tag, at: point, "malformed fragment"); return nil
         }
         _ = nodes[node].reassembly.expire(now: events.now)
-        switch nodes[node].reassembly.add(packet, time: events.now) {
+        let outcome = nodes[node].reassembly.add(packet, time: events.now)
+        return reassembled(outcome, buffer, tag, at: point)
+    }
+
+    /// Acts on what a reassembler said about a fragment: the whole frame (the fragment's Ethernet header
+    /// and the datagram) once complete; nil while waiting, or after dropping what cannot be reassembled.
+    func reassembled(_ outcome: IPv4Reassembler.Outcome, _ buffer: PacketBuffer, _ tag: PacketTag,
+                     at point: String) -> PacketBuffer? {
+        switch outcome {
         case .notFragment:
             return buffer
         case .held, .duplicate:
@@ -364,7 +391,7 @@ extension Simulation {
             return nil
         case .complete(let datagram):
             let whole = takeBuffer()
-            _ = whole.append(14).map { $0.copyMemory(from: bytes.slice(0..<14)) }
+            _ = whole.append(14).map { $0.copyMemory(from: buffer.readableBytes.slice(0..<14)) }
             datagram.bytes.withUnsafeBytes { raw in _ = whole.append(raw.count).map { $0.copyMemory(from: raw) } }
             release(buffer)
             return whole
@@ -379,7 +406,7 @@ extension Simulation {
 
     /// A router: decrement the outer TTL, rewrite MACs, send on toward the destination node. A switch
     /// forwards the frame as it is (it keeps the MACs too: the nodes share one L2 segment through it).
-    func forward(at place: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
+    func routerForward(at place: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
         let bytes = buffer.mutableBytes
         let name = underlay.places[place].name
         let destination: Int?

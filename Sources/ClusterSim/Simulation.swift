@@ -59,6 +59,8 @@ public final class Simulation {
     var captures: CaptureSet?
     var pool: [PacketBuffer] = []
     var nodeByUnderlayAddress: [IPAddress: Int] = [:]
+    /// Each pod's IP reassembly, made when a pod first receives a fragment.
+    var podReassembly: [Int: IPv4Reassembler] = [:]
     var serviceByAddress: [IPv4Address: Int] = [:]
     var packetsSimulated = 0
     /// Packet buffers ever allocated, and the longest the event queue got: both must stay flat as a

@@ -146,6 +146,17 @@ extension Simulation {
         stats[flow.spec].bytesSent += buffer.count - 14
         flows[index] = flow
         if flow.sent < spec.count { events.schedule(after: interval(spec), .flowTick(index)) }
+        let podMTU = scenario.overlay.mtu
+        if buffer.count - 14 > podMTU {
+            // The pod's own IP layer: with DF the send fails (EMSGSIZE); without, it fragments to its MTU.
+            guard !spec.dontFragment else {
+                drop(buffer, tag, at: "\(flow.clientName) eth0",
+                     "a \(buffer.count - 14)-byte datagram with DF set does not fit the pod's MTU of \(podMTU) (EMSGSIZE)")
+                return
+            }
+            for piece in fragment(buffer, mtu: podMTU) { try podSend(flow.client, piece, tag) }
+            return
+        }
         try podSend(flow.client, buffer, tag)
     }
 
@@ -153,10 +164,28 @@ extension Simulation {
 
     // MARK: Receiving
 
+    /// The pod's own IP layer puts fragments back together before its sockets see the datagram.
+    func reassembleAtPod(_ pod: Int, _ buffer: PacketBuffer, _ tag: PacketTag) -> PacketBuffer? {
+        let point = "\(cluster.pods[pod].name) IP reassembly"
+        guard let packet = try? IPv4Packet(checking: buffer.readableBytes.dropFirst(count: 14), frameOffset: 14) else {
+            drop(buffer, tag, at: point, "malformed fragment"); return nil
+        }
+        var reassembler = podReassembly[pod] ?? IPv4Reassembler()
+        _ = reassembler.expire(now: events.now)
+        let outcome = reassembler.add(packet, time: events.now)
+        podReassembly[pod] = reassembler
+        return reassembled(outcome, buffer, tag, at: point)
+    }
+
     /// A frame reaches a pod's interface: its network stack answers echo requests and TCP, and counts.
-    func podReceive(_ pod: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
+    func podReceive(_ pod: Int, _ arrived: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
+        try captures?.pod(cluster.pods[pod].name, arrived.readableBytes, at: events.now)
+        var buffer = arrived
+        if arrived.readableBytes[20] & 0x3F != 0 || arrived.readableBytes[21] != 0 {
+            guard let whole = reassembleAtPod(pod, arrived, tag) else { return }
+            buffer = whole
+        }
         let bytes = buffer.readableBytes
-        try captures?.pod(cluster.pods[pod].name, bytes, at: events.now)
         defer { release(buffer) }
         guard tag.flow >= 0 else { return }
         let index = Int(tag.flow)

@@ -70,6 +70,40 @@ struct SimulationTests {
         #expect(bulk.drops.allSatisfy { $0.place == "sw1" && $0.reason.contains("a switch drops it silently") })
     }
 
+    @Test("datagrams larger than the pod MTU are fragmented by the pod, reassembled by the receiver, and NATed whole")
+    func podFragmentation() throws {
+        let yaml = """
+        name: frag
+        cluster:
+          overlay: {vni: 1, mtu: 1450}
+          nodes:
+            - {name: a, address: 10.0.0.1, podCIDR: 10.244.0.0/24}
+            - {name: b, address: 10.0.0.2, podCIDR: 10.244.1.0/24}
+        workloads:
+          - {kind: Pod, name: client, node: a}
+          - {kind: Pod, name: server, node: b, labels: {app: server}}
+        services:
+          - {name: svc, clusterIP: 10.96.0.1, selector: {app: server}, ports: [{port: 53, targetPort: 5353, protocol: UDP}]}
+        traffic:
+          - {name: big, from: client, to: server, protocol: udp, size: 4000, count: 5, port: 9000, df: false}
+          - {name: big-service, from: client, to: {service: svc}, protocol: udp, size: 4000, count: 5, df: false}
+          - {name: big-df, from: client, to: server, protocol: udp, size: 4000, count: 5, port: 9000, df: true}
+        """
+        let scenario = try ScenarioParser.parse(yaml: yaml, file: "frag.yaml")
+        let (report, folder) = try runWithCaptures(scenario, label: "frag")
+        for name in ["big", "big-service"] {
+            let flow = try #require(report.flows.first { $0.name == name })
+            #expect(flow.packetsSent == 5 && flow.packetsDelivered == 5 && flow.packetsDropped == 0, "\(name): \(flow)")
+            #expect(flow.bytesDelivered == 5 * (4000 + 28))
+        }
+        let dontFragment = try #require(report.flows.first { $0.name == "big-df" })
+        #expect(dontFragment.packetsDelivered == 0)
+        #expect(dontFragment.drops.first?.reason.contains("EMSGSIZE") == true)
+        // 4,028 bytes of IP in 1,450-byte pieces: 3 fragments per datagram on the wire, 10 datagrams.
+        let fragments = try frames(in: "\(folder)/pod-server.pcap").filter { $0.bytes[20] & 0x3F != 0 || $0.bytes[21] != 0 }
+        #expect(fragments.count == 30)
+    }
+
     @Test("a Service spreads connections across its endpoints")
     func serviceSpread() throws {
         let report = try Simulation(scenario: try loadScenario("service-spread")).run(captureDirectory: nil)
