@@ -14,6 +14,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // Wire formats: byte views and header values. Knows nothing above it.
@@ -29,10 +31,20 @@ let package = Package(
         .target(name: "Capture", dependencies: ["CPcap", "PacketWire"]),
         // Benchmark frames, kernels and suite: what `overlay-sim bench` and Benchmarks/ measure.
         .target(name: "OverlayBench", dependencies: ["PacketWire", "VXLAN", "Capture"]),
+        // The cluster simulation: scenarios, the discrete-event engine, nodes, pods, Services, the report.
+        .target(
+            name: "ClusterSim",
+            dependencies: [
+                "PacketWire", "VXLAN", "Capture",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         .executableTarget(
             name: "overlay-sim",
             dependencies: [
-                "PacketWire", "VXLAN", "Capture", "OverlayBench",
+                "PacketWire", "VXLAN", "Capture", "ClusterSim", "OverlayBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -44,12 +56,22 @@ let package = Package(
             resources: [.copy("kernel"), .copy("odd")]
         ),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
+        .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire"]),
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
         .testTarget(name: "OverlayBenchTests", dependencies: ["OverlayBench", "PacketWire", "VXLAN", "Capture"]),
         .testTarget(
             name: "CaptureTests",
-            dependencies: ["Capture"],
+            dependencies: ["Capture", "PacketWire", "TestFixtures"],
             resources: [.copy("Fixtures")]
+        ),
+        // The subcommands' logic, tested in-process (@testable import of the executable) and as a
+        // subprocess; tshark comparisons of the decoder and of encap's output.
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "overlay-sim", "Capture", "VXLAN", "PacketWire", "TestFixtures",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
     ]
 )

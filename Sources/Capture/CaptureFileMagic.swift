@@ -11,8 +11,9 @@ import Darwin
 enum CaptureFileMagic {
     /// What the first four bytes say.
     enum Finding: Equatable {
-        /// A pcap file: microsecond, nanosecond or Kuznetzov's modified format, either byte order.
-        case pcap
+        /// A pcap file: microsecond, nanosecond or Kuznetzov's modified format, either byte order;
+        /// the size of its record headers (24 bytes in the modified format, else 16).
+        case pcap(recordHeaderLength: Int)
         /// A pcapng file: a Section Header Block starts it.
         case pcapng
         /// Four bytes that start neither format.
@@ -55,7 +56,8 @@ enum CaptureFileMagic {
         }
         if magic == pcapngMagic { return .pcapng }
         if pcapMagicLittleEndian.contains(magic) || pcapMagicLittleEndian.contains(magic.reversed()) {
-            return .pcap
+            let modified = magic == pcapMagicLittleEndian[2] || magic.reversed() == pcapMagicLittleEndian[2]
+            return .pcap(recordHeaderLength: modified ? 24 : 16)
         }
         return .unknown(magic)
     }

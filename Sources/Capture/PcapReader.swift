@@ -26,8 +26,19 @@ import Darwin
 /// Hostile input is reported, never trusted: files that are empty, of another format, cut
 /// short, or that hold impossible records give a ``CaptureError``. One leniency is libpcap's:
 /// a pcap record longer than the file's snapshot length, but within the largest length libpcap
-/// accepts for Ethernet (262144), is cut to the snapshot length rather than refused.
+/// accepts for Ethernet (262144), is cut to the snapshot length rather than refused. Pass
+/// `recordsOverSnapLength: .refuse` to have such a record reported as a `.badRecord` instead
+/// (the command-line tools do: the bytes libpcap drops are lost).
 public final class PcapReader {
+    /// What to do with a pcap record that holds more bytes than the file's snapshot length.
+    public enum OversizedRecordPolicy: Sendable, Hashable {
+        /// libpcap's way: keep the first snapshot-length bytes, skip the rest, read on.
+        case cut
+        /// Throw ``CaptureError/Code/badRecord`` naming the frame. Checked for pcap files, whose
+        /// records libpcap reads from a stream whose position we can see; pcapng blocks are not checked.
+        case refuse
+    }
+
     /// The file being read.
     public let path: String
     /// The link-layer type of the frames; always ``LinkType/ethernet`` since others are refused.
@@ -36,23 +47,32 @@ public final class PcapReader {
     public let snapLength: Int
     /// How many frames have been read so far.
     public private(set) var framesRead = 0
+    /// What happens to a record longer than ``snapLength``.
+    public let recordsOverSnapLength: OversizedRecordPolicy
 
     private let pcap: OpaquePointer
     /// Whether this is a pcap (not pcapng) file, whose seconds field libpcap reads as signed.
     private let isPcap: Bool
     /// Whether reading goes on; once it has ended, later reads repeat how.
     private var state = State.reading
+    /// The size of a pcap record header (16, or 24 in Kuznetzov's modified format) when records over
+    /// the snapshot length are refused; nil when they are not checked.
+    private let checkedRecordHeaderLength: Int?
 
     /// Opens a capture file and checks that it holds Ethernet frames.
     ///
-    /// - Parameter path: A pcap or pcapng file.
+    /// - Parameters:
+    ///   - path: A pcap or pcapng file.
+    ///   - recordsOverSnapLength: Whether a record longer than the snapshot length is cut (the
+    ///     default, as libpcap does) or refused.
     /// - Throws: ``CaptureError`` with code `.notFound`, `.isDirectory`, `.permissionDenied`,
     ///   `.emptyFile`, `.notACaptureFile` (the first bytes are no pcap or pcapng magic number),
     ///   `.truncatedFile` (the file header is cut short), `.unsupportedLinkType` (not Ethernet),
     ///   or `.openFailed` with libpcap's message for anything else.
-    public init(path: String) throws(CaptureError) {
+    public init(path: String, recordsOverSnapLength: OversizedRecordPolicy = .cut) throws(CaptureError) {
         self.path = path
-        try Self.checkSource(path)
+        self.recordsOverSnapLength = recordsOverSnapLength
+        let format = try Self.checkSource(path)
 
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let pcap = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer) else {
@@ -70,6 +90,11 @@ public final class PcapReader {
         self.snapLength = Int(pcap_snapshot(pcap))
         // libpcap reports version 2.x for pcap files and 1.x for pcapng files.
         self.isPcap = pcap_major_version(pcap) == 2
+        if recordsOverSnapLength == .refuse, isPcap, case .pcap(let recordHeaderLength)? = format {
+            self.checkedRecordHeaderLength = recordHeaderLength
+        } else {
+            self.checkedRecordHeaderLength = nil
+        }
     }
 
     deinit {
@@ -119,6 +144,8 @@ public final class PcapReader {
         let number = framesRead + 1
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
+        let stream = checkedRecordHeaderLength == nil ? nil : pcap_file(pcap)
+        let recordStart = stream.map { ftello($0) }
         let status = pcap_next_ex(pcap, &header, &data)
         switch status {
         case 1:
@@ -132,6 +159,16 @@ public final class PcapReader {
             }
             guard captured == 0 || data != nil else {
                 throw fail(CaptureError(.badRecord, path: path, frameNumber: number, "libpcap returned a frame without data"))
+            }
+            // libpcap cuts a record longer than the snapshot length and skips its tail; the stream
+            // moved past the whole record, so the distance says how long it really was.
+            if let stream, let recordStart, recordStart >= 0, let headerLength = checkedRecordHeaderLength {
+                let recordEnd = ftello(stream)
+                let stored = Int(recordEnd - recordStart) - headerLength
+                if recordEnd >= 0, stored > captured {
+                    throw fail(CaptureError(.badRecord, path: path, frameNumber: number,
+                                            "the record holds \(stored) bytes, more than the file's snapshot length of \(snapLength)"))
+                }
             }
             framesRead = number
             return FrameView(
@@ -183,7 +220,9 @@ public final class PcapReader {
 
     /// Gives a missing file, a folder, an unreadable, empty or foreign file its own error,
     /// rather than libpcap's one-size message.
-    private static func checkSource(_ path: String) throws(CaptureError) {
+    /// - Returns: The format the first bytes name, or nil for a FIFO or device, which is not looked at.
+    @discardableResult
+    private static func checkSource(_ path: String) throws(CaptureError) -> CaptureFileMagic.Finding? {
         switch FileSystem.entry(at: path) {
         case .missing:
             throw CaptureError(.notFound, path: path, "no such file")
@@ -195,13 +234,14 @@ public final class PcapReader {
             throw CaptureError(.emptyFile, path: path, "empty file, no pcap header")
         case .other:
             // A FIFO or device: looking at its first bytes would consume them. libpcap judges it.
-            return
+            return nil
         case .regularFile:
             break
         }
-        switch CaptureFileMagic.inspect(path: path) {
+        let finding = CaptureFileMagic.inspect(path: path)
+        switch finding {
         case .pcap, .pcapng:
-            break
+            return finding
         case .unreadable(let code):
             throw CaptureError(FileSystem.openingErrorCode(errno: code), path: path, "cannot read: \(FileSystem.describe(errno: code))")
         case .tooShort(let count):

@@ -40,7 +40,9 @@ public final class PcapWriter {
     /// The size of the stdio buffer in front of the file. libpcap's stream otherwise gets the
     /// C library's default (4 KiB on glibc), which makes a `write` system call every few
     /// frames and halves throughput.
-    static let streamBufferSize = 1 << 20
+    public static let defaultBufferSize = 1 << 20
+    /// The stdio buffer size of this writer: smaller for a simulation writing hundreds of files at once.
+    public let bufferSize: Int
 
     /// Opens a stream on the temporary file: the seam tests use to put a failing device behind
     /// the writer. It must return a stream nobody has written to yet, whose `fclose` leaves
@@ -63,19 +65,23 @@ public final class PcapWriter {
     ///   - snapLength: The most bytes stored per frame, 1 through 2³¹−1. The default,
     ///     262144, is what tcpdump and Wireshark use.
     ///   - linkType: The link-layer type of the frames; Ethernet unless told otherwise.
+    ///   - bufferSize: Bytes of stdio buffer in front of the file (at least 4096).
     /// - Throws: ``CaptureError`` with code `.isDirectory` when `path` is a folder,
     ///   `.notFound` when its folder is missing, `.permissionDenied` when the folder cannot
     ///   be written, `.invalidArgument` for a bad snapshot length, `.unsupportedLinkType`
     ///   when libpcap cannot store `linkType` in a file.
-    public convenience init(path: String, snapLength: UInt32 = 262_144, linkType: LinkType = .ethernet) throws(CaptureError) {
-        try self.init(path: path, snapLength: snapLength, linkType: linkType) { temporaryPath throws(CaptureError) in
+    public convenience init(path: String, snapLength: UInt32 = 262_144, linkType: LinkType = .ethernet,
+                            bufferSize: Int = PcapWriter.defaultBufferSize) throws(CaptureError) {
+        try self.init(path: path, snapLength: snapLength, linkType: linkType, bufferSize: bufferSize) { temporaryPath throws(CaptureError) in
             try PcapWriter.createTemporaryFile(at: temporaryPath, finalPath: path)
         }
     }
 
     /// Creates the writer with a custom way to open the temporary file's stream (for tests).
-    init(path: String, snapLength: UInt32, linkType: LinkType, openStream: StreamOpener) throws(CaptureError) {
+    init(path: String, snapLength: UInt32, linkType: LinkType, bufferSize: Int = PcapWriter.defaultBufferSize,
+         openStream: StreamOpener) throws(CaptureError) {
         self.path = path
+        self.bufferSize = max(bufferSize, 4096)
         self.snapLength = snapLength
         self.linkType = linkType
         self.temporaryPath = Self.temporaryPath(for: path)
@@ -99,13 +105,13 @@ public final class PcapWriter {
         }
         // setvbuf must come before any I/O on the stream, so before pcap_dump_fopen writes the
         // file header. glibc ignores the size when not given a buffer, so we supply our own.
-        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: Self.streamBufferSize)
-        setvbuf(stream, buffer, _IOFBF, Self.streamBufferSize)
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: self.bufferSize)
+        setvbuf(stream, buffer, _IOFBF, self.bufferSize)
 
         guard let dumper = pcap_dump_fopen(pcap, stream) else {
             // pcap_dump_fopen fails in two ways: the link type has no savefile equivalent (the
             // stream is left open), or writing the 24-byte header fails (libpcap closes the
-            // stream). The second cannot happen here: the header only lands in our empty 1 MiB
+            // stream). The second cannot happen here: the header only lands in our empty
             // buffer, no system call is made. So the stream is still ours to close.
             let message = String(cString: pcap_geterr(pcap))
             fclose(stream)

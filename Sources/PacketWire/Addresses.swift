@@ -18,7 +18,8 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
         guard parts.count == 6 else { return nil }
         var value: UInt64 = 0
         for part in parts {
-            guard part.count == 2, let octet = UInt8(part, radix: 16) else { return nil }
+            guard part.count == 2, part.allSatisfy(\.isASCIIHexDigit),
+                  let octet = UInt8(part, radix: 16) else { return nil }
             value = value << 8 | UInt64(octet)
         }
         self.init(rawValue: value)
@@ -71,7 +72,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
         guard parts.count == 4 else { return nil }
         var value: UInt32 = 0
         for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII),
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCIIDigit),
                   let octet = UInt8(part, radix: 10) else { return nil }
             value = value << 8 | UInt32(octet)
         }
@@ -124,7 +125,8 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
             if half.isEmpty { return [] }
             var result: [UInt16] = []
             for piece in half.split(separator: ":", omittingEmptySubsequences: false) {
-                guard !piece.isEmpty, piece.count <= 4, let value = UInt16(piece, radix: 16) else { return nil }
+                guard !piece.isEmpty, piece.count <= 4, piece.allSatisfy(\.isASCIIHexDigit),
+                      let value = UInt16(piece, radix: 16) else { return nil }
                 result.append(value)
             }
             return result
@@ -212,4 +214,12 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var isIPv6: Bool { if case .v6 = self { true } else { false } }
+}
+
+extension Character {
+    /// `0`-`9` only. The integer initialisers that parse address text also accept a leading `+` or `-`
+    /// (`UInt8("+1")` is 1, `UInt8("-0")` is 0), which no address form allows.
+    var isASCIIDigit: Bool { isASCII && isWholeNumber }
+    /// `0`-`9`, `a`-`f`, `A`-`F` only.
+    var isASCIIHexDigit: Bool { isASCII && isHexDigit }
 }

@@ -1,0 +1,468 @@
+import Capture
+import PacketWire
+import VXLAN
+
+/// The path of a packet through a Linux Flannel node: pod veth → routing (kube-proxy NAT, TTL) → local pod,
+/// or VTEP encapsulation → underlay (MTU, fragmentation, queues, routers) → remote decapsulation → pod.
+extension Simulation {
+    // MARK: Pod → node
+
+    /// A pod puts a frame on its interface.
+    func podSend(_ pod: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
+        let podInfo = cluster.pods[pod]
+        lastActivity = events.now
+        try captures?.pod(podInfo.name, buffer.readableBytes, at: events.now)
+        try route(at: podInfo.node, buffer, tag)
+    }
+
+    /// The node's IP layer: reverse NAT for Service replies, DNAT for Service traffic, TTL, then local
+    /// delivery or the VTEP.
+    func route(at node: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
+        let point = "\(cluster.nodes[node].spec.name) routing"
+        let bytes = buffer.mutableBytes
+        guard bytes.count >= 34, bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue,
+              (try? IPv4Packet(checking: UnsafeRawBufferPointer(bytes.slice(14..<bytes.count)))) != nil else {
+            drop(buffer, tag, at: point, "not an IPv4 packet"); return
+        }
+        let destination = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 30, as: UInt32.self)))
+        if bytes[20] & 0x3F != 0 || bytes[21] != 0, serviceByAddress[destination] != nil {
+            // Conntrack (loaded by kube-proxy) reassembles fragments before NAT, as nf_defrag_ipv4 does,
+            // and the whole datagram is fragmented again to the pod MTU on the way out.
+            guard let whole = reassemble(buffer, tag, at: node) else { return }
+            applyServiceNAT(at: node, whole.mutableBytes, tag)
+            for piece in fragment(whole, mtu: scenario.overlay.mtu) { try forward(at: node, piece, tag) }
+            return
+        }
+        applyServiceNAT(at: node, bytes, tag)
+        try forward(at: node, buffer, tag)
+    }
+
+    /// The node's forwarding after NAT: TTL, then a local pod or the VTEP.
+    func forward(at node: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
+        let point = "\(cluster.nodes[node].spec.name) routing"
+        let bytes = buffer.mutableBytes
+        let destination = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 30, as: UInt32.self)))
+        guard let ttl = IPv4Packet.decrementTimeToLive(in: bytes.slice(14..<bytes.count)), ttl > 0 else {
+            drop(buffer, tag, at: point, "TTL expired"); return
+        }
+        if let pod = cluster.podIndex(at: destination), cluster.pods[pod].node == node {
+            guard cluster.pods[pod].readyAt <= events.now else {
+                drop(buffer, tag, at: point, "pod \(cluster.pods[pod].name) is not running yet"); return
+            }
+            EthernetHeader(destination: cluster.pods[pod].mac, source: cluster.nodes[node].gatewayMAC, etherType: .ipv4)
+                .emit(into: bytes.slice(0..<14))
+            try podReceive(pod, buffer, tag)
+        } else if let remote = cluster.node(owning: destination), remote != node {
+            try vtepTransmit(from: node, to: remote, buffer, tag)
+        } else if cluster.nodes[node].spec.podCIDR.contains(destination) {
+            drop(buffer, tag, at: point, "no pod has \(destination) (deleted or not yet created)")
+        } else {
+            drop(buffer, tag, at: point, "no route to \(destination)")
+        }
+    }
+
+    /// kube-proxy: replies from an endpoint get the Service address back as their source; new traffic
+    /// to a ClusterIP port is DNATed to one endpoint chosen by flow hash and remembered.
+    func applyServiceNAT(at node: Int, _ bytes: UnsafeMutableRawBufferPointer, _ tag: PacketTag) {
+        let ipHeader = Int(bytes[14] & 0x0F) * 4
+        let proto = bytes[23]
+        guard proto == IPProtocol.tcp.rawValue || proto == IPProtocol.udp.rawValue, bytes.count >= 14 + ipHeader + 4 else { return }
+        let l4 = 14 + ipHeader
+        let source = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 26, as: UInt32.self)))
+        let destination = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 30, as: UInt32.self)))
+        let sourcePort = bytes.readUInt16(at: l4), destinationPort = bytes.readUInt16(at: l4 + 2)
+        let key = NATKey(proto: proto, source: source, sourcePort: sourcePort, destination: destination, destinationPort: destinationPort)
+        if let original = nodes[node].natReverse[key] {
+            rewrite(bytes, source: original.address, sourcePort: original.port)
+            return
+        }
+        guard let serviceIndex = serviceByAddress[destination] else { return }
+        let target: NATTarget
+        if let existing = nodes[node].natForward[key] {
+            target = existing
+        } else {
+            let service = scenario.services[serviceIndex]
+            guard let port = service.ports.first(where: { $0.port == destinationPort && $0.protocol.ipProtocol == proto }) else { return }
+            let endpoints = cluster.pods(matching: service.selector, at: events.now)
+            guard !endpoints.isEmpty else { return }
+            var hasher = SplitMix64(seed: scenario.seed ^ (UInt64(source.rawValue) << 24 | UInt64(sourcePort) << 8 | UInt64(proto)))
+            let chosen = endpoints[Int(hasher.next() % UInt64(endpoints.count))]
+            target = NATTarget(address: cluster.pods[chosen].address, port: port.targetPort)
+            nodes[node].natForward[key] = target
+            let replyKey = NATKey(proto: proto, source: target.address, sourcePort: target.port, destination: source, destinationPort: sourcePort)
+            nodes[node].natReverse[replyKey] = NATTarget(address: destination, port: destinationPort)
+            if tag.flow >= 0 { stats[flows[Int(tag.flow)].spec].endpoints[cluster.pods[chosen].name, default: 0] += 1 }
+        }
+        rewrite(bytes, destination: target.address, destinationPort: target.port)
+    }
+
+    /// Rewrites addresses and ports and recomputes the IPv4 and TCP/UDP checksums.
+    func rewrite(_ bytes: UnsafeMutableRawBufferPointer, source: IPv4Address? = nil, sourcePort: UInt16? = nil,
+                 destination: IPv4Address? = nil, destinationPort: UInt16? = nil) {
+        let ipHeader = Int(bytes[14] & 0x0F) * 4
+        let l4 = 14 + ipHeader
+        if let source { bytes.writeUInt32(source.rawValue, at: 26) }
+        if let destination { bytes.writeUInt32(destination.rawValue, at: 30) }
+        if let sourcePort { bytes.writeUInt16(sourcePort, at: l4) }
+        if let destinationPort { bytes.writeUInt16(destinationPort, at: l4 + 2) }
+        bytes.writeUInt16(0, at: 24)
+        bytes.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(14..<l4))), at: 24)
+        let totalLength = Int(bytes.readUInt16(at: 16))
+        let segment = bytes.slice(l4..<(14 + totalLength))
+        let pseudo = PseudoHeader.ipv4(source: IPv4Address(rawValue: bytes.readUInt32(at: 26)),
+                                       destination: IPv4Address(rawValue: bytes.readUInt32(at: 30)))
+        let proto = IPProtocol(rawValue: bytes[23])
+        let checksumOffset = proto == .tcp ? 16 : 6
+        guard segment.count >= checksumOffset + 2 else { return }
+        if proto == .udp && segment.readUInt16(at: 6) == 0 { return }
+        segment.writeUInt16(0, at: checksumOffset)
+        let sum = pseudo.checksum(of: UnsafeRawBufferPointer(segment), protocol: proto)
+        segment.writeUInt16(proto == .udp && sum == 0 ? 0xFFFF : sum, at: checksumOffset)
+    }
+
+    // MARK: VTEP
+
+    /// Flannel's flannel.1: PMTU check, inner MAC rewrite to the VTEPs, FDB lookup, encapsulation.
+    func vtepTransmit(from node: Int, to remote: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
+        let nodeName = cluster.nodes[node].spec.name
+        let point = "\(nodeName) vtep"
+        let bytes = buffer.mutableBytes
+        let innerLength = Int(bytes.readUInt16(at: 16))
+        let innerDF = bytes[20] & 0x40 != 0
+        let pathMTU = pathMTU(from: node, to: remote)
+        if innerDF && innerLength + overhead > pathMTU {
+            // Linux skb_tunnel_check_pmtu: tell the inner sender, as if from its destination.
+            let mtu = pathMTU - overhead
+            try sendFragmentationNeeded(at: node, offending: buffer, mtu: mtu, tag: tag)
+            drop(buffer, tag, at: point,
+                 "inner packet of \(innerLength) bytes + \(overhead) bytes of VXLAN exceeds the path MTU \(pathMTU) to \(cluster.nodes[remote].spec.name); ICMP fragmentation needed (mtu \(mtu)) sent to the pod")
+            return
+        }
+        EthernetHeader(destination: cluster.nodes[remote].vtepMAC, source: cluster.nodes[node].vtepMAC, etherType: .ipv4)
+            .emit(into: bytes.slice(0..<14))
+        try captures?.vtep(node, buffer.readableBytes, at: events.now)
+
+        var targets: [Int]
+        switch scenario.overlay.fdb {
+        case .static:
+            targets = [remote]
+        case .learning:
+            if let known = nodes[node].learned[cluster.nodes[remote].vtepMAC] {
+                targets = [known]
+            } else {
+                // Unknown unicast: head-end replication to every other VTEP.
+                targets = cluster.nodes.indices.filter { $0 != node }
+            }
+        }
+        for (position, target) in targets.enumerated() {
+            let copy: PacketBuffer
+            if position == targets.count - 1 {
+                copy = buffer
+            } else {
+                copy = takeBuffer()
+                copy.load(buffer.readableBytes)
+            }
+            let placeDirection = underlay.nextDirection[node][target]
+            guard placeDirection >= 0 else {
+                drop(copy, tag, at: point, "no underlay path to \(cluster.nodes[target].spec.name)"); continue
+            }
+            let nextHopMAC = underlay.nextHopMAC(from: node, to: target) ?? .broadcast
+            do {
+                try nodes[node].endpoint.encapsulate(
+                    copy, to: TunnelDestination(address: cluster.nodes[target].spec.address, nextHopMAC: nextHopMAC),
+                    groupPolicyID: scenario.overlay.groupBasedPolicy ? UInt16(truncatingIfNeeded: tag.flow + 1) : 0)
+            } catch {
+                drop(copy, tag, at: point, error.reason); continue
+            }
+            var outerTag = tag
+            outerTag.innerLength = innerLength + 14
+            try underlayTransmit(from: node, toward: target, copy, outerTag)
+        }
+    }
+
+    /// What the node believes the path MTU to `remote` is: its uplink MTU until an ICMP error says less.
+    func pathMTU(from node: Int, to remote: Int) -> Int {
+        if let learned = nodes[node].pathMTU[remote] { return learned }
+        let direction = underlay.nextDirection[node][remote]
+        return direction >= 0 ? underlay.links[underlay.directions[direction].link].mtu : 1500
+    }
+
+    /// An ICMP fragmentation-needed to the sender of `offending` (an inner frame), routed back through the node.
+    func sendFragmentationNeeded(at node: Int, offending: PacketBuffer, mtu: Int, tag: PacketTag) throws(CaptureError) {
+        let bytes = offending.readableBytes
+        let error = takeBuffer()
+        let source = IPv4Address(rawValue: bytes.readUInt32(at: 26))
+        let destination = IPv4Address(rawValue: bytes.readUInt32(at: 30))
+        PodPackets.fragmentationNeeded(
+            error, PodPackets.Addressing(sourceMAC: bytes.readMAC(at: 0), destinationMAC: bytes.readMAC(at: 6),
+                                         source: destination, destination: source, dontFragment: true, identification: 0),
+            nextHopMTU: mtu, quoting: bytes.slice(14..<bytes.count))
+        var errorTag = tag
+        errorTag.role = tag.role == .toServer ? .toClient : .toServer
+        errorTag.isData = false
+        try route(at: node, error, errorTag)
+    }
+
+    // MARK: Underlay
+
+    /// Sends an outer packet from a place toward a node: MTU (fragmenting, or refusing with DF), capture
+    /// on a sending node, then the link's queue.
+    func underlayTransmit(from place: Int, toward target: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
+        let direction = underlay.nextDirection[place][target]
+        let placeName = underlay.places[place].name
+        guard direction >= 0 else { drop(buffer, tag, at: "\(placeName) underlay", "no route to \(underlay.places[target].name)"); return }
+        let link = underlay.links[underlay.directions[direction].link]
+        let bytes = buffer.mutableBytes
+        let isIPv4 = bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue
+        let ipLength = bytes.count - 14
+        if ipLength > link.mtu {
+            // A switch cannot fragment: to it, every oversized frame is as good as DF.
+            let dontFragment = !isIPv4 || bytes[20] & 0x40 != 0 || underlay.places[place].isSwitch
+            if dontFragment {
+                let linkName = "\(link.a)↔\(link.b)"
+                if underlay.places[place].isSwitch {
+                    drop(buffer, tag, at: placeName,
+                         "frame of \(bytes.count) bytes exceeds the \(link.mtu)-byte MTU of link \(linkName); a switch drops it silently, no ICMP is sent")
+                } else if underlay.places[place].node == nil, isIPv4 {
+                    try sendRouterFragmentationNeeded(from: place, offending: buffer, mtu: link.mtu)
+                    drop(buffer, tag, at: "\(placeName)",
+                         "outer packet of \(ipLength) bytes has DF set and exceeds the \(link.mtu)-byte MTU of link \(linkName); ICMP fragmentation needed sent to \(IPv4Address(rawValue: bytes.readUInt32(at: 26)))")
+                } else {
+                    drop(buffer, tag, at: "\(placeName) underlay",
+                         "outer packet of \(ipLength) bytes has DF set and exceeds the \(link.mtu)-byte MTU of link \(linkName)")
+                }
+                return
+            }
+            var fragmentTag = tag
+            for fragment in fragment(buffer, mtu: link.mtu) {
+                if let node = underlay.places[place].node { try captures?.underlay(node, fragment.readableBytes, at: events.now) }
+                enqueue(fragment, fragmentTag, on: direction)
+                fragmentTag.innerLength = 0
+            }
+            return
+        }
+        if let node = underlay.places[place].node { try captures?.underlay(node, buffer.readableBytes, at: events.now) }
+        enqueue(buffer, tag, on: direction)
+    }
+
+    /// RFC 791 fragmentation of an IPv4 packet (outer, or a pod's) into pieces that fit `mtu`; the first
+    /// piece reuses the buffer. Fragments carry copies of the header, options included, and keep the
+    /// more-fragments flag of a packet that was itself a fragment.
+    func fragment(_ buffer: PacketBuffer, mtu: Int) -> [PacketBuffer] {
+        let original = buffer.bytes
+        let headerLength = Int(original[14] & 0x0F) * 4
+        let payload = original.count - 14 - headerLength
+        let chunk = (mtu - headerLength) / 8 * 8
+        let originalMore = original[20] & 0x20 != 0
+        let originalOffset = Int(original[20] & 0x1F) << 8 | Int(original[21])
+        var pieces: [PacketBuffer] = []
+        var offset = 0
+        while offset < payload {
+            let size = min(chunk, payload - offset)
+            let piece = offset == 0 ? buffer : takeBuffer()
+            piece.reset()
+            original.withUnsafeBytes { raw in
+                _ = piece.append(14 + headerLength).map { $0.copyMemory(from: raw.slice(0..<(14 + headerLength))) }
+                _ = piece.append(size).map { $0.copyMemory(from: raw.slice((14 + headerLength + offset)..<(14 + headerLength + offset + size))) }
+            }
+            let bytes = piece.mutableBytes
+            let more = offset + size < payload || originalMore
+            bytes.writeUInt16(UInt16(headerLength + size), at: 16)
+            bytes.writeUInt16((more ? 0x2000 : 0) | UInt16(originalOffset + offset / 8), at: 20)
+            bytes.writeUInt16(0, at: 24)
+            bytes.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(14..<(14 + headerLength)))), at: 24)
+            pieces.append(piece)
+            offset += size
+        }
+        return pieces
+    }
+
+    /// Puts a frame on one direction of a link: tail drop when the queue is full, serialisation at the
+    /// link's bandwidth, propagation latency, and seeded random loss.
+    func enqueue(_ buffer: PacketBuffer, _ tag: PacketTag, on index: Int) {
+        let now = events.now
+        var direction = underlay.directions[index]
+        let link = underlay.links[direction.link]
+        while let first = direction.waiting.first, first <= now { direction.waiting.removeFirst() }
+        let from = underlay.places[direction.from].name, to = underlay.places[direction.to].name
+        if direction.waiting.count >= link.queue {
+            direction.queueDrops += 1
+            underlay.directions[index] = direction
+            drop(buffer, tag, at: "link \(from)→\(to)", "queue of \(link.queue) packets full (tail drop)")
+            return
+        }
+        // Ethernet on the wire adds preamble, FCS and inter-frame gap: 24 bytes per frame.
+        let wireBits = UInt64(buffer.count + 24) * 8
+        let serialisation = (wireBits * 1_000_000_000 + link.bandwidth - 1) / link.bandwidth
+        let start = max(now, direction.busyUntil)
+        if start > now { direction.waiting.append(start) }
+        direction.busyUntil = start + serialisation
+        direction.packets += 1
+        direction.bytes += buffer.count
+        direction.innerBytes += tag.innerLength
+        let lost = link.loss > 0 && random.nextUnit() < link.loss
+        if lost { direction.lossDrops += 1 }
+        underlay.directions[index] = direction
+        if lost {
+            drop(buffer, tag, at: "link \(from)→\(to)", "lost on the link (loss \(link.loss))")
+            return
+        }
+        events.schedule(at: direction.busyUntil + link.latency, .arrive(buffer, tag, place: direction.to, direction: index))
+    }
+
+    /// A router's ICMP fragmentation needed (RFC 1191) to the outer source.
+    func sendRouterFragmentationNeeded(from place: Int, offending: PacketBuffer, mtu: Int) throws(CaptureError) {
+        let bytes = offending.readableBytes
+        let source = IPv4Address(rawValue: bytes.readUInt32(at: 26))
+        guard let node = nodeByUnderlayAddress[.v4(source)] else { return }
+        let error = takeBuffer()
+        let direction = underlay.nextDirection[place][node]
+        guard direction >= 0 else { release(error); return }
+        PodPackets.fragmentationNeeded(
+            error, PodPackets.Addressing(sourceMAC: underlay.places[place].mac, destinationMAC: underlay.nextHopMAC(from: place, to: node) ?? .broadcast,
+                                         source: underlay.places[place].address, destination: source,
+                                         dontFragment: false, identification: 0),
+            nextHopMTU: mtu, quoting: bytes.slice(14..<bytes.count))
+        try underlayTransmit(from: place, toward: node, error, .none)
+    }
+
+    // MARK: Arrival
+
+    func arrive(_ buffer: PacketBuffer, _ tag: PacketTag, at place: Int, via direction: Int) throws(CaptureError) {
+        guard let node = underlay.places[place].node else {
+            try routerForward(at: place, buffer, tag)
+            return
+        }
+        let name = cluster.nodes[node].spec.name
+        try captures?.underlay(node, buffer.readableBytes, at: events.now)
+        var frame = buffer
+        let bytes = frame.readableBytes
+        if bytes.count >= 34, bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue {
+            if bytes[23] == IPProtocol.icmp.rawValue {
+                learnPathMTU(at: node, from: bytes)
+                release(buffer)
+                return
+            }
+            if bytes[20] & 0x3F != 0 || bytes[21] != 0 {
+                guard let whole = reassemble(buffer, tag, at: node) else { return }
+                frame = whole
+            }
+        }
+        let decapsulated: DecapsulatedPacket
+        do {
+            decapsulated = try nodes[node].endpoint.decapsulate(frame)
+        } catch {
+            drop(frame, tag, at: "\(name) vtep", "refused by VXLAN: \(error.reason)"); return
+        }
+        let inner = frame.readableBytes
+        if scenario.overlay.fdb == .learning, let sender = nodeByUnderlayAddress[decapsulated.outerSource] {
+            nodes[node].learned[inner.readMAC(at: 6)] = sender
+        }
+        guard inner.readMAC(at: 0) == cluster.nodes[node].vtepMAC else {
+            // Head-end replicated copy meant for another VTEP.
+            release(frame); return
+        }
+        try captures?.vtep(node, inner, at: events.now)
+        try route(at: node, frame, tag)
+    }
+
+    /// Gives an outer IPv4 fragment to the node's reassembler, as its IP layer does before the VTEP sees
+    /// the packet; returns the whole frame once the last piece is in.
+    func reassemble(_ buffer: PacketBuffer, _ tag: PacketTag, at node: Int) -> PacketBuffer? {
+        let point = "\(cluster.nodes[node].spec.name) IP reassembly"
+        let bytes = buffer.readableBytes
+        guard let packet = try? IPv4Packet(checking: bytes.dropFirst(count: 14), frameOffset: 14) else {
+            drop(buffer, tag, at: point, "malformed fragment"); return nil
+        }
+        _ = nodes[node].reassembly.expire(now: events.now)
+        let outcome = nodes[node].reassembly.add(packet, time: events.now)
+        return reassembled(outcome, buffer, tag, at: point)
+    }
+
+    /// Acts on what a reassembler said about a fragment: the whole frame (the fragment's Ethernet header
+    /// and the datagram) once complete; nil while waiting, or after dropping what cannot be reassembled.
+    func reassembled(_ outcome: IPv4Reassembler.Outcome, _ buffer: PacketBuffer, _ tag: PacketTag,
+                     at point: String) -> PacketBuffer? {
+        switch outcome {
+        case .notFragment:
+            return buffer
+        case .held, .duplicate:
+            release(buffer)
+            return nil
+        case .complete(let datagram):
+            let whole = takeBuffer()
+            _ = whole.append(14).map { $0.copyMemory(from: buffer.readableBytes.slice(0..<14)) }
+            datagram.bytes.withUnsafeBytes { raw in _ = whole.append(raw.count).map { $0.copyMemory(from: raw) } }
+            release(buffer)
+            return whole
+        case .discarded(_, let reason):
+            drop(buffer, tag, at: point, "datagram discarded: \(reason)")
+            return nil
+        case .tableFull:
+            drop(buffer, tag, at: point, "reassembly table full")
+            return nil
+        }
+    }
+
+    /// A router: decrement the outer TTL, rewrite MACs, send on toward the destination node. A switch
+    /// forwards the frame as it is (it keeps the MACs too: the nodes share one L2 segment through it).
+    func routerForward(at place: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
+        let bytes = buffer.mutableBytes
+        let name = underlay.places[place].name
+        let destination: Int?
+        if underlay.places[place].isSwitch {
+            destination = bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue
+                ? nodeByUnderlayAddress[.v4(IPv4Address(rawValue: bytes.readUInt32(at: 30)))]
+                : (try? IPv6Packet(checking: UnsafeRawBufferPointer(bytes.slice(14..<bytes.count)))).flatMap { nodeByUnderlayAddress[.v6($0.destination)] }
+        } else if bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue {
+            destination = nodeByUnderlayAddress[.v4(IPv4Address(rawValue: bytes.readUInt32(at: 30)))]
+            guard let ttl = IPv4Packet.decrementTimeToLive(in: bytes.slice(14..<bytes.count)), ttl > 0 else {
+                drop(buffer, tag, at: name, "outer TTL expired"); return
+            }
+        } else {
+            let v6 = bytes.slice(14..<bytes.count)
+            destination = (try? IPv6Packet(checking: UnsafeRawBufferPointer(v6))).flatMap { nodeByUnderlayAddress[.v6($0.destination)] }
+            guard v6[7] > 1 else { drop(buffer, tag, at: name, "outer hop limit expired"); return }
+            v6[7] -= 1
+        }
+        guard let destination else { drop(buffer, tag, at: name, "no route for the outer destination"); return }
+        let direction = underlay.nextDirection[place][destination]
+        guard direction >= 0 else { drop(buffer, tag, at: name, "no route to \(underlay.places[destination].name)"); return }
+        if underlay.places[place].isSwitch {
+            try underlayTransmit(from: place, toward: destination, buffer, tag)
+            return
+        }
+        EthernetHeader(destination: underlay.nextHopMAC(from: place, to: destination) ?? .broadcast,
+                       source: underlay.places[place].mac, etherType: EtherType(rawValue: bytes.readUInt16(at: 12)))
+            .emit(into: bytes.slice(0..<14))
+        try underlayTransmit(from: place, toward: destination, buffer, tag)
+    }
+
+    /// ICMP fragmentation needed about one of this node's outer packets lowers its path MTU to that VTEP
+    /// (Linux keeps it as a route exception).
+    func learnPathMTU(at node: Int, from bytes: UnsafeRawBufferPointer) {
+        let ipHeader = Int(bytes[14] & 0x0F) * 4
+        let icmp = 14 + ipHeader
+        guard bytes.count >= icmp + 8 + 20, bytes[icmp] == 3, bytes[icmp + 1] == 4 else { return }
+        let mtu = Int(bytes.readUInt16(at: icmp + 6))
+        let quotedDestination = IPv4Address(rawValue: bytes.readUInt32(at: icmp + 8 + 16))
+        guard let remote = nodeByUnderlayAddress[.v4(quotedDestination)], mtu >= 68 else { return }
+        nodes[node].pathMTU[remote] = min(mtu, pathMTU(from: node, to: remote))
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    func readMAC(at offset: Int) -> MACAddress {
+        MACAddress(rawValue: UInt64(readUInt16(at: offset)) << 32 | UInt64(readUInt32(at: offset + 2)))
+    }
+}
+
+extension UnsafeMutableRawBufferPointer {
+    func readUInt32(at offset: Int) -> UInt32 {
+        UInt32(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+}
+
+extension ServiceProtocol {
+    var ipProtocol: UInt8 { self == .tcp ? IPProtocol.tcp.rawValue : IPProtocol.udp.rawValue }
+}

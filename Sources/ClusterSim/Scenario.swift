@@ -1,0 +1,192 @@
+import PacketWire
+import VXLAN
+
+/// An IPv4 prefix such as a node's pod CIDR.
+public struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
+    public var network: IPv4Address
+    public var length: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let address = IPv4Address(parts[0]), let length = Int(parts[1]),
+              (0...32).contains(length) else { return nil }
+        self.length = length
+        self.network = IPv4Address(rawValue: address.rawValue & Self.mask(length))
+    }
+
+    static func mask(_ length: Int) -> UInt32 { length == 0 ? 0 : UInt32.max << (32 - length) }
+
+    public func contains(_ address: IPv4Address) -> Bool {
+        address.rawValue & Self.mask(length) == network.rawValue
+    }
+
+    public func overlaps(_ other: IPv4Prefix) -> Bool {
+        let shorter = min(length, other.length)
+        return network.rawValue & Self.mask(shorter) == other.network.rawValue & Self.mask(shorter)
+    }
+
+    /// The `index`-th address in the prefix.
+    public func address(_ index: UInt32) -> IPv4Address { IPv4Address(rawValue: network.rawValue &+ index) }
+    public var size: UInt64 { 1 << UInt64(32 - length) }
+    public var description: String { "\(network)/\(length)" }
+}
+
+/// Label selector: every key must match (Kubernetes `matchLabels`).
+public struct LabelSelector: Hashable, Sendable, CustomStringConvertible {
+    public var labels: [String: String]
+    public func matches(_ podLabels: [String: String]) -> Bool {
+        labels.allSatisfy { podLabels[$0.key] == $0.value }
+    }
+    public var description: String { labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }
+}
+
+/// How VTEPs find each other (`cluster.overlay.fdb`).
+public enum FDBMode: String, Hashable, Sendable {
+    /// Flannel: the agent programs a neighbour and an FDB entry for every remote VTEP.
+    case `static`
+    /// No entries: broadcast and unknown unicast are replicated to every VTEP (head-end replication)
+    /// and source MACs are learned from what arrives.
+    case learning
+}
+
+/// The overlay's settings, with `ip link ... type vxlan` names.
+public struct OverlaySettings: Hashable, Sendable {
+    public var vni: UInt32 = 1
+    public var destinationPort: UInt16 = TunnelConfiguration.linuxDefaultPort
+    /// Pod interface MTU; Flannel's 1450 leaves room for the 50 bytes of VXLAN over IPv4.
+    public var mtu: Int = 1450
+    public var udpChecksum = true
+    public var df: DFPolicy = .unset
+    public var ttl: TTLPolicy = .auto
+    public var tos: TOSPolicy = .fixed(0)
+    public var groupBasedPolicy = false
+    public var sourcePortRange: Range<UInt16> = TunnelConfiguration.linuxEphemeralPorts
+    public var fdb: FDBMode = .static
+    public var location: SourceLocation?
+}
+
+public struct NodeSpec: Hashable, Sendable {
+    public var name: String
+    public var address: IPAddress
+    public var podCIDR: IPv4Prefix
+    public var location: SourceLocation
+}
+
+/// A link of the underlay between two nodes or routers.
+public struct LinkSpec: Hashable, Sendable {
+    public var a: String
+    public var b: String
+    public var latency: Nanoseconds = 50_000
+    /// Bits per second.
+    public var bandwidth: UInt64 = 10_000_000_000
+    public var mtu: Int = 1500
+    /// Probability of losing a packet, drawn from the scenario's seeded generator.
+    public var loss: Double = 0
+    /// Packets a direction can queue before tail drop.
+    public var queue: Int = 1000
+    public var location: SourceLocation
+}
+
+public enum WorkloadKind: String, Hashable, Sendable {
+    case pod, deployment, statefulSet = "statefulset", daemonSet = "daemonset"
+}
+
+public struct WorkloadSpec: Hashable, Sendable {
+    public var kind: WorkloadKind
+    public var name: String
+    public var replicas: Int
+    public var labels: [String: String]
+    /// Nodes the scheduler may use (all when empty); a bare pod names exactly one.
+    public var nodes: [String]
+    public var location: SourceLocation
+}
+
+public enum ServiceProtocol: String, Hashable, Sendable { case tcp = "TCP", udp = "UDP" }
+
+public struct ServicePortSpec: Hashable, Sendable {
+    public var port: UInt16
+    public var targetPort: UInt16
+    public var `protocol`: ServiceProtocol
+}
+
+public struct ServiceSpec: Hashable, Sendable {
+    public var name: String
+    public var clusterIP: IPv4Address
+    public var selector: LabelSelector
+    public var ports: [ServicePortSpec]
+    public var location: SourceLocation
+}
+
+public enum TrafficProtocol: String, Hashable, Sendable { case icmp, udp, tcp }
+
+/// Who sends or receives a flow.
+public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
+    case pod(String)
+    case selector(LabelSelector)
+    case service(String)
+
+    public var description: String {
+        switch self {
+        case .pod(let name): name
+        case .selector(let selector): "{\(selector)}"
+        case .service(let name): "service/\(name)"
+        }
+    }
+}
+
+public struct TrafficSpec: Hashable, Sendable {
+    public var name: String
+    public var from: Endpoint
+    public var to: Endpoint
+    public var `protocol`: TrafficProtocol
+    /// Payload bytes per packet (UDP, ICMP) or bytes to transfer in all (TCP).
+    public var size: Int
+    /// Packets to send (UDP, ICMP).
+    public var count: Int
+    /// Packets per second.
+    public var rate: Double
+    public var start: Nanoseconds
+    public var port: UInt16
+    /// Set Don't Fragment on the pod's packets (TCP always does, as Linux does with PMTU discovery on).
+    public var dontFragment: Bool
+    public var location: SourceLocation
+}
+
+public enum EventAction: Hashable, Sendable {
+    /// `delete: NAME`: a pod by name.
+    case deletePod(String)
+    /// `delete: deployment/NAME`: the Deployment's first live pod by name (its names depend on the seed).
+    case deleteDeploymentPod(String)
+}
+
+public struct EventSpec: Hashable, Sendable {
+    public var at: Nanoseconds
+    public var action: EventAction
+    public var location: SourceLocation
+}
+
+/// Which capture points write pcaps.
+public struct CaptureSettings: Hashable, Sendable {
+    public var underlay = true
+    public var vtep = true
+    public var pods = true
+}
+
+/// A whole scenario as read from YAML.
+public struct Scenario: Hashable, Sendable {
+    public var name: String
+    public var file: String
+    public var description: String = ""
+    public var seed: UInt64 = 1
+    public var overlay = OverlaySettings()
+    public var nodes: [NodeSpec] = []
+    public var routers: [String] = []
+    /// Layer-2 switches: they forward without touching IP and drop frames too big for a port silently.
+    public var switches: [String] = []
+    public var links: [LinkSpec] = []
+    public var workloads: [WorkloadSpec] = []
+    public var services: [ServiceSpec] = []
+    public var traffic: [TrafficSpec] = []
+    public var events: [EventSpec] = []
+    public var captures = CaptureSettings()
+}

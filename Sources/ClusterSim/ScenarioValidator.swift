@@ -1,0 +1,103 @@
+import PacketWire
+import VXLAN
+
+/// Checks what YAML types cannot: names that must exist, prefixes that must not overlap, selectors that
+/// must select something, MTUs that must leave room for the tunnel.
+enum ScenarioValidator {
+    static func validate(_ scenario: inout Scenario) throws(ScenarioError) {
+        var nodes: [String: NodeSpec] = [:]
+        for node in scenario.nodes {
+            guard nodes[node.name] == nil else { throw ScenarioError(node.location, "node '\(node.name)' is defined twice") }
+            for other in nodes.values where other.podCIDR.overlaps(node.podCIDR) {
+                throw ScenarioError(node.location, "podCIDR \(node.podCIDR) of '\(node.name)' overlaps \(other.podCIDR) of '\(other.name)'")
+            }
+            for other in nodes.values where other.address == node.address {
+                throw ScenarioError(node.location, "address \(node.address) of '\(node.name)' is already used by '\(other.name)'")
+            }
+            nodes[node.name] = node
+        }
+        guard let first = scenario.nodes.first else {
+            throw ScenarioError(SourceLocation(file: scenario.file, line: 1, column: 1), "the cluster has no nodes")
+        }
+        for node in scenario.nodes where node.address.isIPv6 != first.address.isIPv6 {
+            throw ScenarioError(node.location, "node '\(node.name)' mixes address families: every underlay address must be IPv4, or every one IPv6")
+        }
+        let overhead = TunnelEndpoint.overhead(ipv6: first.address.isIPv6)
+        if let location = scenario.overlay.location, scenario.overlay.mtu < 68 {
+            throw ScenarioError(location, "overlay mtu \(scenario.overlay.mtu) is below IPv4's minimum of 68")
+        }
+        let places = Set(scenario.nodes.map(\.name)).union(scenario.routers).union(scenario.switches)
+        for link in scenario.links {
+            for end in [link.a, link.b] where !places.contains(end) {
+                throw ScenarioError(link.location, "link end '\(end)' is not a node, router or switch")
+            }
+            guard link.a != link.b else { throw ScenarioError(link.location, "a link cannot join '\(link.a)' to itself") }
+            if link.mtu - overhead < 68 {
+                throw ScenarioError(link.location, "link mtu \(link.mtu) leaves \(link.mtu - overhead) bytes after the overlay's \(overhead) bytes of VXLAN headers; IPv4 needs at least 68")
+            }
+        }
+        var workloadNames = Set<String>()
+        for workload in scenario.workloads {
+            guard workloadNames.insert(workload.name).inserted else {
+                throw ScenarioError(workload.location, "workload '\(workload.name)' is defined twice")
+            }
+            for node in workload.nodes where nodes[node] == nil {
+                throw ScenarioError(workload.location, "\(workload.kind.rawValue) '\(workload.name)' names node '\(node)', which does not exist")
+            }
+        }
+        let allLabels = scenario.workloads.map(\.labels)
+        func selects(_ selector: LabelSelector) -> Bool { allLabels.contains { selector.matches($0) } }
+        var serviceNames = Set<String>()
+        for service in scenario.services {
+            guard serviceNames.insert(service.name).inserted else { throw ScenarioError(service.location, "service '\(service.name)' is defined twice") }
+            guard selects(service.selector) else {
+                throw ScenarioError(service.location, "the selector \(service.selector) of service '\(service.name)' matches no workload")
+            }
+            for node in scenario.nodes where node.podCIDR.contains(service.clusterIP) {
+                throw ScenarioError(service.location, "clusterIP \(service.clusterIP) lies in the podCIDR of '\(node.name)'")
+            }
+        }
+        let podNames = podNamesAtStart(scenario)
+        for flow in scenario.traffic {
+            for end in [flow.from, flow.to] {
+                switch end {
+                case .pod(let name) where !podNames.contains(name):
+                    throw ScenarioError(flow.location, "flow '\(flow.name)' names pod '\(name)', which no workload creates (pods are \(podNames.sorted().prefix(8).joined(separator: ", "))\(podNames.count > 8 ? ", ..." : ""))")
+                case .selector(let selector) where !selects(selector):
+                    throw ScenarioError(flow.location, "the selector \(selector) of flow '\(flow.name)' matches no workload")
+                case .service(let name) where !serviceNames.contains(name):
+                    throw ScenarioError(flow.location, "flow '\(flow.name)' names service '\(name)', which does not exist")
+                default: break
+                }
+            }
+            if case .service = flow.from { throw ScenarioError(flow.location, "flow '\(flow.name)' cannot start from a service") }
+            if case .service = flow.to, flow.protocol == .icmp {
+                throw ScenarioError(flow.location, "flow '\(flow.name)' pings a ClusterIP: kube-proxy translates only the service's TCP and UDP ports")
+            }
+        }
+        for event in scenario.events {
+            switch event.action {
+            case .deletePod(let name) where !podNames.contains(name):
+                throw ScenarioError(event.location, "event deletes pod '\(name)', which no workload creates")
+            case .deleteDeploymentPod(let name) where !scenario.workloads.contains(where: { $0.kind == .deployment && $0.name == name }):
+                throw ScenarioError(event.location, "event deletes a pod of Deployment '\(name)', which does not exist")
+            default: break
+            }
+        }
+    }
+
+    /// Names of the pods the workloads create at start (Deployment pod names depend on the seed, so flows
+    /// name Deployment pods through selectors).
+    static func podNamesAtStart(_ scenario: Scenario) -> Set<String> {
+        var names = Set<String>()
+        for workload in scenario.workloads {
+            switch workload.kind {
+            case .pod: names.insert(workload.name)
+            case .statefulSet: for index in 0..<workload.replicas { names.insert("\(workload.name)-\(index)") }
+            case .daemonSet: for node in scenario.nodes { names.insert("\(workload.name)-\(node.name)") }
+            case .deployment: for index in 0..<workload.replicas { names.insert(Cluster.deploymentPodName(workload.name, seed: scenario.seed, ordinal: index)) }
+            }
+        }
+        return names
+    }
+}

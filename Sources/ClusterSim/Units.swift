@@ -1,0 +1,72 @@
+/// Virtual time in nanoseconds. The simulation never reads a wall clock.
+public typealias Nanoseconds = UInt64
+
+/// Reads the quantities scenario files use: durations (`250us`, `1.5ms`, `2s`), bandwidths (`10Gbps`,
+/// `100Mbit`), sizes in bytes and rates (`100/s`, `1000pps`).
+enum Units {
+    static func duration(_ text: String) -> Nanoseconds? {
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9)]
+        return scaled(text, units: units).flatMap { $0 >= 0 && $0 < 1e19 ? Nanoseconds($0.rounded()) : nil }
+    }
+
+    /// Bits per second.
+    static func bandwidth(_ text: String) -> UInt64? {
+        let units: [(String, Double)] = [
+            ("Tbps", 1e12), ("Gbps", 1e9), ("Mbps", 1e6), ("Kbps", 1e3), ("kbps", 1e3), ("bps", 1),
+            ("Tbit", 1e12), ("Gbit", 1e9), ("Mbit", 1e6), ("Kbit", 1e3), ("kbit", 1e3), ("bit", 1),
+        ]
+        return scaled(text, units: units).flatMap { $0 > 0 && $0 < 1e15 ? UInt64($0) : nil }
+    }
+
+    /// Packets per second from `100/s`, `100pps` or a plain number.
+    static func rate(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("/s", 1), ("pps", 1), ("/ms", 1e3)]
+        if let value = scaled(text, units: units), value > 0 { return value }
+        if let value = Double(text), value > 0 { return value }
+        return nil
+    }
+
+    private static func scaled(_ text: String, units: [(String, Double)]) -> Double? {
+        let trimmed = text.trimmingCharacters(in: " ")
+        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
+            let number = trimmed.dropLast(suffix.count).trimmingCharacters(in: " ")
+            guard let value = Double(number), value.isFinite else { return nil }
+            return value * factor
+        }
+        return nil
+    }
+
+    /// `1.5ms`-style text for reports.
+    static func format(_ nanoseconds: Nanoseconds) -> String {
+        switch nanoseconds {
+        case ..<1_000: return "\(nanoseconds)ns"
+        case ..<1_000_000: return decimal(Double(nanoseconds) / 1e3) + "us"
+        case ..<1_000_000_000: return decimal(Double(nanoseconds) / 1e6) + "ms"
+        default: return decimal(Double(nanoseconds) / 1e9) + "s"
+        }
+    }
+
+    /// Fixed three-decimal text, trimmed: deterministic on every platform.
+    static func decimal(_ value: Double) -> String {
+        let thousandths = Int64((value * 1000).rounded())
+        let whole = thousandths / 1000, fraction = abs(thousandths % 1000)
+        if fraction == 0 { return "\(whole)" }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 3 - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(thousandths < 0 && whole == 0 ? "-" : "")\(whole).\(digits)"
+    }
+}
+
+extension String {
+    func trimmingCharacters(in character: Character) -> String {
+        var slice = Substring(self)
+        while slice.first == character { slice.removeFirst() }
+        while slice.last == character { slice.removeLast() }
+        return String(slice)
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in character: Character) -> String { String(self).trimmingCharacters(in: character) }
+}

@@ -1,0 +1,419 @@
+// TCP (RFC 9293 §3.1) with the options of RFC 9293 §3.2, RFC 7323 (window scale, timestamps) and
+// RFC 2018 (selective acknowledgment).
+//
+//   0                   1                   2                   3
+//   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |          Source Port          |       Destination Port        |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |                        Sequence Number                        |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |                    Acknowledgment Number                      |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |  Data |       |C|E|U|A|P|R|S|F|                               |
+//  | Offset| Rsrvd |W|C|R|C|S|S|Y|I|            Window             |
+//  |       |       |R|E|G|K|H|T|N|N|                               |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |           Checksum            |         Urgent Pointer        |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |                           [Options]                           |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |                                                               :
+//  :                             Data                              :
+//  :                                                               |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// The segment has no length field: it runs to the end of the IP payload, so a view must be made over
+// exactly the IP payload (``IPv4Packet/payload`` excludes Ethernet padding).
+
+/// The TCP control bits (RFC 9293 §3.1; ECE and CWR from RFC 3168 §6.1).
+public struct TCPFlags: OptionSet, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt8
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// No more data from the sender.
+    public static let fin = TCPFlags(rawValue: 0x01)
+    /// Synchronize sequence numbers.
+    public static let syn = TCPFlags(rawValue: 0x02)
+    /// Reset the connection.
+    public static let rst = TCPFlags(rawValue: 0x04)
+    /// Push function.
+    public static let psh = TCPFlags(rawValue: 0x08)
+    /// The acknowledgment number is significant.
+    public static let ack = TCPFlags(rawValue: 0x10)
+    /// The urgent pointer is significant.
+    public static let urg = TCPFlags(rawValue: 0x20)
+    /// ECN-Echo (RFC 3168).
+    public static let ece = TCPFlags(rawValue: 0x40)
+    /// Congestion Window Reduced (RFC 3168).
+    public static let cwr = TCPFlags(rawValue: 0x80)
+
+    private static let names: [(TCPFlags, String)] = [
+        (.fin, "FIN"), (.syn, "SYN"), (.rst, "RST"), (.psh, "PSH"),
+        (.ack, "ACK"), (.urg, "URG"), (.ece, "ECE"), (.cwr, "CWR"),
+    ]
+
+    /// The set flags as tshark lists them, lowest bit first: `[SYN, ACK]`; `[]` when none is set.
+    public var description: String {
+        "[" + Self.names.filter { contains($0.0) }.map(\.1).joined(separator: ", ") + "]"
+    }
+}
+
+/// One block of a SACK option (RFC 2018 §3): the sequence space `leftEdge..<rightEdge` was received.
+public struct TCPSACKBlock: Hashable, Sendable, CustomStringConvertible {
+    /// The first sequence number of the block.
+    public var leftEdge: UInt32
+    /// The sequence number following the block's last byte.
+    public var rightEdge: UInt32
+
+    @inlinable
+    public init(leftEdge: UInt32, rightEdge: UInt32) {
+        self.leftEdge = leftEdge
+        self.rightEdge = rightEdge
+    }
+
+    public var description: String { "\(leftEdge):\(rightEdge)" }
+}
+
+/// A TCP option (RFC 9293 §3.2). Kinds this decoder does not model are kept with their data.
+public enum TCPOption: Hashable, Sendable, CustomStringConvertible {
+    /// Kind 0: the end of the option list. The rest of the header, up to the data offset, is padding.
+    case endOfOptionList
+    /// Kind 1: no-operation, used to align the next option.
+    case noOperation
+    /// Kind 2, length 4 (RFC 9293 §3.7.1): the largest segment the sender will receive; SYN only.
+    case maximumSegmentSize(UInt16)
+    /// Kind 3, length 3 (RFC 7323 §2.2): the receive window's shift count; SYN only.
+    case windowScale(UInt8)
+    /// Kind 4, length 2 (RFC 2018 §2): selective acknowledgment may be used; SYN only.
+    case sackPermitted
+    /// Kind 5, length 2 + 8n (RFC 2018 §3): the blocks received beyond the acknowledgment number.
+    case selectiveAcknowledgment([TCPSACKBlock])
+    /// Kind 8, length 10 (RFC 7323 §3.2): TSval and TSecr.
+    case timestamps(value: UInt32, echoReply: UInt32)
+    /// Any other kind, with the bytes after its kind and length bytes.
+    case unknown(kind: UInt8, data: [UInt8])
+
+    /// Option kinds (IANA "TCP Option Kind Numbers").
+    public enum Kind {
+        public static let endOfOptionList: UInt8 = 0
+        public static let noOperation: UInt8 = 1
+        public static let maximumSegmentSize: UInt8 = 2
+        public static let windowScale: UInt8 = 3
+        public static let sackPermitted: UInt8 = 4
+        public static let selectiveAcknowledgment: UInt8 = 5
+        public static let timestamps: UInt8 = 8
+    }
+
+    /// The option's kind byte.
+    @inlinable
+    public var kind: UInt8 {
+        switch self {
+        case .endOfOptionList: Kind.endOfOptionList
+        case .noOperation: Kind.noOperation
+        case .maximumSegmentSize: Kind.maximumSegmentSize
+        case .windowScale: Kind.windowScale
+        case .sackPermitted: Kind.sackPermitted
+        case .selectiveAcknowledgment: Kind.selectiveAcknowledgment
+        case .timestamps: Kind.timestamps
+        case .unknown(let kind, _): kind
+        }
+    }
+
+    /// Bytes the option occupies on the wire, kind and length bytes included.
+    @inlinable
+    public var encodedLength: Int {
+        switch self {
+        case .endOfOptionList, .noOperation: 1
+        case .maximumSegmentSize: 4
+        case .windowScale: 3
+        case .sackPermitted: 2
+        case .selectiveAcknowledgment(let blocks): 2 + 8 * blocks.count
+        case .timestamps: 10
+        case .unknown(_, let data): 2 + data.count
+        }
+    }
+
+    /// Writes the option at `offset` in `bytes`, which must have room for ``encodedLength`` bytes.
+    @inlinable
+    func write(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
+        bytes.writeUInt8(kind, at: offset)
+        guard encodedLength > 1 else { return }
+        bytes.writeUInt8(UInt8(truncatingIfNeeded: encodedLength), at: offset + 1)
+        switch self {
+        case .endOfOptionList, .noOperation, .sackPermitted:
+            break
+        case .maximumSegmentSize(let size):
+            bytes.writeUInt16(size, at: offset + 2)
+        case .windowScale(let shift):
+            bytes.writeUInt8(shift, at: offset + 2)
+        case .selectiveAcknowledgment(let blocks):
+            for (index, block) in blocks.enumerated() {
+                bytes.writeUInt32(block.leftEdge, at: offset + 2 + 8 * index)
+                bytes.writeUInt32(block.rightEdge, at: offset + 6 + 8 * index)
+            }
+        case .timestamps(let value, let echoReply):
+            bytes.writeUInt32(value, at: offset + 2)
+            bytes.writeUInt32(echoReply, at: offset + 6)
+        case .unknown(_, let data):
+            for (index, byte) in data.enumerated() { bytes.writeUInt8(byte, at: offset + 2 + index) }
+        }
+    }
+
+    /// tcpdump's spelling: `mss 1460`, `sackOK`, `TS val 1 ecr 0`, `nop`, `wscale 7`.
+    public var description: String {
+        switch self {
+        case .endOfOptionList: "eol"
+        case .noOperation: "nop"
+        case .maximumSegmentSize(let size): "mss \(size)"
+        case .windowScale(let shift): "wscale \(shift)"
+        case .sackPermitted: "sackOK"
+        case .selectiveAcknowledgment(let blocks):
+            "sack \(blocks.count) {" + blocks.map(\.description).joined(separator: " ") + "}"
+        case .timestamps(let value, let echoReply): "TS val \(value) ecr \(echoReply)"
+        case .unknown(let kind, let data): "opt-\(kind):\(data.count)"
+        }
+    }
+}
+
+/// A zero-copy view of a TCP segment: header, options and data.
+///
+/// ``init(checking:frameOffset:)`` checks the fixed header and that the data offset fits the bytes;
+/// after it succeeds every accessor is in bounds. Options are decoded (and can fail) in
+/// ``TCPHeader/init(_:verifyingWith:)`` or ``options()``.
+public struct TCPSegment {
+    public enum Field {
+        public static let sourcePort = 0..<2
+        public static let destinationPort = 2..<4
+        public static let sequenceNumber = 4..<8
+        public static let acknowledgmentNumber = 8..<12
+        /// Data offset (high 4 bits) and the reserved bits (low 4 bits).
+        public static let dataOffset = 12
+        public static let flags = 13
+        public static let window = 14..<16
+        public static let checksum = 16..<18
+        public static let urgentPointer = 18..<20
+    }
+    public static let minimumHeaderLength = 20
+    /// A data offset of 15 words: 40 bytes of options.
+    public static let maximumHeaderLength = 60
+
+    public let bytes: UnsafeRawBufferPointer
+    public let frameOffset: Int
+
+    /// - Throws: `truncated` when the fixed header or the options the data offset announces are cut;
+    ///   `badLength` when the data offset is below 5 words.
+    @inlinable
+    public init(checking bytes: UnsafeRawBufferPointer, frameOffset: Int = 0) throws(DecodeError) {
+        guard bytes.count >= Self.minimumHeaderLength else {
+            throw .truncated(.tcp, offset: frameOffset, needed: Self.minimumHeaderLength, available: bytes.count)
+        }
+        let headerLength = Int(bytes.readUInt8(at: Field.dataOffset) >> 4) * 4
+        guard headerLength >= Self.minimumHeaderLength else {
+            throw .badLength(.tcp, offset: frameOffset + Field.dataOffset,
+                             expected: "header length of at least 20 bytes (data offset >= 5)", found: headerLength)
+        }
+        guard bytes.count >= headerLength else {
+            throw .truncated(.tcp, offset: frameOffset + Field.dataOffset, needed: headerLength,
+                             available: bytes.count)
+        }
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
+    @inlinable public var sourcePort: UInt16 { bytes.readUInt16(at: 0) }
+    @inlinable public var destinationPort: UInt16 { bytes.readUInt16(at: 2) }
+    @inlinable public var sequenceNumber: UInt32 { bytes.readUInt32(at: 4) }
+    @inlinable public var acknowledgmentNumber: UInt32 { bytes.readUInt32(at: 8) }
+    /// Header length in bytes (the field counts 32-bit words).
+    @inlinable public var headerLength: Int { Int(bytes.readUInt8(at: 12) >> 4) * 4 }
+    /// The four reserved bits between the data offset and the flags (RFC 9293 §3.1: must be zero).
+    @inlinable public var reservedBits: UInt8 { bytes.readUInt8(at: 12) & 0x0F }
+    @inlinable public var flags: TCPFlags { TCPFlags(rawValue: bytes.readUInt8(at: 13)) }
+    @inlinable public var window: UInt16 { bytes.readUInt16(at: 14) }
+    @inlinable public var checksum: UInt16 { bytes.readUInt16(at: 16) }
+    @inlinable public var urgentPointer: UInt16 { bytes.readUInt16(at: 18) }
+    /// The option bytes, padding included.
+    @inlinable public var optionBytes: UnsafeRawBufferPointer { bytes.slice(20..<headerLength) }
+    /// The segment's data: everything after the header.
+    @inlinable public var payload: UnsafeRawBufferPointer { bytes.dropFirst(count: headerLength) }
+    @inlinable public var payloadOffset: Int { frameOffset + headerLength }
+
+    /// RFC 9293 §3.1: the checksum covers the pseudo-header, the header and the data.
+    @inlinable
+    public func checksumIsValid(_ pseudoHeader: PseudoHeader) -> Bool {
+        pseudoHeader.checksum(of: bytes, protocol: .tcp) == 0
+    }
+
+    /// The checksum the segment should carry under `pseudoHeader`.
+    @inlinable
+    public func expectedChecksum(_ pseudoHeader: PseudoHeader) -> UInt16 {
+        var state = InternetChecksum()
+        pseudoHeader.add(to: &state, protocol: .tcp, upperLength: bytes.count)
+        state.add(bytes.slice(0..<16))
+        state.add(bytes.dropFirst(count: 18))
+        return state.checksum
+    }
+
+    /// Decodes the options (RFC 9293 §3.2), stopping after an End of Option List.
+    /// - Throws: `badLength` when an option's length byte is missing, runs past the header, or does not
+    ///   match its kind (MSS 4, window scale 3, SACK-permitted 2, SACK 2 + 8n with n >= 1, timestamps 10).
+    public func options() throws(DecodeError) -> [TCPOption] {
+        let options = optionBytes
+        let base = frameOffset + Self.minimumHeaderLength
+        var result: [TCPOption] = []
+        var offset = 0
+        while offset < options.count {
+            let kind = options.readUInt8(at: offset)
+            if kind == TCPOption.Kind.endOfOptionList {
+                result.append(.endOfOptionList)
+                break
+            }
+            if kind == TCPOption.Kind.noOperation {
+                result.append(.noOperation)
+                offset += 1
+                continue
+            }
+            guard offset + 2 <= options.count else {
+                throw .badLength(.tcp, offset: base + offset, expected: "a length byte after option kind \(kind)",
+                                 found: 0)
+            }
+            let length = Int(options.readUInt8(at: offset + 1))
+            guard length >= 2, offset + length <= options.count else {
+                throw .badLength(.tcp, offset: base + offset + 1,
+                                 expected: "option length from 2 to \(options.count - offset)", found: length)
+            }
+            func requireLength(_ valid: Bool, _ expected: String) throws(DecodeError) {
+                guard valid else {
+                    throw .badLength(.tcp, offset: base + offset + 1, expected: expected, found: length)
+                }
+            }
+            let data = offset + 2
+            switch kind {
+            case TCPOption.Kind.maximumSegmentSize:
+                try requireLength(length == 4, "MSS option length 4")
+                result.append(.maximumSegmentSize(options.readUInt16(at: data)))
+            case TCPOption.Kind.windowScale:
+                try requireLength(length == 3, "window scale option length 3")
+                result.append(.windowScale(options.readUInt8(at: data)))
+            case TCPOption.Kind.sackPermitted:
+                try requireLength(length == 2, "SACK-permitted option length 2")
+                result.append(.sackPermitted)
+            case TCPOption.Kind.selectiveAcknowledgment:
+                try requireLength(length >= 10 && (length - 2) % 8 == 0, "SACK option length 2 + 8n, n >= 1")
+                var blocks: [TCPSACKBlock] = []
+                for start in stride(from: data, to: offset + length, by: 8) {
+                    blocks.append(TCPSACKBlock(leftEdge: options.readUInt32(at: start),
+                                               rightEdge: options.readUInt32(at: start + 4)))
+                }
+                result.append(.selectiveAcknowledgment(blocks))
+            case TCPOption.Kind.timestamps:
+                try requireLength(length == 10, "timestamps option length 10")
+                result.append(.timestamps(value: options.readUInt32(at: data),
+                                          echoReply: options.readUInt32(at: data + 4)))
+            default:
+                result.append(.unknown(kind: kind, data: Array(options.slice(data..<(offset + length)))))
+            }
+            offset += length
+        }
+        return result
+    }
+}
+
+/// A TCP header as a plain value, options included.
+public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
+    public var sourcePort: UInt16
+    public var destinationPort: UInt16
+    public var sequenceNumber: UInt32
+    public var acknowledgmentNumber: UInt32
+    public var flags: TCPFlags
+    /// The four reserved bits (RFC 9293 §3.1: sent as zero), kept so a decoder reports what it saw.
+    public var reservedBits: UInt8
+    public var window: UInt16
+    public var urgentPointer: UInt16
+    /// Options in wire order. ``emit(into:checksum:)`` pads them with zeros to a 32-bit boundary; zero
+    /// padding reads back as an ``TCPOption/endOfOptionList``, so a list that does not fill its last word
+    /// round-trips only when it ends with one.
+    public var options: [TCPOption]
+    /// Bytes of data after the header; the checksum covers them.
+    public var payloadLength: Int
+
+    public init(sourcePort: UInt16, destinationPort: UInt16, sequenceNumber: UInt32,
+                acknowledgmentNumber: UInt32 = 0, flags: TCPFlags, reservedBits: UInt8 = 0, window: UInt16,
+                urgentPointer: UInt16 = 0, options: [TCPOption] = [], payloadLength: Int = 0) {
+        self.sourcePort = sourcePort
+        self.destinationPort = destinationPort
+        self.sequenceNumber = sequenceNumber
+        self.acknowledgmentNumber = acknowledgmentNumber
+        self.flags = flags
+        self.reservedBits = reservedBits & 0x0F
+        self.window = window
+        self.urgentPointer = urgentPointer
+        self.options = options
+        self.payloadLength = payloadLength
+    }
+
+    /// Reads the header from a checked view and decodes its options. The checksum is verified when
+    /// `pseudoHeader` is given (RFC 9293 §3.1: it is mandatory, zero has no special meaning).
+    /// - Throws: `badChecksum` at the checksum field; `badLength` for a malformed option.
+    @inlinable
+    public init(_ segment: TCPSegment, verifyingWith pseudoHeader: PseudoHeader? = nil) throws(DecodeError) {
+        if let pseudoHeader, !segment.checksumIsValid(pseudoHeader) {
+            throw .badChecksum(.tcp, offset: segment.frameOffset + 16,
+                               expected: segment.expectedChecksum(pseudoHeader), found: segment.checksum)
+        }
+        let options = segment.headerLength > TCPSegment.minimumHeaderLength ? try segment.options() : []
+        self.init(sourcePort: segment.sourcePort, destinationPort: segment.destinationPort,
+                  sequenceNumber: segment.sequenceNumber, acknowledgmentNumber: segment.acknowledgmentNumber,
+                  flags: segment.flags, reservedBits: segment.reservedBits, window: segment.window,
+                  urgentPointer: segment.urgentPointer, options: options,
+                  payloadLength: segment.bytes.count - segment.headerLength)
+    }
+
+    /// Bytes the options take before padding.
+    @inlinable public var optionsLength: Int { options.reduce(0) { $0 + $1.encodedLength } }
+    /// Header length on the wire: 20 bytes plus the options padded to a multiple of 4.
+    @inlinable public var headerLength: Int { TCPSegment.minimumHeaderLength + ((optionsLength + 3) & ~3) }
+    /// Header and data.
+    @inlinable public var length: Int { headerLength + payloadLength }
+
+    /// Writes the header at the start of `bytes`, whose bytes after the header must already hold the
+    /// ``payloadLength`` bytes of data (serialisation goes innermost first). Fills the data offset, the
+    /// option padding and the checksum over `pseudoHeader`, header and data.
+    @inlinable
+    public func emit(into bytes: UnsafeMutableRawBufferPointer, checksum pseudoHeader: PseudoHeader) {
+        let headerLength = self.headerLength
+        precondition(headerLength <= TCPSegment.maximumHeaderLength, "TCP options longer than 40 bytes")
+        precondition(bytes.count >= headerLength + payloadLength, "buffer too small for the TCP segment")
+        bytes.writeUInt16(sourcePort, at: 0)
+        bytes.writeUInt16(destinationPort, at: 2)
+        bytes.writeUInt32(sequenceNumber, at: 4)
+        bytes.writeUInt32(acknowledgmentNumber, at: 8)
+        bytes.writeUInt8(UInt8(headerLength / 4) << 4 | (reservedBits & 0x0F), at: 12)
+        bytes.writeUInt8(flags.rawValue, at: 13)
+        bytes.writeUInt16(window, at: 14)
+        bytes.writeUInt16(0, at: 16)
+        bytes.writeUInt16(urgentPointer, at: 18)
+        var offset = TCPSegment.minimumHeaderLength
+        for option in options {
+            option.write(into: bytes, at: offset)
+            offset += option.encodedLength
+        }
+        while offset < headerLength {
+            bytes.writeUInt8(0, at: offset)
+            offset += 1
+        }
+        let segment = UnsafeRawBufferPointer(bytes.slice(0..<(headerLength + payloadLength)))
+        bytes.writeUInt16(pseudoHeader.checksum(of: segment, protocol: .tcp), at: 16)
+    }
+
+    /// A tcpdump-like line: `TCP 52222 > 8080 [SYN] seq 0 win 64240 [mss 1460,nop] len 0`.
+    public var description: String {
+        var text = "TCP \(sourcePort) > \(destinationPort) \(flags) seq \(sequenceNumber)"
+        if flags.contains(.ack) { text += " ack \(acknowledgmentNumber)" }
+        text += " win \(window)"
+        if flags.contains(.urg) { text += " urg \(urgentPointer)" }
+        if !options.isEmpty { text += " [" + options.map(\.description).joined(separator: ",") + "]" }
+        return text + " len \(payloadLength)"
+    }
+}

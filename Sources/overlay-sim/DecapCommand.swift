@@ -1,0 +1,169 @@
+import ArgumentParser
+import Capture
+import PacketWire
+import VXLAN
+
+/// `overlay-sim decap IN OUT [--vni N] [--dstport N]`
+struct Decap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Turn an underlay capture back into the inner frames a Linux VXLAN device would deliver.",
+        discussion: """
+            Every frame of IN is checked as the Linux vxlan driver checks a received packet (IP \
+            version, lengths and header checksum, UDP port and checksum, the VXLAN I flag, the VNI); \
+            the inner frames of those it accepts are written to OUT with their timestamps. Outer IPv4 \
+            fragments are reassembled first, as the kernel does before the packet reaches the tunnel. \
+            Refused frames are counted on standard error by reason, with their frame numbers.
+            """
+    )
+
+    @Argument(help: "The underlay capture (pcap or pcapng, Ethernet).")
+    var input: String
+
+    @Argument(help: "The capture of inner frames to write (pcap, nanosecond timestamps).")
+    var output: String
+
+    @Option(help: "Accept only this VNI. Default: any.")
+    var vni: UInt32?
+
+    @Option(help: "Accept only this UDP destination port. Default: 4789 and 8472.")
+    var dstport: UInt16?
+
+    @Flag(help: "Accept a zero UDP checksum over IPv6 (ip link: udp6zerocsumrx).")
+    var udp6zerocsumrx = false
+
+    func validate() throws {
+        if let vni, vni > 0xFF_FFFF { throw ValidationError("--vni \(vni) exceeds 24 bits (at most 16777215)") }
+    }
+
+    func run() throws {
+        let console = Console.standard()
+        let status = Self.decapsulate(input: input, output: output, vni: vni,
+                                      destinationPorts: dstport.map { [$0] } ?? FrameDecoder.defaultVXLANPorts,
+                                      udp6ZeroChecksumRx: udp6zerocsumrx, console: console)
+        console.flush()
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+extension Decap {
+    /// Decapsulates every frame of `input` into `output`; returns the exit status.
+    ///
+    /// - Parameters:
+    ///   - vni: the VNI to accept; nil accepts any.
+    ///   - destinationPorts: the UDP ports a VXLAN packet may be sent to.
+    static func decapsulate(input: String, output: String, vni: UInt32?, destinationPorts: [UInt16],
+                            udp6ZeroChecksumRx: Bool = false, console: Console,
+                            openWriter: CaptureConversion.WriterFactory = CaptureConversion.openWriter) -> Int32 {
+        let firstPort = destinationPorts.first ?? TunnelConfiguration.ianaPort
+        var endpoint = TunnelEndpoint(configuration: TunnelConfiguration(
+            vni: vni ?? 0, local: .v4(.any), destinationPort: firstPort, udp6ZeroChecksumRx: udp6ZeroChecksumRx))
+        var reassembler = IPv4Reassembler()
+        var reassembled = 0
+        let report: CaptureConversion.Report
+        do {
+            report = try CaptureConversion.run(input: input, output: output, openWriter: openWriter) { frame, buffer in
+                // Outer IPv4 fragments wait for their datagram (Linux reassembles before vxlan_rcv).
+                if let step = Self.reassemble(frame, into: buffer, reassembler: &reassembler) {
+                    switch step {
+                    case .write: reassembled += 1
+                    case .hold, .refuse: return step
+                    }
+                } else if !buffer.load(frame.bytes, headroom: CaptureConversion.headroom) {
+                    return .refuse(code: "tooLarge", reason: "a \(frame.capturedLength)-byte frame does not fit the packet buffer")
+                }
+                // Without --vni or --dstport, the device takes the packet's own VNI and any listed port.
+                let seen = VXLANFields(buffer.readableBytes)
+                endpoint.configuration.vni = vni ?? seen?.vni ?? 0
+                endpoint.configuration.destinationPort = firstPort
+                if let port = seen?.destinationPort {
+                    guard destinationPorts.contains(port) else {
+                        return .refuse(code: DecapsulationError.Code.wrongPort.rawValue,
+                                       reason: "UDP destination port \(port) is not "
+                                           + destinationPorts.map(String.init).joined(separator: " or "))
+                    }
+                    endpoint.configuration.destinationPort = port
+                }
+                do throws(DecapsulationError) {
+                    _ = try endpoint.decapsulate(buffer)
+                } catch {
+                    return .refuse(code: error.code.rawValue, reason: error.reason)
+                }
+                return .write
+            }
+        } catch {
+            console.error("error: \(error); \(output) not written")
+            return 1
+        }
+        var summary = "decap: read \(report.framesRead) frames from \(input), wrote \(report.framesWritten) inner frames to \(output)"
+        if reassembled > 0 || report.framesHeld > 0 {
+            summary += "; \(report.framesHeld) outer fragments held, \(reassembled) datagrams reassembled"
+        }
+        if reassembler.pendingCount > 0 {
+            summary += ", \(reassembler.pendingCount) left incomplete"
+        }
+        console.error(summary)
+        if report.framesRefused > 0 {
+            console.error("decap: refused \(report.framesRefused):")
+            report.refusalLines.forEach(console.error)
+        }
+        return 0
+    }
+
+    /// When `frame` is an outer IPv4 fragment: hands it to the reassembler and, when it completes a
+    /// datagram, loads the frame's Ethernet header and the whole datagram into `buffer` (`.write`).
+    /// Nil when the frame is not an IPv4 fragment (or too broken to tell).
+    static func reassemble(_ frame: FrameView, into buffer: PacketBuffer,
+                           reassembler: inout IPv4Reassembler) -> CaptureConversion.Step? {
+        guard let ethernet = try? EthernetFrame(checking: frame.bytes), ethernet.etherType == .ipv4,
+              let ip = try? IPv4Packet(checking: ethernet.payload, frameOffset: ethernet.payloadOffset), ip.isFragment
+        else { return nil }
+        guard ip.checksumIsValid else {
+            return .refuse(code: "malformed", reason: "an outer fragment's IPv4 header checksum is wrong (Linux drops it)")
+        }
+        switch reassembler.add(ip, time: frame.timestampNanoseconds, tag: frame.number) {
+        case .notFragment:
+            return nil
+        case .held, .duplicate:
+            return .hold
+        case .discarded(let key, let reason):
+            return .refuse(code: "reassembly", reason: "datagram \(key) discarded: \(reason)")
+        case .tableFull(let key):
+            return .refuse(code: "reassembly", reason: "datagram \(key) refused: too many incomplete datagrams")
+        case .complete(let datagram):
+            let header = ethernet.bytes.slice(0..<ethernet.headerLength)
+            guard buffer.load(header, headroom: CaptureConversion.headroom),
+                  let tail = buffer.append(datagram.bytes.count) else {
+                return .refuse(code: "tooLarge", reason: "the reassembled datagram does not fit the packet buffer")
+            }
+            datagram.bytes.withUnsafeBytes { tail.copyMemory(from: $0) }
+            return .write
+        }
+    }
+}
+
+/// The UDP destination port and VNI of a VXLAN frame, read without checking anything else; nil when
+/// the frame does not get that far. `decapsulate` does the checking.
+struct VXLANFields {
+    var destinationPort: UInt16
+    var vni: UInt32
+
+    init?(_ frame: UnsafeRawBufferPointer) {
+        guard let ethernet = try? EthernetFrame(checking: frame) else { return nil }
+        let udpBytes: UnsafeRawBufferPointer
+        switch ethernet.etherType {
+        case .ipv4:
+            guard let ip = try? IPv4Packet(checking: ethernet.payload), ip.protocol == .udp, !ip.isFragment else { return nil }
+            udpBytes = ip.payload
+        case .ipv6:
+            guard let ip = try? IPv6Packet(checking: ethernet.payload), let upper = try? ip.upperLayer(),
+                  upper.protocol == .udp, upper.fragment == nil else { return nil }
+            udpBytes = ip.payload.dropFirst(count: upper.offset)
+        default:
+            return nil
+        }
+        guard let udp = try? UDPDatagram(checking: udpBytes),
+              let vxlan = try? VXLANPacket(checking: udp.payload) else { return nil }
+        destinationPort = udp.destinationPort
+        vni = vxlan.vni
+    }
+}

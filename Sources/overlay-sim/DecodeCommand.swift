@@ -1,0 +1,199 @@
+import ArgumentParser
+import Capture
+import PacketWire
+
+/// `overlay-sim decode FILE [--vxlan-port N]... [--json]`
+struct Decode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decode every frame of a pcap or pcapng file: underlay, VXLAN and inner frame.",
+        discussion: """
+            Prints one line a frame, outer and inner headers side by side, or with --json one JSON \
+            object a frame (JSON Lines). Outer IPv4 fragments are reassembled: the datagram is shown on \
+            the frame that completes it. Broken frames show their first problem and everything decoded \
+            before it. If the file itself is damaged, the frames before the damage are printed, then \
+            one line naming the file and frame; the exit status is then 1.
+            """
+    )
+
+    @Argument(help: "The capture file (pcap or pcapng, Ethernet).")
+    var file: String
+
+    @Option(name: .customLong("vxlan-port"),
+            help: "A UDP destination port to decode as VXLAN; repeat for several. Replaces the defaults, 4789 and 8472.")
+    var vxlanPorts: [UInt16] = []
+
+    @Flag(help: "Print JSON Lines instead of a table.")
+    var json = false
+
+    func run() throws {
+        let console = Console.standard()
+        let status = Self.decode(path: file, vxlanPorts: vxlanPorts.isEmpty ? FrameDecoder.defaultVXLANPorts : vxlanPorts,
+                                 json: json, console: console)
+        console.flush()
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Decodes the file at `path` and prints it; returns the exit status (0, or 1 when the file could
+    /// not be opened or read to its end).
+    static func decode(path: String, vxlanPorts: [UInt16], json: Bool, console: Console) -> Int32 {
+        var decoder = FrameDecoder(vxlanPorts: vxlanPorts)
+        var summary = DecodeSummary()
+        let reader: PcapReader
+        do {
+            reader = try PcapReader(path: path, recordsOverSnapLength: .refuse)
+        } catch {
+            console.error("error: \(error)")
+            return 1
+        }
+        if !json { console.output(DecodeTable.header) }
+        var failure: (any Error)?
+        do {
+            try reader.forEach { view in
+                let decoded = decoder.decode(view)
+                summary.add(decoded)
+                console.output(json ? decoded.jsonLine : DecodeTable.row(decoded))
+            }
+        } catch {
+            failure = error
+        }
+        if !json {
+            console.output(summary.line(incompleteDatagrams: decoder.reassembler.pendingCount))
+        }
+        if let failure {
+            console.error("error: \(failure)")
+            return 1
+        }
+        return 0
+    }
+}
+
+/// Counts for the table's last line.
+struct DecodeSummary {
+    var frames = 0
+    var vxlan = 0
+    var fragments = 0
+    var reassembled = 0
+    var errors = 0
+    var badChecksums = 0
+
+    mutating func add(_ frame: DecodedFrame) {
+        frames += 1
+        if frame.vxlan != nil { vxlan += 1 }
+        if frame.fragment != nil { fragments += 1 }
+        if frame.fragment?.reassembledFrames != nil { reassembled += 1 }
+        if frame.error != nil { errors += 1 }
+        if frame.outer.ip?.checksumValid == false || frame.outer.udp?.checksumValid == false { badChecksums += 1 }
+    }
+
+    func line(incompleteDatagrams: Int) -> String {
+        var parts = ["\(frames) frame\(frames == 1 ? "" : "s")", "\(vxlan) VXLAN"]
+        if fragments > 0 {
+            parts.append("\(fragments) outer fragment\(fragments == 1 ? "" : "s"), \(reassembled) datagram\(reassembled == 1 ? "" : "s") reassembled")
+        }
+        if incompleteDatagrams > 0 { parts.append("\(incompleteDatagrams) datagram\(incompleteDatagrams == 1 ? "" : "s") left incomplete") }
+        parts.append("\(badChecksums) with a bad checksum")
+        parts.append("\(errors) with errors")
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// The readable form: one line a frame, outer and inner side by side.
+enum DecodeTable {
+    static let header = line("#", "len", "outer src → dst", "sport → dport", "VNI", "inner src → dst", "proto", "notes")
+
+    static func row(_ frame: DecodedFrame) -> String {
+        let outer: String
+        if let ip = frame.outer.ip {
+            outer = "\(ip.source) → \(ip.destination)"
+        } else if let ethernet = frame.outer.ethernet {
+            outer = "\(ethernet.source) → \(ethernet.destination)"
+        } else {
+            outer = "-"
+        }
+        let ports = frame.outer.udp.map { "\($0.sourcePort) → \($0.destinationPort)" } ?? "-"
+        let vni = frame.vxlan.map { "\($0.vni)" } ?? "-"
+        let inner: String
+        if let ip = frame.inner?.ip {
+            inner = "\(ip.source) → \(ip.destination)"
+        } else if let ethernet = frame.inner?.ethernet {
+            inner = "\(ethernet.source) → \(ethernet.destination)"
+        } else {
+            inner = "-"
+        }
+        return line("\(frame.frame)", "\(frame.length)", outer, ports, vni, inner, protocolName(frame), notes(frame))
+    }
+
+    /// The innermost protocol decoded: the inner packet's, or the outer's when there is no inner frame.
+    static func protocolName(_ frame: DecodedFrame) -> String {
+        let ethernet = frame.inner != nil ? frame.inner?.ethernet : frame.outer.ethernet
+        let ip: (version: Int, protocol: Int)? = frame.inner != nil
+            ? frame.inner?.ip.map { ($0.version, $0.protocol) }
+            : frame.outer.ip.map { ($0.version, $0.protocol) }
+        if let ip {
+            let name = IPProtocol(rawValue: UInt8(truncatingIfNeeded: ip.protocol)).name
+            return name == "unknown" ? "IP \(ip.protocol)" : name
+        }
+        guard let ethernet else { return "-" }
+        switch EtherType(rawValue: UInt16(truncatingIfNeeded: ethernet.etherType)) {
+        case .arp: return "ARP"
+        case .ipv4: return "IPv4"
+        case .ipv6: return "IPv6"
+        case let other: return "0x" + String(other.rawValue, radix: 16)
+        }
+    }
+
+    static func notes(_ frame: DecodedFrame) -> String {
+        var notes: [String] = []
+        if let tags = frame.outer.ethernet?.vlanIDs, !tags.isEmpty {
+            notes.append("vlan " + tags.map(String.init).joined(separator: ","))
+        }
+        if let ip = frame.outer.ip {
+            if ip.checksumValid == false { notes.append("bad IPv4 checksum") }
+            if ip.dontFragment == true { notes.append("DF") }
+        }
+        if let udp = frame.outer.udp {
+            switch (udp.checksum, udp.checksumValid) {
+            case (0, nil): notes.append("no UDP checksum")
+            case (0, _): notes.append("zero UDP checksum over IPv6")
+            case (_, false): notes.append("bad UDP checksum")
+            default: break
+            }
+        }
+        if let fragment = frame.fragment {
+            let more = fragment.moreFragments ? " MF" : ""
+            if let frames = fragment.reassembledFrames {
+                notes.append("reassembled id \(fragment.identification) from frames "
+                    + frames.map(String.init).joined(separator: ","))
+            } else {
+                notes.append("fragment id \(fragment.identification) offset \(fragment.offset)\(more)")
+            }
+        }
+        if let vxlan = frame.vxlan {
+            if let id = vxlan.groupPolicyID {
+                let flags = vxlan.groupPolicyFlags ?? 0
+                notes.append("gbp \(id)" + (flags & 0x40 != 0 ? " D" : "") + (flags & 0x08 != 0 ? " A" : ""))
+            }
+        }
+        if let vlans = frame.inner?.ethernet?.vlanIDs, !vlans.isEmpty {
+            notes.append("inner vlan " + vlans.map(String.init).joined(separator: ","))
+        }
+        if frame.capturedLength < frame.length && frame.error?.kind != .truncated {
+            notes.append("captured \(frame.capturedLength) of \(frame.length) bytes")
+        }
+        if let error = frame.error { notes.append("error: " + error.message) }
+        return notes.joined(separator: "; ")
+    }
+
+    /// Columns padded to fixed widths; a value wider than its column pushes the rest right.
+    private static func line(_ number: String, _ length: String, _ outer: String, _ ports: String, _ vni: String,
+                             _ inner: String, _ proto: String, _ notes: String) -> String {
+        let text = pad(number, 5, right: true) + " " + pad(length, 5, right: true) + "  " + pad(outer, 37) + "  "
+            + pad(ports, 13) + "  " + pad(vni, 8, right: true) + "  " + pad(inner, 31) + "  " + pad(proto, 6) + "  " + notes
+        return String(text.reversed().drop { $0 == " " }.reversed())
+    }
+
+    private static func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+        let padding = String(repeating: " ", count: max(0, width - text.count))
+        return right ? padding + text : text + padding
+    }
+}

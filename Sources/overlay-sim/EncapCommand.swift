@@ -1,0 +1,181 @@
+import ArgumentParser
+import Capture
+import PacketWire
+import VXLAN
+
+/// `overlay-sim encap IN OUT --vni N --local IP --remote IP [...]`
+struct Encap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Turn a pod-side capture into the underlay capture a Linux VXLAN device would send.",
+        discussion: """
+            Every Ethernet frame of IN gets outer Ethernet, IP, UDP and VXLAN headers exactly as the \
+            Linux vxlan driver builds them, and is written to OUT with its timestamp. Options follow \
+            `ip link add ... type vxlan`: --tos takes hex as ip does, --srcport MIN MAX draws ports from \
+            MIN up to MAX-1. Frames that cannot be encapsulated (cut short by the capture, too long for \
+            one IP datagram) are counted on standard error by reason, with their frame numbers. Every \
+            frame is sent from --local to --remote, whichever way it went between the pods.
+            """
+    )
+
+    @Argument(help: "The pod-side capture (pcap or pcapng, Ethernet).")
+    var input: String
+
+    @Argument(help: "The underlay capture to write (pcap, nanosecond timestamps).")
+    var output: String
+
+    @Option(help: "The 24-bit VXLAN network identifier (ip link: id).")
+    var vni: UInt32
+
+    @Option(help: "The local VTEP's underlay address, IPv4 or IPv6.")
+    var local: String
+
+    @Option(help: "The far VTEP's underlay address, of the same family as --local.")
+    var remote: String
+
+    @Option(help: "The outer UDP destination port: IANA's 4789, or 8472 as Flannel and Linux's own default.")
+    var dstport: UInt16 = TunnelConfiguration.ianaPort
+
+    @Option(parsing: .upToNextOption,
+            help: ArgumentHelp("The outer UDP source port range MIN MAX (MAX excluded), as ip link takes it. Default 32768 61000, Linux's ephemeral range; RFC 7348 recommends 49152 65535.",
+                               valueName: "min max"))
+    var srcport: [UInt16] = []
+
+    @Flag(help: "Compute the outer UDP checksum over IPv4 (udpcsum, Linux 6.x's default) or send zero (noudpcsum).")
+    var udpChecksum: UDPChecksumChoice = .udpcsum
+
+    @Option(help: "Outer IPv4 Don't Fragment: unset, set, or inherit from the inner packet.")
+    var df: String = "unset"
+
+    @Option(help: "Outer TTL / hop limit: auto (64), inherit (the inner packet's), or a number 1-255.")
+    var ttl: String = "auto"
+
+    @Option(help: "Outer TOS / traffic class: inherit, or a hex value as ip link takes it (28 means 0x28). ECN is always copied from the inner packet.")
+    var tos: String?
+
+    @Option(help: "Carry VXLAN-GBP with this group policy ID (1-65535) on every frame, as a device with gbp does for marked packets.")
+    var gbp: UInt16?
+
+    @Option(name: .customLong("source-mac"), help: "Outer source MAC. Default: 02:00 and the last four bytes of --local.")
+    var sourceMAC: String?
+
+    @Option(name: .customLong("destination-mac"), help: "Outer destination MAC (next hop). Default: 02:00 and the last four bytes of --remote.")
+    var destinationMAC: String?
+
+    @Option(help: "Seed of the flow hash that picks source ports (and IPv6 flow labels).")
+    var seed: UInt32 = 0
+
+    /// `--udpcsum` / `--noudpcsum`, spelled as ip link spells them.
+    enum UDPChecksumChoice: String, EnumerableFlag {
+        case udpcsum, noudpcsum
+    }
+
+    func validate() throws {
+        _ = try tunnelConfiguration()
+    }
+
+    func run() throws {
+        let console = Console.standard()
+        let configuration = try tunnelConfiguration()
+        let status = Self.encapsulate(input: input, output: output, configuration: configuration,
+                                      groupPolicyID: gbp ?? 0, console: console)
+        console.flush()
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The device these options describe, read by the same parser as `ip link ... type vxlan` words.
+    func tunnelConfiguration() throws(ValidationError) -> TunnelConfiguration {
+        var words = ["id", "\(vni)", "local", local, "remote", remote, "dstport", "\(dstport)",
+                     "ttl", ttl, "df", df, udpChecksum.rawValue]
+        if !srcport.isEmpty {
+            guard srcport.count == 2 else {
+                throw ValidationError("--srcport takes two ports, MIN and MAX; got \(srcport.count)")
+            }
+            words += ["srcport", "\(srcport[0])", "\(srcport[1])"]
+        }
+        if let tos {
+            let digits = tos.hasPrefix("0x") ? String(tos.dropFirst(2)) : tos
+            guard tos == "inherit" || UInt8(digits, radix: 16) != nil else {
+                throw ValidationError("--tos: '\(tos)' is neither inherit nor a hex byte (00-ff) as ip link takes it")
+            }
+            words += ["tos", tos]
+        }
+        if gbp != nil { words.append("gbp") }
+        if gbp == 0 {
+            throw ValidationError("--gbp 0 is an unmarked packet, which Linux sends without the GBP extension; give 1-65535")
+        }
+        var configuration: TunnelConfiguration
+        do {
+            configuration = try TunnelConfiguration(ipLinkArguments: words)
+        } catch {
+            throw ValidationError("--\(error.word == "id" ? "vni" : error.word): \(error.reason)")
+        }
+        guard let remoteAddress = configuration.remote, remoteAddress.isIPv6 == configuration.local.isIPv6 else {
+            throw ValidationError("--local \(local) and --remote \(remote) are different address families")
+        }
+        configuration.underlaySourceMAC = try Self.mac(sourceMAC, option: "source-mac", default: configuration.local)
+        configuration.underlayNextHopMAC = try Self.mac(destinationMAC, option: "destination-mac", default: remoteAddress)
+        configuration.flowHashSeed = seed
+        return configuration
+    }
+
+    /// The MAC given, or a locally administered one made from the address: 02:00 and its last four bytes.
+    static func mac(_ text: String?, option: String, default address: IPAddress) throws(ValidationError) -> MACAddress {
+        if let text {
+            guard let mac = MACAddress(text) else {
+                throw ValidationError("--\(option): '\(text)' is not a MAC address like 02:00:c0:00:02:01")
+            }
+            return mac
+        }
+        let low: UInt32 = switch address {
+        case .v4(let v4): v4.rawValue
+        case .v6(let v6): UInt32(truncatingIfNeeded: v6.low)
+        }
+        return MACAddress(rawValue: 0x0200_0000_0000 | UInt64(low))
+    }
+}
+
+extension Encap {
+    /// Encapsulates every frame of `input` into `output`; returns the exit status.
+    static func encapsulate(input: String, output: String, configuration: TunnelConfiguration, groupPolicyID: UInt16,
+                            console: Console,
+                            openWriter: CaptureConversion.WriterFactory = CaptureConversion.openWriter) -> Int32 {
+        var endpoint = TunnelEndpoint(configuration: configuration)
+        // An IP datagram holds at most 65535 bytes; the tunnel adds UDP and VXLAN (and the IPv4 header).
+        let largestInner = configuration.local.isIPv6 ? 65535 - 16 : 65535 - 36
+        let report: CaptureConversion.Report
+        do {
+            report = try CaptureConversion.run(input: input, output: output, openWriter: openWriter) { frame, buffer in
+                if frame.capturedLength < frame.originalLength {
+                    return .refuse(code: "cutShort", reason: "the capture kept \(frame.capturedLength) of the frame's "
+                                   + "\(frame.originalLength) bytes; the rest cannot be encapsulated")
+                }
+                if frame.capturedLength < EthernetFrame.minimumHeaderLength {
+                    return .refuse(code: "runt", reason: "\(frame.capturedLength) bytes are less than an Ethernet header")
+                }
+                if frame.capturedLength > largestInner {
+                    return .refuse(code: "tooLarge", reason: "a \(frame.capturedLength)-byte frame does not fit one "
+                                   + "outer IP datagram (at most \(largestInner) bytes; segment GSO frames first)")
+                }
+                guard buffer.load(frame.bytes, headroom: CaptureConversion.headroom) else {
+                    return .refuse(code: "tooLarge", reason: "a \(frame.capturedLength)-byte frame does not fit the packet buffer")
+                }
+                do throws(EncapsulationError) {
+                    try endpoint.encapsulate(buffer, groupPolicyID: groupPolicyID)
+                } catch {
+                    return .refuse(code: error.code.rawValue, reason: error.reason)
+                }
+                return .write
+            }
+        } catch {
+            console.error("error: \(error); \(output) not written")
+            return 1
+        }
+        console.error("encap: read \(report.framesRead) frames from \(input), wrote \(report.framesWritten) to \(output) "
+                      + "(\(configuration.ipLinkDescription))")
+        if report.framesRefused > 0 {
+            console.error("encap: refused \(report.framesRefused):")
+            report.refusalLines.forEach(console.error)
+        }
+        return 0
+    }
+}

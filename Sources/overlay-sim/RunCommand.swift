@@ -1,0 +1,101 @@
+import ArgumentParser
+import ClusterSim
+import Foundation
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a scenario: simulate the cluster, write captures and a report.",
+        discussion: "Without SCENARIO, runs the built-in default scenario. SCENARIO is a YAML file, or the name of one in Scenarios/."
+    )
+
+    @Argument(help: "A scenario file, or a name from `overlay-sim scenarios`.")
+    var scenario: String?
+
+    @Option(help: "Folder for the captures and report.json (default: Captures/<scenario name>/).")
+    var out: String?
+
+    @Option(help: "Override the scenario's random seed.")
+    var seed: UInt64?
+
+    @Flag(help: "Print the report as JSON instead of a table.")
+    var json = false
+
+    @Flag(help: "Write no captures (the report still lists every drop).")
+    var noCaptures = false
+
+    func run() throws {
+        var loaded = try ScenarioLoader.load(scenario)
+        if let seed { loaded.seed = seed }
+        let directory = out ?? "Captures/\(loaded.name)"
+        if !noCaptures {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw ValidationError("cannot create the output folder \(directory): \(error.localizedDescription)")
+            }
+        }
+        let simulation = try Simulation(scenario: loaded)
+        let started = Date()
+        var lastDrawn = Date.distantPast
+        simulation.progress = { time, packets in
+            let now = Date()
+            guard now.timeIntervalSince(started) > 1, now.timeIntervalSince(lastDrawn) > 0.2 else { return }
+            lastDrawn = now
+            FileHandle.standardError.write(Data("\r\(loaded.name): \(packets) packets, virtual time \(Double(time) / 1e6) ms   ".utf8))
+        }
+        let report = try simulation.run(captureDirectory: noCaptures ? nil : directory)
+        if Date().timeIntervalSince(started) > 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        let json = report.json()
+        if !noCaptures {
+            try (json + "\n").write(toFile: directory + "/report.json", atomically: true, encoding: .utf8)
+        }
+        print(self.json ? json : report.table())
+        if !self.json && !noCaptures { print("\ncaptures and report.json in \(directory)/") }
+    }
+}
+
+struct ScenariosCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scenarios", abstract: "List the built-in scenario and the examples in Scenarios/.")
+
+    func run() throws {
+        var rows = [("default", "(built in) " + ((try? ScenarioLoader.load(nil).description) ?? ""))]
+        for file in ScenarioLoader.exampleFiles() {
+            let entry = (try? ScenarioLoader.load(file)).map { ($0.name, $0.description) }
+            rows.append(entry.map { ($0.0, "\($0.1)  [\(file)]") } ?? (file, "(does not load)"))
+        }
+        let width = rows.map(\.0.count).max() ?? 0
+        for (name, description) in rows { print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + description) }
+    }
+}
+
+enum ScenarioLoader {
+    static let folder = "Scenarios"
+
+    static func exampleFiles() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { "\(folder)/\($0)" }
+    }
+
+    /// The built-in default for nil; a path; or a name in Scenarios/.
+    static func load(_ reference: String?) throws -> Scenario {
+        guard let reference, reference != "default" else {
+            return try ScenarioParser.parse(yaml: Scenario.defaultYAML, file: "<built-in default>")
+        }
+        var path = reference
+        if !FileManager.default.fileExists(atPath: path) {
+            for candidate in ["\(folder)/\(reference).yaml", "\(folder)/\(reference).yml"] where FileManager.default.fileExists(atPath: candidate) {
+                path = candidate
+            }
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ValidationError("\(reference): no such scenario file (and no \(folder)/\(reference).yaml); `overlay-sim scenarios` lists them")
+        }
+        guard !isDirectory.boolValue else { throw ValidationError("\(path): is a folder, not a scenario file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot be read") }
+        guard let text = String(data: data, encoding: .utf8) else { throw ValidationError("\(path): is not UTF-8 text") }
+        return try ScenarioParser.parse(yaml: text, file: path)
+    }
+}

@@ -1,0 +1,190 @@
+import Capture
+import ClusterSim
+import Foundation
+import PacketWire
+import Testing
+
+@Suite("Simulation")
+struct SimulationTests {
+    @Test("the same scenario and seed give byte-identical captures and reports")
+    func deterministic() throws {
+        let scenario = try loadScenario("default")
+        let (first, firstFolder) = try runWithCaptures(scenario, label: "det1")
+        let (second, secondFolder) = try runWithCaptures(scenario, label: "det2")
+        #expect(first.json() == second.json())
+        let files = try FileManager.default.contentsOfDirectory(atPath: firstFolder).sorted()
+        #expect(files.count == 12, "6 node captures and 6 pod captures: \(files)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: secondFolder).sorted() == files)
+        for file in files {
+            let a = try Data(contentsOf: URL(fileURLWithPath: "\(firstFolder)/\(file)"))
+            let b = try Data(contentsOf: URL(fileURLWithPath: "\(secondFolder)/\(file)"))
+            #expect(a == b, "\(file) differs between runs")
+            #expect(a.count > 24, "\(file) holds frames")
+        }
+        var reseeded = scenario
+        reseeded.seed += 1
+        let third = try Simulation(scenario: reseeded).run(captureDirectory: nil)
+        #expect(third.json() != first.json(), "another seed gives another run")
+    }
+
+    @Test("PMTU discovery converges: the router's ICMP lowers the path MTU, the VTEP tells the pod, TCP shrinks its segments")
+    func pathMTUDiscovery() throws {
+        let report = try Simulation(scenario: try loadScenario("default")).run(captureDirectory: nil)
+        let flow = try #require(report.flows.first { $0.name == "sql-to-db" })
+        #expect(flow.connectionsCompleted == 2 && flow.connections == 2)
+        // node-c's link has MTU 1400: 1400 - 50 bytes of VXLAN - 40 of IP and TCP.
+        #expect(flow.lowestMSS == 1310)
+        #expect(flow.retransmissions > 0)
+        #expect(flow.drops.contains { $0.place == "node-a vtep" && $0.reason.contains("ICMP fragmentation needed (mtu 1350) sent to the pod") })
+        let web = try #require(report.flows.first { $0.name == "http-to-web" })
+        #expect(web.drops.contains { $0.place == "tor" && $0.reason.contains("exceeds the 1400-byte MTU of link node-c↔tor") })
+        #expect(web.connectionsCompleted == web.connections)
+        #expect(flow.bytesDelivered >= 50_000, "all 50,000 bytes arrive in the end")
+    }
+
+    @Test("a Deployment's replaced pod gets a new name and address; a StatefulSet's keeps both")
+    func replacement() throws {
+        let report = try Simulation(scenario: try loadScenario("rollout-replacement")).run(captureDirectory: nil)
+        let web = report.pods.filter { $0.workload == "web" }
+        #expect(web.count == 3 && web.filter(\.deleted).count == 1)
+        let deleted = try #require(web.first { $0.deleted })
+        for live in web where !live.deleted {
+            #expect(live.name != deleted.name && live.address != deleted.address)
+        }
+        let kafka = report.pods.filter { $0.name == "kafka-1" }
+        #expect(kafka.count == 2 && kafka.filter(\.deleted).count == 1)
+        #expect(Set(kafka.map(\.address)).count == 1, "the StatefulSet pod keeps its address")
+        let ping = try #require(report.flows.first { $0.name == "ping-kafka-1" })
+        #expect(ping.packetsDelivered > 50, "traffic reaches kafka-1 again after its replacement")
+        #expect(ping.drops.contains { $0.reason == "pod kafka-1 is not running yet" })
+    }
+
+    @Test("a switch port narrower than the overlay is a silent black hole: pings pass, full-size TCP segments vanish")
+    func switchBlackHole() throws {
+        let report = try Simulation(scenario: try loadScenario("switch-mtu-blackhole")).run(captureDirectory: nil)
+        let pings = try #require(report.flows.first { $0.name == "small-pings" })
+        #expect(pings.packetsDelivered == 5 && pings.packetsDropped == 0)
+        let bulk = try #require(report.flows.first { $0.name == "bulk-tcp" })
+        #expect(bulk.packetsDelivered == 1, "only the SYN arrives")
+        #expect(bulk.connectionsFailed == 1 && bulk.lowestMSS == nil, "no ICMP, so no PMTU discovery")
+        #expect(bulk.drops.allSatisfy { $0.place == "sw1" && $0.reason.contains("a switch drops it silently") })
+    }
+
+    @Test("datagrams larger than the pod MTU are fragmented by the pod, reassembled by the receiver, and NATed whole")
+    func podFragmentation() throws {
+        let yaml = """
+        name: frag
+        cluster:
+          overlay: {vni: 1, mtu: 1450}
+          nodes:
+            - {name: a, address: 10.0.0.1, podCIDR: 10.244.0.0/24}
+            - {name: b, address: 10.0.0.2, podCIDR: 10.244.1.0/24}
+        workloads:
+          - {kind: Pod, name: client, node: a}
+          - {kind: Pod, name: server, node: b, labels: {app: server}}
+        services:
+          - {name: svc, clusterIP: 10.96.0.1, selector: {app: server}, ports: [{port: 53, targetPort: 5353, protocol: UDP}]}
+        traffic:
+          - {name: big, from: client, to: server, protocol: udp, size: 4000, count: 5, port: 9000, df: false}
+          - {name: big-service, from: client, to: {service: svc}, protocol: udp, size: 4000, count: 5, df: false}
+          - {name: big-df, from: client, to: server, protocol: udp, size: 4000, count: 5, port: 9000, df: true}
+        """
+        let scenario = try ScenarioParser.parse(yaml: yaml, file: "frag.yaml")
+        let (report, folder) = try runWithCaptures(scenario, label: "frag")
+        for name in ["big", "big-service"] {
+            let flow = try #require(report.flows.first { $0.name == name })
+            #expect(flow.packetsSent == 5 && flow.packetsDelivered == 5 && flow.packetsDropped == 0, "\(name): \(flow)")
+            #expect(flow.bytesDelivered == 5 * (4000 + 28))
+        }
+        let dontFragment = try #require(report.flows.first { $0.name == "big-df" })
+        #expect(dontFragment.packetsDelivered == 0)
+        #expect(dontFragment.drops.first?.reason.contains("EMSGSIZE") == true)
+        // 4,028 bytes of IP in 1,450-byte pieces: 3 fragments per datagram on the wire, 10 datagrams.
+        let fragments = try frames(in: "\(folder)/pod-server.pcap").filter { $0.bytes[20] & 0x3F != 0 || $0.bytes[21] != 0 }
+        #expect(fragments.count == 30)
+    }
+
+    @Test("a Service spreads connections across its endpoints")
+    func serviceSpread() throws {
+        let report = try Simulation(scenario: try loadScenario("service-spread")).run(captureDirectory: nil)
+        let flow = try #require(report.flows.first)
+        let endpoints = try #require(flow.endpoints)
+        #expect(endpoints.count == 3, "every endpoint gets connections: \(endpoints)")
+        #expect(endpoints.values.reduce(0, +) == 24)
+        #expect(endpoints.values.allSatisfy { $0 >= 3 }, "\(endpoints)")
+        #expect(flow.connectionsCompleted == 24)
+    }
+
+    @Test("same-node traffic is routed locally, never encapsulated")
+    func sameNodeNotEncapsulated() throws {
+        let (report, folder) = try runWithCaptures(try loadScenario("flannel-two-nodes"), label: "samenode")
+        let cache = try #require(report.pods.first { $0.name == "cache" })
+        let cacheAddress = try #require(IPv4Address(cache.address))
+        for file in ["node-1-vtep.pcap", "node-1-underlay.pcap", "node-2-underlay.pcap"] {
+            let seen = try frames(in: "\(folder)/\(file)").filter { frame in
+                guard let (destination, port) = ipv4Destination(frame.bytes) else { return false }
+                return destination == cacheAddress && port == 6379
+            }
+            #expect(seen.isEmpty, "\(file) carries same-node traffic")
+        }
+        #expect(try frames(in: "\(folder)/pod-cache.pcap").count == 20)
+        let sameNode = try #require(report.flows.first { $0.name == "same-node-cache" })
+        #expect(sameNode.packetsDelivered == 20)
+        // ... while the cross-node flow does cross the VTEP.
+        let backend = try frames(in: "\(folder)/node-1-vtep.pcap").filter { ipv4Destination($0.bytes)?.1 == 9000 }
+        #expect(backend.count == 50)
+    }
+
+    @Test("learning mode replicates unknown unicast to every VTEP until it has learned")
+    func headEndReplication() throws {
+        let report = try Simulation(scenario: try loadScenario("learning-fdb")).run(captureDirectory: nil)
+        let flow = try #require(report.flows.first)
+        #expect(flow.packetsDelivered == flow.packetsSent)
+        // node-1 sends its first packet to the spine three times (to node-2, node-3 and node-4).
+        let spineBound = report.links.first { $0.from == "node-1" && $0.to == "spine" }
+        #expect((spineBound?.packets ?? 0) > 10, "replicated copies plus the learned unicast")
+    }
+
+    @Test("every capture decodes in tshark with good checksums and the scenario's VNI", .enabled(if: tsharkInstalled))
+    func capturesDecodeInTshark() throws {
+        let (_, folder) = try runWithCaptures(try loadScenario("default"), label: "tshark")
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() where file.hasSuffix(".pcap") {
+            let path = "\(folder)/\(file)"
+            let common = ["-r", path, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+                          "-o", "tcp.check_checksum:TRUE", "-d", "udp.port==8472,vxlan"]
+            let bad = try #require(tshark(common + ["-Y", "_ws.malformed || ip.checksum.status == 0 || udp.checksum.status == 0 || tcp.checksum.status == 0 || icmp.checksum.status == 0"]))
+            #expect(bad.isEmpty, "\(file): \(bad.prefix(500))")
+            if file.hasSuffix("-underlay.pcap") {
+                let vnis = try #require(tshark(common + ["-Y", "vxlan", "-T", "fields", "-e", "vxlan.vni"]))
+                let values = Set(vnis.split(separator: "\n"))
+                #expect(values == ["1"], "\(file) VNIs: \(values)")
+            }
+        }
+    }
+
+    @Test("memory does not grow with the packet count: buffers and queued events stay flat at 100 nodes and 5,000 pods")
+    func flatMemory() throws {
+        var small = try loadScenario("large-100-nodes")
+        small.traffic[0].count = 100
+        var large = small
+        large.traffic[0].count = 1000
+        let smallRun = try Simulation(scenario: small)
+        let smallReport = try smallRun.run(captureDirectory: nil)
+        let largeRun = try Simulation(scenario: large)
+        let largeReport = try largeRun.run(captureDirectory: nil)
+        #expect(smallReport.pods.count == 5000)
+        #expect(smallReport.flows[0].packetsDelivered == 10_000)
+        #expect(largeReport.flows[0].packetsDelivered == 100_000)
+        #expect(largeRun.buffersAllocated == smallRun.buffersAllocated, "\(smallRun.buffersAllocated) → \(largeRun.buffersAllocated)")
+        #expect(largeRun.peakQueuedEvents <= smallRun.peakQueuedEvents + 10, "\(smallRun.peakQueuedEvents) → \(largeRun.peakQueuedEvents)")
+    }
+
+    @Test("a capture folder that cannot be written fails cleanly, leaving nothing behind")
+    func unwritableCaptureFolder() throws {
+        let folder = "/proc/overlay-sim-cannot-write-here"
+        let error = #expect(throws: CaptureError.self) {
+            try Simulation(scenario: try loadScenario("flannel-two-nodes")).run(captureDirectory: folder)
+        }
+        #expect(error?.description.contains(folder) == true)
+    }
+}
