@@ -182,7 +182,7 @@ public struct TunnelEndpoint: Sendable {
     /// and `VXLANHeader` would emit for an untagged, option-less IPv4 header, UDP checksum included.
     ///
     /// Performance: this is the per-packet path of every IPv4 tunnel. Building those four values and
-    /// emitting them costs ~500 instructions a packet (callgrind): the IPv4 value carries an options
+    /// emitting them cost ~400 instructions a packet (callgrind): the IPv4 value carries an options
     /// array to retain and release, and the emitters, kept out of line, re-check sizes and walk VLAN tags
     /// and options that are always empty here. Writing the header words directly, as Linux's
     /// `vxlan_build_skb` / `udp_tunnel_xmit_skb` / `iptunnel_xmit` do, costs a few dozen; the kernel
