@@ -143,10 +143,15 @@ public struct DecodedFrame: Hashable, Sendable, Codable {
     public struct Inner: Hashable, Sendable, Codable {
         public var ethernet: Ethernet?
         public var ip: InnerIP?
+        /// The inner packet's upper layer in one line, as PacketWire's headers describe themselves
+        /// (`TCP 52610 > 8080 [SYN] ...`, `ICMP echo request id 7884 seq 1 ...`, an ARP question); nil
+        /// when there is nothing more to say or it does not parse.
+        public var summary: String?
 
-        public init(ethernet: Ethernet? = nil, ip: InnerIP? = nil) {
+        public init(ethernet: Ethernet? = nil, ip: InnerIP? = nil, summary: String? = nil) {
             self.ethernet = ethernet
             self.ip = ip
+            self.summary = summary
         }
     }
 
@@ -287,6 +292,7 @@ extension DecodedFrame.Inner {
         JSON.object([
             ("ethernet", ethernet.map(\.json) ?? JSON.null),
             ("ip", ip.map(\.json) ?? JSON.null),
+            ("summary", summary.map(JSON.string) ?? JSON.null),
         ])
     }
 }

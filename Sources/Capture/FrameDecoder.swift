@@ -176,14 +176,48 @@ public struct FrameDecoder: Sendable {
         switch ethernet.etherType {
         case .ipv4:
             result.inner?.ip = DecodedFrame.InnerIP(peekingIPv4: ethernet.payload)
-            _ = try IPv4Packet(checking: ethernet.payload, frameOffset: ethernet.payloadOffset)
+            let ip = try IPv4Packet(checking: ethernet.payload, frameOffset: ethernet.payloadOffset)
+            if ip.fragmentOffset == 0 {
+                result.inner?.summary = Self.summary(ip.protocol, ip.payload, offset: ip.payloadOffset,
+                                                     pseudoHeader: ip.moreFragments ? nil : .ipv4(source: ip.source, destination: ip.destination))
+            }
         case .ipv6:
             result.inner?.ip = DecodedFrame.InnerIP(peekingIPv6: ethernet.payload)
             let ip = try IPv6Packet(checking: ethernet.payload, frameOffset: ethernet.payloadOffset)
-            result.inner?.ip?.protocol = Int(try ip.upperLayer().protocol.rawValue)
+            let upper = try ip.upperLayer()
+            result.inner?.ip?.protocol = Int(upper.protocol.rawValue)
+            if upper.fragment == nil {
+                result.inner?.summary = Self.summary(upper.protocol, ip.payload.dropFirst(count: upper.offset),
+                                                     offset: ip.payloadOffset + upper.offset,
+                                                     pseudoHeader: .ipv6(source: ip.source, destination: ip.destination))
+            }
+        case .arp:
+            result.inner?.summary = (try? ARPMessage(ARPPacket(checking: ethernet.payload, frameOffset: ethernet.payloadOffset)))?.description
         default:
-            // TODO: inner ARP, and TCP / ICMP details once PacketWire has them.
             return
+        }
+    }
+
+    /// The upper layer's one-line description, with "bad checksum" when its checksum does not verify; nil
+    /// when it does not parse (the inner packet's problems are the inner host's, not the tunnel's).
+    private static func summary(_ proto: IPProtocol, _ bytes: UnsafeRawBufferPointer, offset: Int,
+                                pseudoHeader: PseudoHeader?) -> String? {
+        func checked<T>(_ parse: (PseudoHeader?) throws(DecodeError) -> T, describe: (T) -> String) -> String? {
+            if let value = try? parse(pseudoHeader) { return describe(value) }
+            return (try? parse(nil)).map { describe($0) + " (bad checksum)" }
+        }
+        switch proto {
+        case .tcp:
+            return checked({ (p: PseudoHeader?) throws(DecodeError) in try TCPHeader(TCPSegment(checking: bytes, frameOffset: offset), verifyingWith: p) },
+                           describe: \.description)
+        case .udp:
+            return checked({ (p: PseudoHeader?) throws(DecodeError) in try UDPHeader(UDPDatagram(checking: bytes, frameOffset: offset), verifyingWith: p) },
+                           describe: \.description)
+        case .icmp:
+            return checked({ (p: PseudoHeader?) throws(DecodeError) in try ICMPv4Header(ICMPv4Message(checking: bytes, frameOffset: offset), verifyChecksum: p != nil) },
+                           describe: \.description)
+        default:
+            return nil
         }
     }
 }

@@ -180,6 +180,7 @@ enum DecodeTable {
         if frame.capturedLength < frame.length && frame.error?.kind != .truncated {
             notes.append("captured \(frame.capturedLength) of \(frame.length) bytes")
         }
+        if let summary = frame.inner?.summary { notes.append(summary) }
         if let error = frame.error { notes.append("error: " + error.message) }
         return notes.joined(separator: "; ")
     }

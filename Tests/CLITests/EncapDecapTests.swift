@@ -185,7 +185,8 @@ struct EncapDecapTests {
                               console: recorder.console) == 0)
         #expect(recorder.output.first == DecodeTable.header)
         #expect(recorder.output[12] == "   12    88  192.0.2.1 → 192.0.2.2                  51736 → 4789         42  "
-            + "10.244.0.5 → 10.244.1.7          ICMP    reassembled id 2434 from frames 11,12")
+            + "10.244.0.5 → 10.244.1.7          ICMP    reassembled id 2434 from frames 11,12; "
+            + "ICMP echo request id 7885 seq 1 len 1380")
         #expect(recorder.output[11] == "   11  1410  192.0.2.1 → 192.0.2.2                  -                     -  "
             + "-                                UDP     fragment id 2434 offset 0 MF")
         #expect(recorder.output[5] == "    5    42  02:00:00:00:0a:01 → ff:ff:ff:ff:ff:ff  -                     -  "

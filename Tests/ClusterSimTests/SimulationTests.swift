@@ -104,6 +104,43 @@ struct SimulationTests {
         #expect(fragments.count == 30)
     }
 
+    @Test("a slow link queues, tail-drops a burst beyond its queue, and loses packets at its loss rate")
+    func queueAndLoss() throws {
+        let yaml = """
+        name: queue
+        seed: 9
+        cluster:
+          nodes:
+            - {name: a, address: 10.0.0.1, podCIDR: 10.244.0.0/24}
+            - {name: b, address: 10.0.0.2, podCIDR: 10.244.1.0/24}
+            - {name: c, address: 10.0.0.3, podCIDR: 10.244.2.0/24}
+        underlay:
+          links:
+            - {between: [a, b], bandwidth: 10Mbps, latency: 1ms, queue: 5}
+            - {between: [a, c], loss: 0.25}
+        workloads:
+          - {kind: Pod, name: sender, node: a}
+          - {kind: Pod, name: slow, node: b}
+          - {kind: Pod, name: lossy, node: c}
+        traffic:
+          - {name: burst, from: sender, to: slow, protocol: udp, size: 1000, count: 50, rate: 100000/s}
+          - {name: lossy, from: sender, to: lossy, protocol: udp, size: 100, count: 400, rate: 10000/s}
+        """
+        let report = try Simulation(scenario: try ScenarioParser.parse(yaml: yaml, file: "q.yaml")).run(captureDirectory: nil)
+        let burst = try #require(report.flows.first { $0.name == "burst" })
+        // 1,078-byte frames take about 0.88 ms each at 10 Mbps while the pod sends one every 10 us.
+        #expect(burst.packetsDropped > 30 && burst.packetsDelivered >= 5)
+        #expect(burst.drops.allSatisfy { $0.place == "link a→b" && $0.reason == "queue of 5 packets full (tail drop)" })
+        #expect(burst.packetsDelivered + burst.packetsDropped == 50)
+        let latency = try #require(burst.latency)
+        #expect(latency.maximumNanoseconds > latency.minimumNanoseconds + 3_000_000, "queued packets wait")
+        let lossy = try #require(report.flows.first { $0.name == "lossy" })
+        #expect(lossy.packetsDropped > 60 && lossy.packetsDropped < 140, "about a quarter of 400: \(lossy.packetsDropped)")
+        #expect(lossy.drops.allSatisfy { $0.reason == "lost on the link (loss 0.25)" })
+        let queueDrops = report.links.first { $0.from == "a" && $0.to == "b" }?.queueDrops
+        #expect(queueDrops == burst.packetsDropped)
+    }
+
     @Test("a Service spreads connections across its endpoints")
     func serviceSpread() throws {
         let report = try Simulation(scenario: try loadScenario("service-spread")).run(captureDirectory: nil)
