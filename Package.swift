@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "PacketWire", targets: ["PacketWire"]),
         .library(name: "VXLAN", targets: ["VXLAN"]),
         .library(name: "Capture", targets: ["Capture"]),
+        .library(name: "ClusterSim", targets: ["ClusterSim"]),
         // The measured loops and the suite behind `overlay-sim bench`, shared with Benchmarks/.
         .library(name: "OverlayBench", targets: ["OverlayBench"]),
         .executable(name: "overlay-sim", targets: ["overlay-sim"]),

@@ -22,6 +22,7 @@ let package = Package(
                 .product(name: "PacketWire", package: "overlay-sim"),
                 .product(name: "VXLAN", package: "overlay-sim"),
                 .product(name: "Capture", package: "overlay-sim"),
+                .product(name: "ClusterSim", package: "overlay-sim"),
             ],
             path: "Benchmarks/OverlayBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]

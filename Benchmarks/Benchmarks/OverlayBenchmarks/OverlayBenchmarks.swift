@@ -7,11 +7,14 @@
 // Encapsulate, Decapsulate and Decode (PacketWire's views and values) must allocate nothing: Thresholds/ holds their static p90
 // threshold of 0 mallocs, which `swift package benchmark thresholds check` enforces.
 //
-// TODO(simulation issue): end-to-end `run` of the default scenario and of a 100-node scenario belong here
-// once the simulation exists (ClusterSim).
+// End to end, `Run ...` simulates whole scenarios (no captures, so the disk does not dominate): the built-in
+// default, and the 100-node, 5,000-pod scenario of Scenarios/large-100-nodes.yaml cut to 100,000 packets
+// so an iteration stays near half a second (`overlay-sim run large-100-nodes` sends the full 1,000,000).
 
 import Benchmark
 import Capture
+import ClusterSim
+import Foundation
 import OverlayBench
 import PacketWire
 import VXLAN
@@ -53,6 +56,10 @@ private final class PcapSink {
         unlink(path)
     }
 }
+
+/// The repository's Scenarios/ folder, found from this file.
+private let scenariosFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Scenarios").path
 
 let benchmarks: @Sendable () -> Void = {
     let allocationFree: [BenchmarkMetric: BenchmarkThresholds] = [
@@ -124,6 +131,23 @@ let benchmarks: @Sendable () -> Void = {
             guard let writer = sink.writer else { return }
             blackHole(try? Kernels.writePcap(outer, to: writer, count: framesPerIteration,
                                              startingAt: writing.advance()))
+        }
+    }
+
+    let wholeRun = Benchmark.Configuration(metrics: [.wallClock, .peakMemoryResident, .mallocCountTotal],
+                                           warmupIterations: 1, scalingFactor: .one,
+                                           maxDuration: .seconds(10), maxIterations: 20)
+    if let scenario = try? ScenarioParser.parse(yaml: Scenario.defaultYAML, file: "<built-in default>") {
+        Benchmark("Run default scenario", configuration: wholeRun) { _ in
+            blackHole(try Simulation(scenario: scenario).run(captureDirectory: nil))
+        }
+    }
+    let largePath = scenariosFolder + "/large-100-nodes.yaml"
+    if let text = try? String(contentsOfFile: largePath, encoding: .utf8),
+       var scenario = try? ScenarioParser.parse(yaml: text, file: largePath) {
+        scenario.traffic[0].count = 1_000
+        Benchmark("Run 100 nodes, 5000 pods, 100k packets", configuration: wholeRun) { _ in
+            blackHole(try Simulation(scenario: scenario).run(captureDirectory: nil))
         }
     }
 }
