@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "PacketWire", targets: ["PacketWire"]),
         .library(name: "VXLAN", targets: ["VXLAN"]),
         .library(name: "Capture", targets: ["Capture"]),
+        .library(name: "Firewall", targets: ["Firewall"]),
         .executable(name: "overlay-sim", targets: ["overlay-sim"]),
     ],
     dependencies: [
@@ -27,11 +28,14 @@ let package = Package(
             providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
         ),
         .target(name: "Capture", dependencies: ["CPcap", "PacketWire"]),
+        // Firewalls, security groups and middleboxes: rules, conntrack, NAT, verdicts with explanations.
+        // Knows nothing of the simulation; ClusterSim places the devices on the path.
+        .target(name: "Firewall", dependencies: ["PacketWire"]),
         // The cluster simulation: scenarios, the discrete-event engine, nodes, pods, Services, the report.
         .target(
             name: "ClusterSim",
             dependencies: [
-                "PacketWire", "VXLAN", "Capture",
+                "PacketWire", "VXLAN", "Capture", "Firewall",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -52,7 +56,8 @@ let package = Package(
             resources: [.copy("kernel"), .copy("odd")]
         ),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
-        .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire"]),
+        .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire", "Firewall"]),
+        .testTarget(name: "FirewallTests", dependencies: ["Firewall", "PacketWire", "TestFixtures"]),
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
         .testTarget(
             name: "CaptureTests",
