@@ -64,12 +64,20 @@ enum PodPackets {
     /// (RFC 1191 §4), quoting the offending datagram's IP header and first 8 data bytes (RFC 792).
     static func fragmentationNeeded(_ buffer: PacketBuffer, _ addressing: Addressing, nextHopMTU: Int,
                                     quoting datagram: UnsafeRawBufferPointer) {
+        destinationUnreachable(buffer, addressing, code: ICMPv4UnreachableCode.fragmentationNeeded.rawValue,
+                               nextHopMTU: nextHopMTU, quoting: datagram)
+    }
+
+    /// ICMP destination unreachable (type 3) with `code`, quoting the offending datagram's IP header and
+    /// first 8 data bytes (RFC 792); `nextHopMTU` fills bytes 6–7 for code 4 (RFC 1191 §4).
+    static func destinationUnreachable(_ buffer: PacketBuffer, _ addressing: Addressing, code: UInt8, nextHopMTU: Int = 0,
+                                       quoting datagram: UnsafeRawBufferPointer) {
         let quoted = min(datagram.count, Int(datagram.first.map { ($0 & 0x0F) * 4 } ?? 20) + 8)
         let upper = 8 + quoted
         guard let bytes = buffer.append(34 + upper) else { return }
         let icmp = bytes.slice(34..<(34 + upper))
         icmp.writeUInt8(3, at: 0)
-        icmp.writeUInt8(4, at: 1)
+        icmp.writeUInt8(code, at: 1)
         icmp.writeUInt16(0, at: 2)
         icmp.writeUInt16(0, at: 4)
         icmp.writeUInt16(UInt16(truncatingIfNeeded: nextHopMTU), at: 6)

@@ -42,7 +42,7 @@ struct Underlay {
         }
         for (index, router) in scenario.routers.enumerated() {
             places.append(Place(name: router, node: nil, mac: MACAddress(rawValue: 0x0200_0000_FE00 | UInt64(index + 1)),
-                                address: IPv4Address(198, 51, 100, UInt8(truncatingIfNeeded: index + 1))))
+                                address: Self.routerAddress(index)))
         }
         links = scenario.links
         // With no links at all, every node pair gets a direct default link: a flat L3 network.
@@ -84,6 +84,12 @@ struct Underlay {
     }
 
     func place(ofNode node: Int) -> Int { node }
+
+    /// The address the `index`-th router (in scenario order) sends ICMP errors from: 198.51.100.0/24
+    /// (TEST-NET-2, RFC 5737).
+    static func routerAddress(_ index: Int) -> IPv4Address {
+        IPv4Address(198, 51, 100, UInt8(truncatingIfNeeded: index + 1))
+    }
 
     /// Smallest MTU on the path from `from` to `to`, or nil when unreachable.
     func pathMTU(from: Int, to: Int) -> Int? {

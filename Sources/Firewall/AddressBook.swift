@@ -22,3 +22,14 @@ public struct AddressBook: Sendable {
     /// The name, or the address when it has none.
     public func shortLabel(_ address: IPAddress) -> String { names[address] ?? address.description }
 }
+
+extension AddressBook {
+    /// A frame in a network engineer's words, with these names: "UDP 8472 (Flannel VXLAN) from node-a
+    /// (10.0.0.1) to node-b (10.0.0.2)".
+    /// - Parameters:
+    ///   - frame: an Ethernet frame.
+    ///   - vxlanPorts: UDP ports whose payload is described as VXLAN with its inner packet.
+    public func describe(_ frame: UnsafeRawBufferPointer, vxlanPorts: [UInt16] = []) -> String {
+        PacketDescription(names: self).describe(PacketFields(parsing: frame, vxlanPorts: vxlanPorts))
+    }
+}

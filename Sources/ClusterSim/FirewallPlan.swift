@@ -1,0 +1,115 @@
+import Firewall
+import PacketWire
+
+/// The scenario's firewalls placed on the path: a host firewall per node, a security group per node's
+/// interface, and the middleboxes on each direction of each link. With no firewalls every list is
+/// empty and the dataplane pays one array read per hook.
+struct FirewallPlan {
+    var devices: [FirewallDevice] = []
+    var specs: [FirewallSpec] = []
+    /// Device index of each node's host firewall, or -1.
+    var hostByNode: [Int]
+    /// Device index of the security group on each node's interface, or -1.
+    var groupByNode: [Int]
+    /// Middleboxes on each link direction, in scenario order, and whether that direction leaves the
+    /// link's first end (a NAT's inside).
+    var boxesByDirection: [[(device: Int, outbound: Bool)]]
+
+    var isEmpty: Bool { devices.isEmpty }
+
+    init(scenario: Scenario, cluster: Cluster, underlay: Underlay, names: AddressBook) {
+        hostByNode = Array(repeating: -1, count: cluster.nodes.count)
+        groupByNode = Array(repeating: -1, count: cluster.nodes.count)
+        boxesByDirection = Array(repeating: [], count: underlay.directions.count)
+        guard !scenario.firewalls.isEmpty else { return }
+        let nodeIndex = Dictionary(uniqueKeysWithValues: cluster.nodes.enumerated().map { ($1.spec.name, $0) })
+        for (index, spec) in scenario.firewalls.enumerated() {
+            let seed = scenario.seed ^ stableHash(spec.name)
+            devices.append(FirewallDevice(configuration: spec.configuration, placement: Self.placementText(spec.placement),
+                                          names: names, seed: seed))
+            specs.append(spec)
+            switch spec.placement {
+            case .node(let name):
+                if let node = nodeIndex[name] { hostByNode[node] = index }
+            case .interface(let name):
+                if let node = nodeIndex[name] { groupByNode[node] = index }
+            case let .link(a, b):
+                for (directionIndex, direction) in underlay.directions.enumerated() {
+                    let from = underlay.places[direction.from].name, to = underlay.places[direction.to].name
+                    if from == a && to == b { boxesByDirection[directionIndex].append((index, true)) }
+                    if from == b && to == a { boxesByDirection[directionIndex].append((index, false)) }
+                }
+            }
+        }
+    }
+
+    /// Names for the addresses explanations mention: nodes, routers and the pods that exist at the start.
+    static func names(cluster: Cluster, underlay: Underlay) -> AddressBook {
+        var names = AddressBook()
+        for node in cluster.nodes { names[node.spec.address] = node.spec.name }
+        for place in underlay.places where place.node == nil { names[.v4(place.address)] = place.name }
+        for pod in cluster.pods { names[.v4(pod.address)] = pod.name }
+        return names
+    }
+
+    /// How sentences name where a device sits.
+    static func placementText(_ placement: FirewallPlacement) -> String {
+        switch placement {
+        case .node(let name), .interface(let name): name
+        case let .link(a, b): "link \(a)↔\(b)"
+        }
+    }
+}
+
+/// Firewall drops for the report, grouped by point, device, rule, flow and sentence, with the first
+/// and last time each happened. Bounded: past `limit` groups, further new groups are only counted.
+struct FirewallDropLog {
+    struct Key: Hashable {
+        var point: String
+        var device: Int
+        var flow: Int
+        var verdict: Verdict
+    }
+
+    struct Entry {
+        var order: Int
+        var first: Nanoseconds
+        var last: Nanoseconds
+        var count: Int
+    }
+
+    static let limit = 10_000
+    var entries: [Key: Entry] = [:]
+    /// Drops in groups that did not fit.
+    var unlisted = 0
+
+    mutating func record(_ key: Key, at time: Nanoseconds) {
+        if var entry = entries[key] {
+            entry.last = time
+            entry.count += 1
+            entries[key] = entry
+        } else if entries.count < Self.limit {
+            entries[key] = Entry(order: entries.count, first: time, last: time, count: 1)
+        } else {
+            unlisted += 1
+        }
+    }
+}
+
+/// What NATs rewrote, grouped by device and flow, with the first sentence as the example.
+struct FirewallRewriteLog {
+    struct Key: Hashable {
+        var device: Int
+        var flow: Int
+        var point: String
+    }
+
+    struct Entry {
+        var order: Int
+        var first: Nanoseconds
+        var count: Int
+        var example: String
+    }
+
+    var entries: [Key: Entry] = [:]
+}
