@@ -217,7 +217,7 @@ extension Simulation {
             if dontFragment {
                 let linkName = "\(link.a)↔\(link.b)"
                 if underlay.places[place].node == nil, isIPv4 {
-                    try sendRouterFragmentationNeeded(from: place, offending: buffer, mtu: link.mtu)
+                    try sendRouterFragmentationNeeded(from: place, offending: buffer, mtu: link.mtu, tag: tag)
                     drop(buffer, tag, at: "\(placeName)",
                          "outer packet of \(ipLength) bytes has DF set and exceeds the \(link.mtu)-byte MTU of link \(linkName); ICMP fragmentation needed sent to \(IPv4Address(rawValue: bytes.readUInt32(at: 26)))")
                 } else {
@@ -327,8 +327,9 @@ extension Simulation {
         events.schedule(at: direction.busyUntil + link.latency, .arrive(buffer, tag, place: direction.to, direction: index))
     }
 
-    /// A router's ICMP fragmentation needed (RFC 1191) to the outer source.
-    func sendRouterFragmentationNeeded(from place: Int, offending: PacketBuffer, mtu: Int) throws(CaptureError) {
+    /// A router's ICMP fragmentation needed (RFC 1191) to the outer source. It carries the offending
+    /// packet's flow (as control traffic), so a firewall that drops it is charged to that flow.
+    func sendRouterFragmentationNeeded(from place: Int, offending: PacketBuffer, mtu: Int, tag: PacketTag) throws(CaptureError) {
         let bytes = offending.readableBytes
         let source = IPv4Address(rawValue: bytes.readUInt32(at: 26))
         guard let node = nodeByUnderlayAddress[.v4(source)] else { return }
@@ -340,7 +341,10 @@ extension Simulation {
                                          source: underlay.places[place].address, destination: source,
                                          dontFragment: false, identification: 0),
             nextHopMTU: mtu, quoting: bytes.slice(14..<bytes.count))
-        try underlayTransmit(from: place, toward: node, error, .none)
+        var errorTag = PacketTag.none
+        errorTag.flow = tag.flow
+        errorTag.sentAt = events.now
+        try underlayTransmit(from: place, toward: node, error, errorTag)
     }
 
     // MARK: Arrival

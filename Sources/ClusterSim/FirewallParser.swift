@@ -9,17 +9,19 @@ extension Context {
         var specs: [FirewallSpec] = []
         var warnings: [ScenarioWarning] = []
         for entry in try sequence(node, "firewalls") {
-            let (spec, found) = try firewall(entry, scenario: scenario)
-            if let other = specs.first(where: { $0.name == spec.name }) {
+            let (placed, found) = try firewall(entry, scenario: scenario)
+            if let spec = placed.first, let other = specs.first(where: { $0.name == spec.name }) {
                 throw error(entry, "firewall '\(spec.name)' is defined twice (first at \(other.location))")
             }
-            if case .node(let name) = spec.placement, let other = specs.first(where: { $0.placement == spec.placement }) {
-                throw error(entry, "node '\(name)' already has host firewall '\(other.name)'; put all its chains (input, output, forward) in one")
+            for spec in placed {
+                if case .node(let name) = spec.placement, let other = specs.first(where: { $0.placement == spec.placement }) {
+                    throw error(entry, "node '\(name)' already has host firewall '\(other.name)'; put all its chains (input, output, forward) in one")
+                }
+                if case .interface(let name) = spec.placement, let other = specs.first(where: { $0.placement == spec.placement }) {
+                    throw error(entry, "the interface of '\(name)' already has security group '\(other.name)'; put all its rules in one")
+                }
             }
-            if case .interface(let name) = spec.placement, let other = specs.first(where: { $0.placement == spec.placement }) {
-                throw error(entry, "the interface of '\(name)' already has security group '\(other.name)'; put all its rules in one")
-            }
-            specs.append(spec)
+            specs += placed
             warnings += found
         }
         return (specs, warnings)
@@ -28,10 +30,14 @@ extension Context {
     /// The kinds that sit on a link.
     static let middleboxKinds: [FirewallKind] = [.acl, .stateful, .fragmentFilter, .icmpFilter, .dpi, .nat]
 
-    func firewall(_ node: Node, scenario: Scenario) throws(ScenarioError) -> (FirewallSpec, [ScenarioWarning]) {
+    /// One entry of `firewalls:`. A host firewall or security group given a list of nodes becomes one
+    /// device per node, each with its own state, as every node runs its own nftables and a cloud tracks
+    /// connections per interface.
+    func firewall(_ node: Node, scenario: Scenario) throws(ScenarioError) -> ([FirewallSpec], [ScenarioWarning]) {
         let f = try fields(node, "a firewall")
         let name = try string(try f.required("name"), "firewall name")
-        let placement = try firewallPlacement(f, name: name, scenario: scenario)
+        let placements = try firewallPlacements(f, name: name, scenario: scenario)
+        let placement = placements[0]
         let kind: FirewallKind
         if let kindNode = f.optional("kind") {
             let text = try string(kindNode, "kind")
@@ -148,23 +154,36 @@ extension Context {
         }
         try f.finish()
         spec.configuration = configuration
-        return (spec, firewallWarnings(spec, scenario: scenario))
+        let specs = placements.map { placement -> FirewallSpec in
+            var placed = spec
+            placed.placement = placement
+            return placed
+        }
+        return (specs, firewallWarnings(spec, scenario: scenario))
     }
 
-    func firewallPlacement(_ f: Fields, name: String, scenario: Scenario) throws(ScenarioError) -> FirewallPlacement {
+    /// Where the entry puts its device: `node` (one or a list), `interface` (one or a list) or `link`.
+    func firewallPlacements(_ f: Fields, name: String, scenario: Scenario) throws(ScenarioError) -> [FirewallPlacement] {
         let nodeNames = Set(scenario.nodes.map(\.name))
         var placements: [FirewallPlacement] = []
+        var kinds = 0
         if let value = f.optional("node") {
-            let node = try string(value, "node")
-            guard nodeNames.contains(node) else { throw error(value, "firewall '\(name)' is on node '\(node)', which does not exist") }
-            placements.append(.node(node))
+            kinds += 1
+            for item in try items(value) {
+                let node = try string(item, "node")
+                guard nodeNames.contains(node) else { throw error(item, "firewall '\(name)' is on node '\(node)', which does not exist") }
+                placements.append(.node(node))
+            }
         }
         if let value = f.optional("interface") {
-            let node = try string(value, "interface")
-            guard nodeNames.contains(node) else {
-                throw error(value, "firewall '\(name)' is on the interface of '\(node)', which is not a node (an interface is named by its node)")
+            kinds += 1
+            for item in try items(value) {
+                let node = try string(item, "interface")
+                guard nodeNames.contains(node) else {
+                    throw error(item, "firewall '\(name)' is on the interface of '\(node)', which is not a node (an interface is named by its node)")
+                }
+                placements.append(.interface(node))
             }
-            placements.append(.interface(node))
         }
         if let value = f.optional("link") {
             let ends = try sequence(value, "link")
@@ -178,12 +197,13 @@ extension Context {
                 ? nodeNames.contains(a) && nodeNames.contains(b) && a != b
                 : scenario.links.contains { ($0.a == a && $0.b == b) || ($0.a == b && $0.b == a) }
             guard joined else { throw error(value, "no link joins '\(a)' and '\(b)'") }
+            kinds += 1
             placements.append(.link(a, b))
         }
-        guard placements.count == 1, let placement = placements.first else {
-            throw error(f.node, "firewall '\(name)' needs exactly one of 'node' (a host firewall), 'interface' (a security group) or 'link' (a middlebox)")
+        guard kinds == 1, !placements.isEmpty, Set(placements).count == placements.count else {
+            throw error(f.node, "firewall '\(name)' needs exactly one of 'node' (a host firewall), 'interface' (a security group) or 'link' (a middlebox), each place once")
         }
-        return placement
+        return placements
     }
 
     /// A host firewall's chains: `input:`, `output:`, `forward:` blocks, or one `chain:` with `policy`

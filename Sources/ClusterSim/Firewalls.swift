@@ -31,8 +31,7 @@ extension Simulation {
             }
             return true
         }
-        var verdict = device.verdict(for: decision)
-        if decision.packet.isFragment, let context = fragmentationContext(tag) { verdict.explanation += context }
+        let verdict = device.verdict(for: decision, fragmentationCause: decision.packet.isFragment ? fragmentationCause(tag) : nil)
         let flow = tag.flow >= 0 ? flows[Int(tag.flow)].spec : -1
         firewallDrops.record(FirewallDropLog.Key(point: point, device: index, flow: flow, verdict: verdict), at: events.now)
         try captures?.drop(buffer.readableBytes, at: events.now)
@@ -44,11 +43,11 @@ extension Simulation {
     }
 
     /// Why an outer packet was in pieces: the link that fragmented it and what the overlay assumed.
-    func fragmentationContext(_ tag: PacketTag) -> String? {
+    func fragmentationCause(_ tag: PacketTag) -> String? {
         guard tag.fragmentedOnLink >= 0 else { return nil }
         let link = underlay.links[Int(tag.fragmentedOnLink)]
         let overlay = scenario.overlay
-        return ". The \(tag.unfragmentedLength)-byte outer packet was fragmented for the \(link.mtu)-byte MTU of link \(link.a)↔\(link.b): the overlay expects \(overlay.mtu + overhead - 14) bytes (pod MTU \(overlay.mtu) + \(overhead - 14) bytes of VXLAN/UDP/IP headers) and DF is not set"
+        return "the \(tag.unfragmentedLength)-byte outer packet was fragmented for the \(link.mtu)-byte MTU of link \(link.a)↔\(link.b): the overlay assumes a \(overlay.mtu + overhead)-byte underlay MTU (pod MTU \(overlay.mtu) + \(overhead) bytes of VXLAN encapsulation) and does not set DF on the outer header"
     }
 
     func recordRewrite(_ index: Int, _ tag: PacketTag, at point: String, _ sentence: String) {

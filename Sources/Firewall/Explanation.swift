@@ -2,7 +2,11 @@ import PacketWire
 
 extension FirewallDevice {
     /// The decision explained: device, rule or policy, and the sentence.
-    public func verdict(for decision: Decision) -> Verdict {
+    /// - Parameters:
+    ///   - decision: what ``inspect(_:at:now:)`` returned.
+    ///   - fragmentationCause: for a fragment, why the packet was fragmented, when the caller knows
+    ///     (which link, what MTU); replaces the generic clause.
+    public func verdict(for decision: Decision, fragmentationCause: String? = nil) -> Verdict {
         let chain = decision.hook.chain
         var ruleIndex: Int?
         var ruleText: String?
@@ -18,7 +22,7 @@ extension FirewallDevice {
         }
         return Verdict(device: configuration.name, kind: configuration.kind, chain: chain, action: decision.action,
                        ruleIndex: ruleIndex, ruleText: ruleText, defaultPolicy: defaultPolicy,
-                       explanation: sentence(decision))
+                       explanation: sentence(decision, fragmentationCause: fragmentationCause))
     }
 
     /// A rule as the device's own console shows it: nft syntax, or a cloud console's for a security group.
@@ -72,7 +76,7 @@ extension FirewallDevice {
     }
 
     /// The one sentence for a decision.
-    func sentence(_ decision: Decision) -> String {
+    func sentence(_ decision: Decision, fragmentationCause: String? = nil) -> String {
         let packet = decision.packet
         let what = capitalised(describer.describe(packet))
         let chain = decision.hook.chain
@@ -97,7 +101,8 @@ extension FirewallDevice {
         case .natTableFull:
             return "\(what) needs a new translation, but \(configuration.title)'s NAT table is full (\(configuration.tableSize) entries), so it was dropped"
         case .fragmentDropped:
-            return "\(what) was dropped by \(whereText), which drops \(fragmentWords); the sender's packet was fragmented because it was larger than the MTU of a link on its path"
+            let cause = fragmentationCause ?? "the packet was fragmented because it was larger than the MTU of a link on its path"
+            return "\(what) was dropped by \(whereText), which drops \(fragmentWords); \(cause)"
         case .icmpDropped, .icmpRateLimited:
             var text = decision.reason == .icmpDropped
                 ? "\(what) was dropped by \(whereText), which drops \(icmpWords)"
@@ -132,8 +137,14 @@ extension FirewallDevice {
             let summary = allowed.isEmpty ? "no \(direction) traffic at all" : Self.list(allowed) + " only"
             let verb = chain == .egress ? "is not allowed out by" : "is not allowed by"
             var text = "\(what) \(verb) security group \(configuration.name) on \(placement); its \(direction) rules allow \(summary)"
-            if isVXLAN(decision.packet) {
-                text += ". The group is stateful, but VXLAN's traffic the other way is not a reply: each VTEP sends from its own hashed source port to port \(decision.packet.destinationPort), so every direction needs its own rule"
+            guard isVXLAN(decision.packet) else { return text }
+            let port = decision.packet.destinationPort
+            if let near = rules.firstIndex(where: { $0.match.firstMismatch(decision.packet, state: decision.state) == .destinationPort }),
+               let allowed = rules[near].match.destinationPorts {
+                let ports = allowed.map(\.description).joined(separator: ", ")
+                text += ". Rule \(near + 1) would allow it on port \(ports): the overlay and the group disagree about the VXLAN port (Linux and Flannel default to 8472, IANA's is 4789), so open UDP \(port) or move the overlay to \(ports)"
+            } else {
+                text += ". The group is stateful, but VXLAN's traffic the other way is not a reply: each VTEP sends from its own hashed source port to port \(port), so each direction needs its own rule"
             }
             return text
         case .host:
@@ -163,7 +174,9 @@ extension FirewallDevice {
         var notes: [String] = []
         for (index, rule) in set.rules.enumerated() where rule.action == .accept {
             let mismatch = rule.match.firstMismatch(decision.packet, state: decision.state)
-            if mismatch == .state, rule.match.matches(decision.packet, state: .established) {
+            var withoutState = rule.match
+            withoutState.states = nil
+            if mismatch == .state, withoutState != RuleMatch(), rule.match.matches(decision.packet, state: .established) {
                 notes.append("rule \(index + 1) (`\(ruleDescription(rule))`) would accept it only as part of an established flow")
             } else if mismatch == .ports, decision.packet.isNonFirstFragment {
                 notes.append("a non-first fragment carries no UDP or TCP header, so rule \(index + 1) (`\(ruleDescription(rule))`) cannot match it")
