@@ -43,10 +43,14 @@ struct FirewallPlan {
         }
     }
 
-    /// Names for the addresses explanations mention: nodes, routers and the pods that exist at the start.
+    /// Names for the addresses explanations mention: nodes, their pod gateways (cni0), routers, and the
+    /// pods that exist at the start.
     static func names(cluster: Cluster, underlay: Underlay) -> AddressBook {
         var names = AddressBook()
-        for node in cluster.nodes { names[node.spec.address] = node.spec.name }
+        for node in cluster.nodes {
+            names[node.spec.address] = node.spec.name
+            names[.v4(node.spec.podCIDR.address(1))] = "\(node.spec.name) cni0"
+        }
         for place in underlay.places where place.node == nil { names[.v4(place.address)] = place.name }
         for pod in cluster.pods { names[.v4(pod.address)] = pod.name }
         return names

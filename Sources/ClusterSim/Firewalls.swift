@@ -35,10 +35,10 @@ extension Simulation {
         let flow = tag.flow >= 0 ? flows[Int(tag.flow)].spec : -1
         firewallDrops.record(FirewallDropLog.Key(point: point, device: index, flow: flow, verdict: verdict), at: events.now)
         try captures?.drop(buffer.readableBytes, at: events.now)
-        if decision.action == .reject, !decision.packet.isICMPError {
-            try sendRejection(about: buffer, hook: hook, from: place, tag: tag)
-        }
+        let rejection = decision.action == .reject && !decision.packet.isICMPError
+            ? prepareRejection(about: buffer, hook: hook, from: place, tag: tag) : nil
         drop(buffer, tag, at: point, "\(device.configuration.title), \(verdict.decidedBy): \(verdict.explanation)")
+        if let rejection { try send(rejection) }
         return false
     }
 
@@ -61,16 +61,24 @@ extension Simulation {
         }
     }
 
+    /// An ICMP error built for a rejected packet, waiting to be sent once the drop is recorded.
+    enum Rejection {
+        /// To a pod: routed by the node.
+        case toPod(node: Int, PacketBuffer, PacketTag)
+        /// Across the underlay to the outer sender's node.
+        case overUnderlay(from: Int, toward: Int, PacketBuffer)
+    }
+
     /// ICMP destination unreachable, host prohibited (type 3 code 10, what iptables' and firewalld's
-    /// REJECT send), to the sender of a rejected packet: to the pod for the forward chain, otherwise
-    /// across the underlay to the outer sender's node.
-    func sendRejection(about buffer: PacketBuffer, hook: Hook, from place: Int?, tag: PacketTag) throws(CaptureError) {
-        guard let place else { return }
+    /// REJECT send), for the sender of a rejected packet: the pod for the forward chain, otherwise the
+    /// outer sender's node. Nil when there is no one to tell.
+    func prepareRejection(about buffer: PacketBuffer, hook: Hook, from place: Int?, tag: PacketTag) -> Rejection? {
+        guard let place else { return nil }
         let bytes = buffer.readableBytes
-        guard bytes.count >= 34, bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue else { return }
+        guard bytes.count >= 34, bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue else { return nil }
         let source = IPv4Address(rawValue: bytes.readUInt32(at: 26))
-        let error = takeBuffer()
         if hook == .forward, let node = underlay.places[place].node {
+            let error = takeBuffer()
             PodPackets.destinationUnreachable(
                 error, PodPackets.Addressing(sourceMAC: cluster.nodes[node].gatewayMAC, destinationMAC: bytes.readMAC(at: 6),
                                              source: cluster.nodes[node].spec.podCIDR.address(1), destination: source,
@@ -79,18 +87,25 @@ extension Simulation {
             var errorTag = tag
             errorTag.role = tag.role == .toServer ? .toClient : .toServer
             errorTag.isData = false
-            try route(at: node, error, errorTag, forwarded: false)
-            return
+            return .toPod(node: node, error, errorTag)
         }
-        guard let sender = nodeByUnderlayAddress[.v4(source)], sender != underlay.places[place].node else { release(error); return }
+        guard let sender = nodeByUnderlayAddress[.v4(source)], sender != underlay.places[place].node else { return nil }
         let direction = underlay.nextDirection[place][sender]
-        guard direction >= 0 else { release(error); return }
+        guard direction >= 0 else { return nil }
+        let error = takeBuffer()
         PodPackets.destinationUnreachable(
             error, PodPackets.Addressing(sourceMAC: underlay.places[place].mac, destinationMAC: underlay.places[underlay.directions[direction].to].mac,
                                          source: underlay.places[place].address, destination: source,
                                          dontFragment: false, identification: 0),
             code: ICMPv4UnreachableCode.hostProhibited.rawValue, quoting: bytes.slice(14..<bytes.count))
-        try underlayTransmit(from: place, toward: sender, error, .none)
+        return .overUnderlay(from: place, toward: sender, error)
+    }
+
+    func send(_ rejection: Rejection) throws(CaptureError) {
+        switch rejection {
+        case let .toPod(node, error, tag): try route(at: node, error, tag, forwarded: false)
+        case let .overUnderlay(place, sender, error): try underlayTransmit(from: place, toward: sender, error, .none)
+        }
     }
 
     // MARK: - Explaining one flow

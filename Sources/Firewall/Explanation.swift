@@ -149,7 +149,8 @@ extension FirewallDevice {
             return text
         case .host:
             let ruleCount = rules.isEmpty ? "which has no rules" : "and matched none of its \(rules.count) rule\(rules.count == 1 ? "" : "s")"
-            return "\(what) reached \(placement)'s \(chain) chain (\(configuration.name)) \(ruleCount); the chain's policy is \(policy)"
+            let rejectNote = policy == .reject ? ", so the sender gets ICMP host prohibited (\"No route to host\")" : ""
+            return "\(what) reached \(placement)'s \(chain) chain (\(configuration.name)) \(ruleCount); the chain's policy is \(policy)\(rejectNote)"
         default:
             if rules.isEmpty { return "\(what) met \(whereText), which has no rules; its default policy is \(policy)" }
             return "\(what) matched none of the \(rules.count) rule\(rules.count == 1 ? "" : "s") of \(whereText); its default policy is \(policy)"
@@ -159,11 +160,16 @@ extension FirewallDevice {
     /// Why the connection state is what it is, when that is the point.
     func stateNote(_ decision: Decision, leading: String) -> String {
         guard let lookup = decision.conntrack else { return "" }
+        let sentenceStart = leading.hasPrefix(".")
+        func start(_ text: String) -> String { leading + (sentenceStart ? capitalised(text) : text) }
         if let expired = lookup.expired, decision.state == .new {
-            return "\(leading)it counts as new: the conntrack entry for this flow (\(expired.key)) expired after \(Self.duration(expired.timeout)) without traffic (\(expired.timeoutName))"
+            return start("it counts as new: the conntrack entry for this flow (\(expired.key)) expired after \(Self.duration(expired.timeout)) without traffic (\(expired.timeoutName))")
         }
         if decision.state == .invalid, let reason = lookup.invalidReason {
-            return "\(leading)conntrack marks it invalid: \(reason)"
+            return start("conntrack marks it invalid: \(reason)")
+        }
+        if decision.state == .new, !decision.accepted, configuration.kind == .stateful, let key = lookup.key, !lookup.exists {
+            return start("it is a new connection: conntrack has no entry for \(key) or its reply")
         }
         return ""
     }
