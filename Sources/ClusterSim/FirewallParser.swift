@@ -36,7 +36,7 @@ extension Context {
     func firewall(_ node: Node, scenario: Scenario) throws(ScenarioError) -> ([FirewallSpec], [ScenarioWarning]) {
         let f = try fields(node, "a firewall")
         let name = try string(try f.required("name"), "firewall name")
-        let placements = try firewallPlacements(f, name: name, scenario: scenario)
+        var placements = try firewallPlacements(f, name: name, scenario: scenario)
         let placement = placements[0]
         let kind: FirewallKind
         if let kindNode = f.optional("kind") {
@@ -148,7 +148,7 @@ extension Context {
                 guard case let .link(a, b) = placement, inside == a || inside == b else {
                     throw error(value, "inside '\(inside)' must be one end of the NAT's link")
                 }
-                if inside == b { spec.placement = .link(b, a) }
+                if inside == b { placements = [.link(b, a)] }
             }
             if let value = f.optional("tableSize") { configuration.tableSize = try int(value, "tableSize", in: 1...10_000_000) }
         }
@@ -303,7 +303,8 @@ extension Context {
         if let value = f.optional("icmpCode") { match.icmpCode = UInt8(try int(value, "icmpCode", in: 0...255)) }
         if let value = f.optional("state") {
             guard kind.matchesConnectionState else {
-                throw error(value, "a \(kind.displayName) keeps no connection state to match; 'state' needs a host or stateful firewall")
+                let article = "aeiouAEIOU".contains(kind.displayName.first ?? "x") ? "an" : "a"
+                throw error(value, "\(article) \(kind.displayName) keeps no connection state to match; 'state' needs a host or stateful firewall")
             }
             var states = ConnectionStates()
             for item in try items(value) {
