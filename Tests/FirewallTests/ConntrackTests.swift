@@ -28,8 +28,8 @@ struct ConntrackTests {
         let late = fw.inspect(back, at: .transit(outbound: false), seconds: 241).0
         #expect(!late.accepted && late.state == .new && late.reason == .policy)
         let explanation = fw.verdict(for: late).explanation
-        #expect(explanation.contains("it counts as new: the conntrack entry for this flow (udp 192.0.2.1:4789 → 192.0.2.2:4789) expired after 2 min without traffic (udp stream timeout)"), "\(explanation)")
-        #expect(explanation.contains("rule 1 (`ct state established,related accept`) would accept it only as part of an established flow"))
+        #expect(explanation.contains("It counts as new: the conntrack entry for this flow (udp 192.0.2.1:4789 → 192.0.2.2:4789) expired after 2 min without traffic (udp stream timeout)"), "\(explanation)")
+        #expect(!explanation.contains("would accept it"), "a rule on the state alone is no near miss worth naming")
     }
 
     @Test("one-way UDP expires after the 30 s UDP timeout")
@@ -69,7 +69,7 @@ struct ConntrackTests {
         let fw = firewall()
         let ack = fw.inspect(TestFrames.tcp(from: "192.0.2.1", 50000, to: "192.0.2.2", 80, flags: .ack), at: .transit(outbound: true)).0
         #expect(ack.state == .invalid && !ack.accepted)
-        #expect(fw.verdict(for: ack).explanation.contains("conntrack marks it invalid: a TCP segment without SYN (flags [ACK]) belongs to no connection this device tracks"))
+        #expect(fw.verdict(for: ack).explanation.contains("Conntrack marks it invalid: a TCP segment without SYN (flags [ACK]) belongs to no connection this device tracks"))
         #expect(fw.inspect(TestFrames.tcp(from: "192.0.2.1", 50000, to: "192.0.2.2", 80, flags: .syn), at: .transit(outbound: true)).0.state == .new)
     }
 
