@@ -12,7 +12,7 @@ extension Simulation {
         let podInfo = cluster.pods[pod]
         lastActivity = events.now
         try captures?.pod(podInfo.name, buffer.readableBytes, at: events.now)
-        explain(tag, "pod \(podInfo.name)", "sends \(describe(buffer.readableBytes)) (\(buffer.count) bytes)")
+        if explainSpec >= 0 { explain(tag, "pod \(podInfo.name)", "sends \(describe(buffer.readableBytes)) (\(buffer.count) bytes)") }
         try route(at: podInfo.node, buffer, tag)
     }
 
@@ -44,7 +44,7 @@ extension Simulation {
                 .emit(into: bytes.slice(0..<14))
             try podReceive(pod, buffer, tag)
         } else if let remote = cluster.node(owning: destination), remote != node {
-            explain(tag, point, "\(destination) is on \(cluster.nodes[remote].spec.name): to the VTEP")
+            if explainSpec >= 0 { explain(tag, point, "\(destination) is on \(cluster.nodes[remote].spec.name): to the VTEP") }
             try vtepTransmit(from: node, to: remote, buffer, tag)
         } else if cluster.nodes[node].spec.podCIDR.contains(destination) {
             drop(buffer, tag, at: point, "no pod has \(destination) (deleted or not yet created)")
@@ -168,7 +168,7 @@ extension Simulation {
             }
             var outerTag = tag
             outerTag.innerLength = innerLength + 14
-            explain(tag, point, "encapsulates: \(describe(copy.readableBytes)), \(copy.count) bytes")
+            if explainSpec >= 0 { explain(tag, point, "encapsulates: \(describe(copy.readableBytes)), \(copy.count) bytes") }
             let host = firewalls.hostByNode[node]
             if host >= 0 {
                 guard try passFirewall(host, .output, copy, &outerTag, at: "\(nodeName) output chain") else { continue }
@@ -230,7 +230,7 @@ extension Simulation {
             fragmentTag.fragmentedOnLink = Int16(truncatingIfNeeded: underlay.directions[direction].link)
             fragmentTag.unfragmentedLength = UInt16(truncatingIfNeeded: ipLength)
             let pieces = fragment(buffer, mtu: link.mtu)
-            explain(tag, placeName, "fragments the \(ipLength)-byte outer packet into \(pieces.count) for the \(link.mtu)-byte MTU of link \(link.a)↔\(link.b)")
+            if explainSpec >= 0 { explain(tag, placeName, "fragments the \(ipLength)-byte outer packet into \(pieces.count) for the \(link.mtu)-byte MTU of link \(link.a)↔\(link.b)") }
             for piece in pieces {
                 try leave(place, piece, fragmentTag, on: direction)
                 fragmentTag.innerLength = 0
@@ -287,11 +287,10 @@ extension Simulation {
     /// serialisation at the link's bandwidth, propagation latency, and seeded random loss.
     func enqueue(_ buffer: PacketBuffer, _ tag: PacketTag, on index: Int) throws(CaptureError) {
         var tag = tag
-        let boxes = firewalls.boxesByDirection[index]
-        if !boxes.isEmpty {
+        if firewalls.directionHasBoxes[index] {
             let sides = underlay.directions[index]
             let point = "link \(underlay.places[sides.from].name)→\(underlay.places[sides.to].name)"
-            for box in boxes {
+            for box in firewalls.boxesByDirection[index] {
                 guard try passFirewall(box.device, .transit(outbound: box.outbound), buffer, &tag, at: point,
                                        rejectFrom: sides.from) else { return }
             }
@@ -323,7 +322,7 @@ extension Simulation {
             drop(buffer, tag, at: "link \(from)→\(to)", "lost on the link (loss \(link.loss))")
             return
         }
-        explain(tag, "link \(from)→\(to)", "\(buffer.count) bytes on the wire, arriving at \(Units.format(direction.busyUntil + link.latency))")
+        if explainSpec >= 0 { explain(tag, "link \(from)→\(to)", "\(buffer.count) bytes on the wire, arriving at \(Units.format(direction.busyUntil + link.latency))") }
         events.schedule(at: direction.busyUntil + link.latency, .arrive(buffer, tag, place: direction.to, direction: index))
     }
 
@@ -370,14 +369,14 @@ extension Simulation {
         if isIPv4, bytes[20] & 0x3F != 0 || bytes[21] != 0 {
             guard let whole = try reassemble(buffer, tag, at: node) else { return }
             frame = whole
-            explain(tag, "\(name) IP reassembly", "reassembled \(whole.count) bytes")
+            if explainSpec >= 0 { explain(tag, "\(name) IP reassembly", "reassembled \(whole.count) bytes") }
         }
         let host = firewalls.hostByNode[node]
         if host >= 0 {
             guard try passFirewall(host, .input, frame, &tag, at: "\(name) input chain", rejectFrom: node) else { return }
         }
         if isIPv4, frame.readableBytes[23] == IPProtocol.icmp.rawValue {
-            explain(tag, name, "receives \(describe(frame.readableBytes))")
+            if explainSpec >= 0 { explain(tag, name, "receives \(describe(frame.readableBytes))") }
             learnPathMTU(at: node, from: frame.readableBytes)
             release(frame)
             return
@@ -393,7 +392,7 @@ extension Simulation {
             }
             drop(frame, tag, at: "\(name) vtep", reason); return
         }
-        explain(tag, "\(name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort)")
+        if explainSpec >= 0 { explain(tag, "\(name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort)") }
         let inner = frame.readableBytes
         if scenario.overlay.fdb == .learning, let sender = nodeByUnderlayAddress[decapsulated.outerSource] {
             nodes[node].learned[inner.readMAC(at: 6)] = sender
@@ -455,7 +454,7 @@ extension Simulation {
         guard let destination else { drop(buffer, tag, at: name, "no route for the outer destination"); return }
         let direction = underlay.nextDirection[place][destination]
         guard direction >= 0 else { drop(buffer, tag, at: name, "no route to \(underlay.places[destination].name)"); return }
-        explain(tag, name, "routes toward \(underlay.places[destination].name)")
+        if explainSpec >= 0 { explain(tag, name, "routes toward \(underlay.places[destination].name)") }
         EthernetHeader(destination: underlay.places[underlay.directions[direction].to].mac,
                        source: underlay.places[place].mac, etherType: EtherType(rawValue: bytes.readUInt16(at: 12)))
             .emit(into: bytes.slice(0..<14))

@@ -3,17 +3,20 @@ import PacketWire
 
 /// The scenario's firewalls placed on the path: a host firewall per node, a security group per node's
 /// interface, and the middleboxes on each direction of each link. With no firewalls every list is
-/// empty and the dataplane pays one array read per hook.
-struct FirewallPlan {
-    var devices: [FirewallDevice] = []
-    var specs: [FirewallSpec] = []
+/// empty and the dataplane pays one array read per hook. A class: read per packet through the
+/// simulation without copying, and fixed once built.
+final class FirewallPlan {
+    private(set) var devices: [FirewallDevice] = []
+    private(set) var specs: [FirewallSpec] = []
     /// Device index of each node's host firewall, or -1.
-    var hostByNode: [Int]
+    private(set) var hostByNode: [Int]
     /// Device index of the security group on each node's interface, or -1.
-    var groupByNode: [Int]
+    private(set) var groupByNode: [Int]
     /// Middleboxes on each link direction, in scenario order, and whether that direction leaves the
     /// link's first end (a NAT's inside).
-    var boxesByDirection: [[(device: Int, outbound: Bool)]]
+    private(set) var boxesByDirection: [[(device: Int, outbound: Bool)]]
+    /// Whether a direction has any middlebox: read per packet instead of the list.
+    private(set) var directionHasBoxes: [Bool]
 
     var isEmpty: Bool { devices.isEmpty }
 
@@ -21,6 +24,8 @@ struct FirewallPlan {
         hostByNode = Array(repeating: -1, count: cluster.nodes.count)
         groupByNode = Array(repeating: -1, count: cluster.nodes.count)
         boxesByDirection = Array(repeating: [], count: underlay.directions.count)
+        directionHasBoxes = Array(repeating: false, count: underlay.directions.count)
+        defer { directionHasBoxes = boxesByDirection.map { !$0.isEmpty } }
         guard !scenario.firewalls.isEmpty else { return }
         let nodeIndex = Dictionary(uniqueKeysWithValues: cluster.nodes.enumerated().map { ($1.spec.name, $0) })
         for (index, spec) in scenario.firewalls.enumerated() {

@@ -177,7 +177,7 @@ public final class Simulation {
 
     /// Accounts a dropped packet to its flow with where and why, and recycles its buffer.
     func drop(_ buffer: PacketBuffer, _ tag: PacketTag, at point: String, _ reason: String) {
-        explain(tag, point, "dropped: \(reason)")
+        if explainSpec >= 0 { explain(tag, point, "dropped: \(reason)") }
         if tag.flow >= 0 {
             let flow = flows[Int(tag.flow)].spec
             stats[flow].drops["\(point): \(reason)", default: 0] += 1

@@ -160,7 +160,7 @@ extension Simulation {
     func podReceive(_ pod: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
         let bytes = buffer.readableBytes
         try captures?.pod(cluster.pods[pod].name, bytes, at: events.now)
-        explain(tag, "pod \(cluster.pods[pod].name)", "receives \(describe(bytes))")
+        if explainSpec >= 0 { explain(tag, "pod \(cluster.pods[pod].name)", "receives \(describe(bytes))") }
         defer { release(buffer) }
         guard tag.flow >= 0 else { return }
         let index = Int(tag.flow)
