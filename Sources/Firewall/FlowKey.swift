@@ -47,8 +47,13 @@ public struct FlowKey: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         let name = RuleMatch.protocolName(self.protocol)
         if self.protocol == .udp || self.protocol == .tcp {
-            return "\(name) \(source):\(sourcePort) → \(destination):\(destinationPort)"
+            return "\(name) \(Self.endpoint(source, sourcePort)) → \(Self.endpoint(destination, destinationPort))"
         }
         return "\(name) \(source) → \(destination)"
+    }
+
+    /// `10.0.0.1:4789`, or `[2001:db8::1]:4789` (RFC 5952 §6).
+    static func endpoint(_ address: IPAddress, _ port: UInt16) -> String {
+        address.isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
 }

@@ -100,6 +100,18 @@ struct FirewallParserTests {
         #expect(found.hasPrefix(expected), "got: \(found)")
     }
 
+    @Test("a host chain can be given on its own (chain, policy, rules), and drops.pcap can be turned off")
+    func chainShortForm() throws {
+        let scenario = try ScenarioParser.parse(yaml: Self.base + """
+          - {name: x, node: b, chain: forward, policy: reject, rules: [{protocol: icmp, action: accept}]}
+        captures: {drops: false}
+        """, file: "s.yaml")
+        let configuration = try #require(scenario.firewalls.first?.configuration)
+        #expect(configuration.kind == .host && configuration.chains.keys.sorted { $0.rawValue < $1.rawValue } == [.forward])
+        #expect(configuration.chains[.forward]?.policy == .reject)
+        #expect(!scenario.captures.drops)
+    }
+
     @Test("rules that can never match are warned about at their line")
     func warnings() throws {
         let scenario = try parse("""
