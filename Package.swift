@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ClusterSim", targets: ["ClusterSim"]),
         // The measured loops and the suite behind `overlay-sim bench`, shared with Benchmarks/.
         .library(name: "OverlayBench", targets: ["OverlayBench"]),
+        .library(name: "Firewall", targets: ["Firewall"]),
         .executable(name: "overlay-sim", targets: ["overlay-sim"]),
     ],
     dependencies: [
@@ -32,11 +33,14 @@ let package = Package(
         .target(name: "Capture", dependencies: ["CPcap", "PacketWire"]),
         // Benchmark frames, kernels and suite: what `overlay-sim bench` and Benchmarks/ measure.
         .target(name: "OverlayBench", dependencies: ["PacketWire", "VXLAN", "Capture"]),
+        // Firewalls, security groups and middleboxes: rules, conntrack, NAT, verdicts with explanations.
+        // Knows nothing of the simulation; ClusterSim places the devices on the path.
+        .target(name: "Firewall", dependencies: ["PacketWire"]),
         // The cluster simulation: scenarios, the discrete-event engine, nodes, pods, Services, the report.
         .target(
             name: "ClusterSim",
             dependencies: [
-                "PacketWire", "VXLAN", "Capture",
+                "PacketWire", "VXLAN", "Capture", "Firewall",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -57,7 +61,8 @@ let package = Package(
             resources: [.copy("kernel"), .copy("odd")]
         ),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
-        .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire"]),
+        .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire", "Firewall"]),
+        .testTarget(name: "FirewallTests", dependencies: ["Firewall", "PacketWire", "TestFixtures"]),
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
         .testTarget(name: "OverlayBenchTests", dependencies: ["OverlayBench", "PacketWire", "VXLAN", "Capture"]),
         .testTarget(

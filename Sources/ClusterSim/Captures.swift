@@ -4,13 +4,15 @@ import PacketWire
 
 /// The simulation's capture points, one pcap each, written through libpcap as packets pass: each
 /// node's underlay interface (`NODE-underlay.pcap`, what tcpdump on eth0 shows), each VTEP's inner side
-/// (`NODE-vtep.pcap`, tcpdump on flannel.1) and each pod's interface (`pod-NAME.pcap`).
+/// (`NODE-vtep.pcap`, tcpdump on flannel.1), each pod's interface (`pod-NAME.pcap`), and, when the
+/// scenario has firewalls, `drops.pcap`: every frame a firewall dropped, as it was at the point of the drop.
 final class CaptureSet {
     let directory: String
     let settings: CaptureSettings
     private var underlay: [PcapWriter?]
     private var vtep: [PcapWriter?]
     private var pods: [String: PcapWriter] = [:]
+    private var drops: PcapWriter?
     /// Every file, in the order opened, for closing.
     private var all: [PcapWriter] = []
     /// Smaller stdio buffers when a scenario opens many files at once.
@@ -19,7 +21,8 @@ final class CaptureSet {
     /// the same on every run and tools show plausible dates.
     static let epochNanoseconds: UInt64 = 1_767_225_600 * 1_000_000_000
 
-    init(directory: String, settings: CaptureSettings, nodeNames: [String], podCount: Int) throws(CaptureError) {
+    init(directory: String, settings: CaptureSettings, nodeNames: [String], podCount: Int,
+         hasFirewalls: Bool = false) throws(CaptureError) {
         self.directory = directory
         self.settings = settings
         let files = (settings.underlay ? nodeNames.count : 0) + (settings.vtep ? nodeNames.count : 0)
@@ -31,6 +34,7 @@ final class CaptureSet {
             if settings.underlay { underlay[index] = try open("\(name)-underlay.pcap") }
             if settings.vtep { vtep[index] = try open("\(name)-vtep.pcap") }
         }
+        if settings.drops && hasFirewalls { drops = try open("drops.pcap") }
     }
 
     private func open(_ file: String) throws(CaptureError) -> PcapWriter {
@@ -47,6 +51,11 @@ final class CaptureSet {
     @inline(__always)
     func vtep(_ node: Int, _ bytes: UnsafeRawBufferPointer, at time: Nanoseconds) throws(CaptureError) {
         try vtep[node]?.write(bytes, timestampNanoseconds: Self.epochNanoseconds + time)
+    }
+
+    /// A frame a firewall dropped.
+    func drop(_ bytes: UnsafeRawBufferPointer, at time: Nanoseconds) throws(CaptureError) {
+        try drops?.write(bytes, timestampNanoseconds: Self.epochNanoseconds + time)
     }
 
     func pod(_ name: String, _ bytes: UnsafeRawBufferPointer, at time: Nanoseconds) throws(CaptureError) {

@@ -12,12 +12,13 @@ extension Simulation {
         let podInfo = cluster.pods[pod]
         lastActivity = events.now
         try captures?.pod(podInfo.name, buffer.readableBytes, at: events.now)
+        if explainSpec >= 0 { explain(tag, "pod \(podInfo.name)", "sends \(describe(buffer.readableBytes)) (\(buffer.count) bytes)") }
         try route(at: podInfo.node, buffer, tag)
     }
 
-    /// The node's IP layer: reverse NAT for Service replies, DNAT for Service traffic, TTL, then local
-    /// delivery or the VTEP.
-    func route(at node: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
+    /// The node's IP layer: reverse NAT for Service replies, DNAT for Service traffic, TTL, the host
+    /// firewall's forward chain (for `forwarded` packets, not the node's own), then local delivery or the VTEP.
+    func route(at node: Int, _ buffer: PacketBuffer, _ tag: PacketTag, forwarded: Bool = true) throws(CaptureError) {
         let point = "\(cluster.nodes[node].spec.name) routing"
         let bytes = buffer.mutableBytes
         guard bytes.count >= 34, bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue,
@@ -30,20 +31,26 @@ extension Simulation {
             // and the whole datagram is fragmented again to the pod MTU on the way out.
             guard let whole = reassemble(buffer, tag, at: node) else { return }
             applyServiceNAT(at: node, whole.mutableBytes, tag)
-            for piece in fragment(whole, mtu: scenario.overlay.mtu) { try forward(at: node, piece, tag) }
+            for piece in fragment(whole, mtu: scenario.overlay.mtu) { try forward(at: node, piece, tag, forwarded: forwarded) }
             return
         }
         applyServiceNAT(at: node, bytes, tag)
-        try forward(at: node, buffer, tag)
+        try forward(at: node, buffer, tag, forwarded: forwarded)
     }
 
-    /// The node's forwarding after NAT: TTL, then a local pod or the VTEP.
-    func forward(at node: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
+    /// The node's forwarding after NAT: TTL, the forward chain, then a local pod or the VTEP.
+    func forward(at node: Int, _ buffer: PacketBuffer, _ tag: PacketTag, forwarded: Bool) throws(CaptureError) {
+        var tag = tag
         let point = "\(cluster.nodes[node].spec.name) routing"
         let bytes = buffer.mutableBytes
         let destination = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 30, as: UInt32.self)))
         guard let ttl = IPv4Packet.decrementTimeToLive(in: bytes.slice(14..<bytes.count)), ttl > 0 else {
             drop(buffer, tag, at: point, "TTL expired"); return
+        }
+        let host = firewalls.hostByNode[node]
+        if forwarded, host >= 0 {
+            guard try passFirewall(host, .forward, buffer, &tag, at: "\(cluster.nodes[node].spec.name) forward chain",
+                                   rejectFrom: node) else { return }
         }
         if let pod = cluster.podIndex(at: destination), cluster.pods[pod].node == node {
             guard cluster.pods[pod].readyAt <= events.now else {
@@ -53,6 +60,7 @@ extension Simulation {
                 .emit(into: bytes.slice(0..<14))
             try podReceive(pod, buffer, tag)
         } else if let remote = cluster.node(owning: destination), remote != node {
+            if explainSpec >= 0 { explain(tag, point, "\(destination) is on \(cluster.nodes[remote].spec.name): to the VTEP") }
             try vtepTransmit(from: node, to: remote, buffer, tag)
         } else if cluster.nodes[node].spec.podCIDR.contains(destination) {
             drop(buffer, tag, at: point, "no pod has \(destination) (deleted or not yet created)")
@@ -176,6 +184,11 @@ extension Simulation {
             }
             var outerTag = tag
             outerTag.innerLength = innerLength + 14
+            if explainSpec >= 0 { explain(tag, point, "encapsulates: \(describe(copy.readableBytes)), \(copy.count) bytes") }
+            let host = firewalls.hostByNode[node]
+            if host >= 0 {
+                guard try passFirewall(host, .output, copy, &outerTag, at: "\(nodeName) output chain") else { continue }
+            }
             try underlayTransmit(from: node, toward: target, copy, outerTag)
         }
     }
@@ -200,7 +213,7 @@ extension Simulation {
         var errorTag = tag
         errorTag.role = tag.role == .toServer ? .toClient : .toServer
         errorTag.isData = false
-        try route(at: node, error, errorTag)
+        try route(at: node, error, errorTag, forwarded: false)
     }
 
     // MARK: Underlay
@@ -224,7 +237,7 @@ extension Simulation {
                     drop(buffer, tag, at: placeName,
                          "frame of \(bytes.count) bytes exceeds the \(link.mtu)-byte MTU of link \(linkName); a switch drops it silently, no ICMP is sent")
                 } else if underlay.places[place].node == nil, isIPv4 {
-                    try sendRouterFragmentationNeeded(from: place, offending: buffer, mtu: link.mtu)
+                    try sendRouterFragmentationNeeded(from: place, offending: buffer, mtu: link.mtu, tag: tag)
                     drop(buffer, tag, at: "\(placeName)",
                          "outer packet of \(ipLength) bytes has DF set and exceeds the \(link.mtu)-byte MTU of link \(linkName); ICMP fragmentation needed sent to \(IPv4Address(rawValue: bytes.readUInt32(at: 26)))")
                 } else {
@@ -234,15 +247,31 @@ extension Simulation {
                 return
             }
             var fragmentTag = tag
-            for fragment in fragment(buffer, mtu: link.mtu) {
-                if let node = underlay.places[place].node { try captures?.underlay(node, fragment.readableBytes, at: events.now) }
-                enqueue(fragment, fragmentTag, on: direction)
+            fragmentTag.fragmentedOnLink = Int16(truncatingIfNeeded: underlay.directions[direction].link)
+            fragmentTag.unfragmentedLength = UInt16(truncatingIfNeeded: ipLength)
+            let pieces = fragment(buffer, mtu: link.mtu)
+            if explainSpec >= 0 { explain(tag, placeName, "fragments the \(ipLength)-byte outer packet into \(pieces.count) for the \(link.mtu)-byte MTU of link \(link.a)↔\(link.b)") }
+            for piece in pieces {
+                try leave(place, piece, fragmentTag, on: direction)
                 fragmentTag.innerLength = 0
             }
             return
         }
-        if let node = underlay.places[place].node { try captures?.underlay(node, buffer.readableBytes, at: events.now) }
-        enqueue(buffer, tag, on: direction)
+        try leave(place, buffer, tag, on: direction)
+    }
+
+    /// The last steps out of a place: on a node, the capture (tcpdump on the interface sees the packet
+    /// before the cloud's security group does) and the security group's egress rules; then the link.
+    func leave(_ place: Int, _ buffer: PacketBuffer, _ tag: PacketTag, on direction: Int) throws(CaptureError) {
+        var tag = tag
+        if let node = underlay.places[place].node {
+            try captures?.underlay(node, buffer.readableBytes, at: events.now)
+            let group = firewalls.groupByNode[node]
+            if group >= 0 {
+                guard try passFirewall(group, .egress, buffer, &tag, at: "\(cluster.nodes[node].spec.name) security group") else { return }
+            }
+        }
+        try enqueue(buffer, tag, on: direction)
     }
 
     /// RFC 791 fragmentation of an IPv4 packet (outer, or a pod's) into pieces that fit `mtu`; the first
@@ -277,9 +306,18 @@ extension Simulation {
         return pieces
     }
 
-    /// Puts a frame on one direction of a link: tail drop when the queue is full, serialisation at the
-    /// link's bandwidth, propagation latency, and seeded random loss.
-    func enqueue(_ buffer: PacketBuffer, _ tag: PacketTag, on index: Int) {
+    /// Puts a frame on one direction of a link: the link's middleboxes, tail drop when the queue is full,
+    /// serialisation at the link's bandwidth, propagation latency, and seeded random loss.
+    func enqueue(_ buffer: PacketBuffer, _ tag: PacketTag, on index: Int) throws(CaptureError) {
+        var tag = tag
+        if firewalls.directionHasBoxes[index] {
+            let sides = underlay.directions[index]
+            let point = "link \(underlay.places[sides.from].name)→\(underlay.places[sides.to].name)"
+            for box in firewalls.boxesByDirection[index] {
+                guard try passFirewall(box.device, .transit(outbound: box.outbound), buffer, &tag, at: point,
+                                       rejectFrom: sides.from) else { return }
+            }
+        }
         let now = events.now
         var direction = underlay.directions[index]
         let link = underlay.links[direction.link]
@@ -307,11 +345,13 @@ extension Simulation {
             drop(buffer, tag, at: "link \(from)→\(to)", "lost on the link (loss \(link.loss))")
             return
         }
+        if explainSpec >= 0 { explain(tag, "link \(from)→\(to)", "\(buffer.count) bytes on the wire, arriving at \(Units.format(direction.busyUntil + link.latency))") }
         events.schedule(at: direction.busyUntil + link.latency, .arrive(buffer, tag, place: direction.to, direction: index))
     }
 
-    /// A router's ICMP fragmentation needed (RFC 1191) to the outer source.
-    func sendRouterFragmentationNeeded(from place: Int, offending: PacketBuffer, mtu: Int) throws(CaptureError) {
+    /// A router's ICMP fragmentation needed (RFC 1191) to the outer source. It carries the offending
+    /// packet's flow (as control traffic), so a firewall that drops it is charged to that flow.
+    func sendRouterFragmentationNeeded(from place: Int, offending: PacketBuffer, mtu: Int, tag: PacketTag) throws(CaptureError) {
         let bytes = offending.readableBytes
         let source = IPv4Address(rawValue: bytes.readUInt32(at: 26))
         guard let node = nodeByUnderlayAddress[.v4(source)] else { return }
@@ -323,37 +363,59 @@ extension Simulation {
                                          source: underlay.places[place].address, destination: source,
                                          dontFragment: false, identification: 0),
             nextHopMTU: mtu, quoting: bytes.slice(14..<bytes.count))
-        try underlayTransmit(from: place, toward: node, error, .none)
+        var errorTag = PacketTag.none
+        errorTag.flow = tag.flow
+        errorTag.sentAt = events.now
+        try underlayTransmit(from: place, toward: node, error, errorTag)
     }
 
     // MARK: Arrival
 
+    /// A frame reaches a place: a router forwards it; a node runs its security group (before the
+    /// capture: the cloud filters outside the VM), captures, reassembles, runs its input chain, then
+    /// learns from an ICMP error or decapsulates.
     func arrive(_ buffer: PacketBuffer, _ tag: PacketTag, at place: Int, via direction: Int) throws(CaptureError) {
         guard let node = underlay.places[place].node else {
             try routerForward(at: place, buffer, tag)
             return
         }
+        var tag = tag
         let name = cluster.nodes[node].spec.name
+        let group = firewalls.groupByNode[node]
+        if group >= 0 {
+            guard try passFirewall(group, .ingress, buffer, &tag, at: "\(name) security group") else { return }
+        }
         try captures?.underlay(node, buffer.readableBytes, at: events.now)
         var frame = buffer
         let bytes = frame.readableBytes
-        if bytes.count >= 34, bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue {
-            if bytes[23] == IPProtocol.icmp.rawValue {
-                learnPathMTU(at: node, from: bytes)
-                release(buffer)
-                return
-            }
-            if bytes[20] & 0x3F != 0 || bytes[21] != 0 {
-                guard let whole = reassemble(buffer, tag, at: node) else { return }
-                frame = whole
-            }
+        let isIPv4 = bytes.count >= 34 && bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue
+        if isIPv4, bytes[20] & 0x3F != 0 || bytes[21] != 0 {
+            guard let whole = reassemble(buffer, tag, at: node) else { return }
+            frame = whole
+            if explainSpec >= 0 { explain(tag, "\(name) IP reassembly", "reassembled \(whole.count) bytes") }
+        }
+        let host = firewalls.hostByNode[node]
+        if host >= 0 {
+            guard try passFirewall(host, .input, frame, &tag, at: "\(name) input chain", rejectFrom: node) else { return }
+        }
+        if isIPv4, frame.readableBytes[23] == IPProtocol.icmp.rawValue {
+            if explainSpec >= 0 { explain(tag, name, "receives \(describe(frame.readableBytes))") }
+            learnPathMTU(at: node, from: frame.readableBytes)
+            release(frame)
+            return
         }
         let decapsulated: DecapsulatedPacket
         do {
             decapsulated = try nodes[node].endpoint.decapsulate(frame)
         } catch {
-            drop(frame, tag, at: "\(name) vtep", "refused by VXLAN: \(error.reason)"); return
+            var reason = "refused by VXLAN: \(error.reason)"
+            if error.decodeError?.code == .badChecksum, tag.brokenChecksumBy >= 0 {
+                let nat = firewalls.devices[Int(tag.brokenChecksumBy)]
+                reason += ". \(nat.configuration.title) on \(nat.placement) rewrote the outer source port and, with the 2020 checksum-offload bug (kubernetes#88986), left the UDP checksum computed for the old port; the kernel logs \"UDP: bad checksum\" and drops it (workaround: noudpcsum, so the checksum is 0 and nothing needs fixing)"
+            }
+            drop(frame, tag, at: "\(name) vtep", reason); return
         }
+        if explainSpec >= 0 { explain(tag, "\(name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort)") }
         let inner = frame.readableBytes
         if scenario.overlay.fdb == .learning, let sender = nodeByUnderlayAddress[decapsulated.outerSource] {
             nodes[node].learned[inner.readMAC(at: 6)] = sender
@@ -432,6 +494,7 @@ extension Simulation {
             try underlayTransmit(from: place, toward: destination, buffer, tag)
             return
         }
+        if explainSpec >= 0 { explain(tag, name, "routes toward \(underlay.places[destination].name)") }
         EthernetHeader(destination: underlay.nextHopMAC(from: place, to: destination) ?? .broadcast,
                        source: underlay.places[place].mac, etherType: EtherType(rawValue: bytes.readUInt16(at: 12)))
             .emit(into: bytes.slice(0..<14))

@@ -60,9 +60,19 @@ enum PodPackets {
     /// (RFC 1191 §4), quoting the offending datagram's IP header and first 8 data bytes (RFC 792).
     static func fragmentationNeeded(_ buffer: PacketBuffer, _ addressing: Addressing, nextHopMTU: Int,
                                     quoting datagram: UnsafeRawBufferPointer) {
+        destinationUnreachable(buffer, addressing, code: ICMPv4UnreachableCode.fragmentationNeeded.rawValue,
+                               nextHopMTU: nextHopMTU, quoting: datagram)
+    }
+
+    /// ICMP destination unreachable (type 3) with `code`, quoting the offending datagram's IP header and
+    /// first 8 data bytes (RFC 792); `nextHopMTU` fills bytes 6–7 for code 4 (RFC 1191 §4).
+    static func destinationUnreachable(_ buffer: PacketBuffer, _ addressing: Addressing, code: UInt8, nextHopMTU: Int = 0,
+                                       quoting datagram: UnsafeRawBufferPointer) {
         let quoted = min(datagram.count, Int(datagram.first.map { ($0 & 0x0F) * 4 } ?? 20) + 8)
-        let header = ICMPv4Header(.destinationUnreachable(.fragmentationNeeded, nextHopMTU: UInt16(truncatingIfNeeded: nextHopMTU)),
-                                  payloadLength: quoted)
+        let kind: ICMPv4Header.Kind = code == ICMPv4UnreachableCode.fragmentationNeeded.rawValue
+            ? .destinationUnreachable(.fragmentationNeeded, nextHopMTU: UInt16(truncatingIfNeeded: nextHopMTU))
+            : .destinationUnreachable(ICMPv4UnreachableCode(rawValue: code), nextHopMTU: 0)
+        let header = ICMPv4Header(kind, payloadLength: quoted)
         guard let bytes = buffer.append(34 + header.length) else { return }
         UnsafeMutableRawBufferPointer(rebasing: bytes[42..<(42 + quoted)]).copyMemory(from: datagram.slice(0..<quoted))
         header.emit(into: bytes.slice(34..<(34 + header.length)))

@@ -1,3 +1,4 @@
+import Firewall
 import Foundation
 
 /// What a run produced, as `report.json` and the table on stdout.
@@ -48,6 +49,41 @@ public struct Report: Codable, Sendable {
         public var queueDrops: Int
         public var lossDrops: Int
     }
+    /// Packets one firewall dropped at one point for one reason: when, where, which device, which rule
+    /// (index and text) or the default policy, and the sentence.
+    public struct FirewallDrop: Codable, Sendable {
+        /// Virtual time of the first and the last of these drops.
+        public var firstNanoseconds: UInt64
+        public var lastNanoseconds: UInt64
+        public var count: Int
+        /// The capture point: "node-b input chain", "link router→node-b", "node-b security group".
+        public var point: String
+        public var device: String
+        public var kind: String
+        public var chain: String
+        public var action: String
+        /// 1-based; nil when a policy or a device mechanism decided.
+        public var rule: Int?
+        public var ruleText: String?
+        public var defaultPolicy: Bool
+        public var explanation: String
+        /// The traffic entry the packets belonged to (nil for underlay control traffic).
+        public var flow: String?
+    }
+    /// Packets a NAT rewrote and let through, with one sentence saying what and why it still works.
+    public struct FirewallRewrite: Codable, Sendable {
+        public var firstNanoseconds: UInt64
+        public var count: Int
+        public var point: String
+        public var device: String
+        public var flow: String?
+        public var explanation: String
+    }
+    /// The hop-by-hop trace of one flow (`--explain`).
+    public struct Explanation: Codable, Sendable {
+        public var flow: String
+        public var lines: [String]
+    }
     public struct PodEntry: Codable, Sendable {
         public var name: String
         public var workload: String
@@ -65,6 +101,13 @@ public struct Report: Codable, Sendable {
     public var links: [Link]
     public var pods: [PodEntry]
     public var captures: [String]
+    /// Suspicious but legal things in the scenario: firewall rules that can never match.
+    public var warnings: [String] = []
+    public var firewallDrops: [FirewallDrop] = []
+    /// Drops in groups past the report's limit, counted but not listed.
+    public var firewallDropsUnlisted = 0
+    public var firewallRewrites: [FirewallRewrite] = []
+    public var explanation: Explanation?
 
     public func json() -> String {
         let encoder = JSONEncoder()
@@ -74,8 +117,9 @@ public struct Report: Codable, Sendable {
 
     /// The readable summary: one line per flow, then the links.
     public func table() -> String {
-        var lines = ["scenario \(scenario) (seed \(seed)): \(Units.format(durationNanoseconds)) of virtual time, \(packetsSimulated) packets",
-                     "overlay: \(overlay)", ""]
+        var lines = warnings
+        lines += ["scenario \(scenario) (seed \(seed)): \(Units.format(durationNanoseconds)) of virtual time, \(packetsSimulated) packets",
+                  "overlay: \(overlay)", ""]
         let header = ["flow", "proto", "from → to", "sent", "delivered", "dropped", "latency min/median/max", "retx"]
         var rows = [header]
         for flow in flows {
@@ -99,6 +143,25 @@ public struct Report: Codable, Sendable {
                 lines.append("  endpoints: " + endpoints.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             }
         }
+        if !firewallDrops.isEmpty {
+            lines += ["", "firewall drops:"]
+            for drop in firewallDrops {
+                let when = drop.count == 1 ? "at \(Units.format(drop.firstNanoseconds))"
+                    : "\(drop.count)× from \(Units.format(drop.firstNanoseconds)) to \(Units.format(drop.lastNanoseconds))"
+                let rule = drop.rule.map { "rule \($0) `\(drop.ruleText ?? "")`" }
+                    ?? (drop.defaultPolicy ? "default policy \(drop.action)" : drop.ruleText ?? drop.kind)
+                lines.append("  \(drop.flow ?? "underlay"): \(when) at \(drop.point), \(drop.kind) \(drop.device) \(drop.chain), \(rule)")
+                lines.append("    \(drop.explanation)")
+            }
+            if firewallDropsUnlisted > 0 { lines.append("  … and \(firewallDropsUnlisted) more drops in groups not listed") }
+        }
+        if !firewallRewrites.isEmpty {
+            lines += ["", "firewall rewrites:"]
+            for rewrite in firewallRewrites {
+                lines.append("  \(rewrite.flow ?? "underlay"): \(rewrite.count)× from \(Units.format(rewrite.firstNanoseconds)) at \(rewrite.point), \(rewrite.device)")
+                lines.append("    \(rewrite.explanation)")
+            }
+        }
         lines.append("")
         var linkRows = [["link", "packets", "bytes", "utilisation", "VXLAN overhead", "queue drops", "lost"]]
         for link in links where link.packets > 0 || link.queueDrops > 0 {
@@ -107,6 +170,9 @@ public struct Report: Codable, Sendable {
                              "\(link.queueDrops)", "\(link.lossDrops)"])
         }
         lines += Self.align(linkRows)
+        if let explanation {
+            lines += ["", "explain \(explanation.flow):"] + explanation.lines.map { "  " + $0 }
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -154,9 +220,27 @@ extension Simulation {
             Report.PodEntry(name: $0.name, workload: $0.workload, node: cluster.nodes[$0.node].spec.name,
                             address: $0.address.description, deleted: $0.deleted)
         }
-        return Report(scenario: scenario.name, seed: scenario.seed,
-                      overlay: nodes.first?.endpoint.configuration.ipLinkDescription ?? "",
-                      durationNanoseconds: lastActivity, packetsSimulated: packetsSimulated, flows: flowsReport,
-                      links: linksReport, pods: pods, captures: captures?.files ?? [])
+        var report = Report(scenario: scenario.name, seed: scenario.seed,
+                            overlay: nodes.first?.endpoint.configuration.ipLinkDescription ?? "",
+                            durationNanoseconds: lastActivity, packetsSimulated: packetsSimulated, flows: flowsReport,
+                            links: linksReport, pods: pods, captures: captures?.files ?? [])
+        report.warnings = scenario.warnings.map(\.description)
+        let flowName = { (spec: Int) -> String? in spec >= 0 ? self.scenario.traffic[spec].name : nil }
+        report.firewallDrops = firewallDrops.entries.sorted { ($0.value.first, $0.value.order) < ($1.value.first, $1.value.order) }
+            .map { key, entry in
+                Report.FirewallDrop(firstNanoseconds: entry.first, lastNanoseconds: entry.last, count: entry.count, point: key.point,
+                                    device: key.verdict.device, kind: key.verdict.kind.rawValue, chain: key.verdict.chain.rawValue,
+                                    action: key.verdict.action.rawValue, rule: key.verdict.ruleIndex, ruleText: key.verdict.ruleText,
+                                    defaultPolicy: key.verdict.defaultPolicy, explanation: key.verdict.explanation, flow: flowName(key.flow))
+            }
+        report.firewallDropsUnlisted = firewallDrops.unlisted
+        report.firewallRewrites = firewallRewrites.entries.sorted { ($0.value.first, $0.value.order) < ($1.value.first, $1.value.order) }
+            .map { key, entry in
+                Report.FirewallRewrite(firstNanoseconds: entry.first, count: entry.count, point: key.point,
+                                       device: firewalls.devices[key.device].configuration.name, flow: flowName(key.flow),
+                                       explanation: entry.example)
+            }
+        if explainSpec >= 0 { report.explanation = Report.Explanation(flow: scenario.traffic[explainSpec].name, lines: explanation) }
+        return report
     }
 }

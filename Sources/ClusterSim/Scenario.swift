@@ -170,6 +170,9 @@ public struct CaptureSettings: Hashable, Sendable {
     public var underlay = true
     public var vtep = true
     public var pods = true
+    /// `drops.pcap`: every frame a firewall dropped, at the point it was dropped (written when the
+    /// scenario has firewalls).
+    public var drops = true
 }
 
 /// A whole scenario as read from YAML.
@@ -188,5 +191,8 @@ public struct Scenario: Hashable, Sendable {
     public var services: [ServiceSpec] = []
     public var traffic: [TrafficSpec] = []
     public var events: [EventSpec] = []
+    public var firewalls: [FirewallSpec] = []
     public var captures = CaptureSettings()
+    /// Legal but suspicious things found while reading the file (firewall rules that can never match).
+    public var warnings: [ScenarioWarning] = []
 }

@@ -185,6 +185,9 @@ struct Context {
             }
             try underlay.finish()
         }
+        if let node = top.optional("firewalls") {
+            (scenario.firewalls, scenario.warnings) = try firewalls(node, scenario: scenario)
+        }
         if let node = top.optional("workloads") {
             for workload in try sequence(node, "workloads") { scenario.workloads.append(try self.workload(workload)) }
         }
@@ -204,6 +207,7 @@ struct Context {
             if let value = captures.optional("underlay") { scenario.captures.underlay = try bool(value, "captures.underlay") }
             if let value = captures.optional("vtep") { scenario.captures.vtep = try bool(value, "captures.vtep") }
             if let value = captures.optional("pods") { scenario.captures.pods = try bool(value, "captures.pods") }
+            if let value = captures.optional("drops") { scenario.captures.drops = try bool(value, "captures.drops") }
             try captures.finish()
         }
         try top.finish()

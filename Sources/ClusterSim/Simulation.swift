@@ -1,4 +1,5 @@
 import Capture
+import Firewall
 import PacketWire
 import VXLAN
 
@@ -14,6 +15,11 @@ struct PacketTag {
     /// Bytes of the inner frame inside this outer packet (its first fragment carries them all), for the
     /// links' encapsulation overhead.
     var innerLength = 0
+    /// The NAT (firewall index) that left this packet's UDP checksum wrong, or -1.
+    var brokenChecksumBy: Int16 = -1
+    /// The link (index) this packet was fragmented for, or -1; and its length before.
+    var fragmentedOnLink: Int16 = -1
+    var unfragmentedLength: UInt16 = 0
     static let none = PacketTag(flow: -1, role: .control, sentAt: 0, isData: false)
 }
 
@@ -70,6 +76,15 @@ public final class Simulation {
     var lastActivity: Nanoseconds = 0
     /// Called now and then with (virtual time, packets so far): the CLI draws its progress line.
     public var progress: ((Nanoseconds, Int) -> Void)?
+    var firewalls: FirewallPlan
+    var firewallDrops = FirewallDropLog()
+    var firewallRewrites = FirewallRewriteLog()
+    /// Names of nodes, routers and pods, for explanations.
+    var addressNames: AddressBook
+    /// The traffic entry whose packets `run` traces hop by hop (`overlay-sim run --explain FLOW`).
+    public var explainFlow: String?
+    var explainSpec = -1
+    var explanation: [String] = []
 
     public var overhead: Int { TunnelEndpoint.overhead(ipv6: cluster.nodes.first?.spec.address.isIPv6 ?? false) }
 
@@ -77,6 +92,8 @@ public final class Simulation {
         self.scenario = scenario
         cluster = try Cluster(scenario: scenario)
         underlay = Underlay(scenario: scenario, cluster: cluster)
+        addressNames = FirewallPlan.names(cluster: cluster, underlay: underlay)
+        firewalls = FirewallPlan(scenario: scenario, cluster: cluster, underlay: underlay, names: addressNames)
         random = SplitMix64(seed: scenario.seed)
         stats = scenario.traffic.map { FlowStatistics(spec: $0) }
         let overlay = scenario.overlay
@@ -101,8 +118,10 @@ public final class Simulation {
     public func run(captureDirectory directory: String?) throws(CaptureError) -> Report {
         if let directory {
             captures = try CaptureSet(directory: directory, settings: scenario.captures,
-                                      nodeNames: cluster.nodes.map(\.spec.name), podCount: cluster.pods.count)
+                                      nodeNames: cluster.nodes.map(\.spec.name), podCount: cluster.pods.count,
+                                      hasFirewalls: !firewalls.isEmpty)
         }
+        explainSpec = explainFlow.flatMap { name in scenario.traffic.firstIndex { $0.name == name } } ?? -1
         do {
             try startTraffic()
             for event in scenario.events {
@@ -160,6 +179,7 @@ public final class Simulation {
 
     /// Accounts a dropped packet to its flow with where and why, and recycles its buffer.
     func drop(_ buffer: PacketBuffer, _ tag: PacketTag, at point: String, _ reason: String) {
+        if explainSpec >= 0 { explain(tag, point, "dropped: \(reason)") }
         if tag.flow >= 0 {
             let flow = flows[Int(tag.flow)].spec
             stats[flow].drops[DropKey(place: point, reason: reason), default: 0] += 1

@@ -186,6 +186,7 @@ extension Simulation {
             buffer = whole
         }
         let bytes = buffer.readableBytes
+        if explainSpec >= 0 { explain(tag, "pod \(cluster.pods[pod].name)", "receives \(describe(bytes))") }
         defer { release(buffer) }
         guard tag.flow >= 0 else { return }
         let index = Int(tag.flow)

@@ -43,7 +43,7 @@ struct Underlay {
         }
         for (index, router) in scenario.routers.enumerated() {
             places.append(Place(name: router, node: nil, mac: MACAddress(rawValue: 0x0200_0000_FE00 | UInt64(index + 1)),
-                                address: IPv4Address(198, 51, 100, UInt8(truncatingIfNeeded: index + 1))))
+                                address: Self.routerAddress(index)))
         }
         for (index, device) in scenario.switches.enumerated() {
             places.append(Place(name: device, node: nil, mac: MACAddress(rawValue: 0x0200_0000_FD00 | UInt64(index + 1)),
@@ -98,6 +98,12 @@ struct Underlay {
             place = directions[direction].to
         } while places[place].isSwitch && place != to
         return places[place].mac
+    }
+
+    /// The address the `index`-th router (in scenario order) sends ICMP errors from: 198.51.100.0/24
+    /// (TEST-NET-2, RFC 5737).
+    static func routerAddress(_ index: Int) -> IPv4Address {
+        IPv4Address(198, 51, 100, UInt8(truncatingIfNeeded: index + 1))
     }
 
     /// Smallest MTU on the path from `from` to `to`, or nil when unreachable.

@@ -5,7 +5,7 @@ public typealias Nanoseconds = UInt64
 /// `100Mbit`), sizes in bytes and rates (`100/s`, `1000pps`).
 enum Units {
     static func duration(_ text: String) -> Nanoseconds? {
-        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9)]
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86400e9)]
         return scaled(text, units: units).flatMap { $0 >= 0 && $0 < 1e19 ? Nanoseconds($0.rounded()) : nil }
     }
 

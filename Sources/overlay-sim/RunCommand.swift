@@ -24,6 +24,10 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Write no captures (the report still lists every drop).")
     var noCaptures = false
 
+    @Option(help: ArgumentHelp("Trace one traffic entry hop by hop: every firewall rule it meets and each verdict.",
+                               valueName: "FLOW"))
+    var explain: String?
+
     func run() throws {
         var loaded = try ScenarioLoader.load(scenario)
         if let seed { loaded.seed = seed }
@@ -35,7 +39,12 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("cannot create the output folder \(directory): \(error.localizedDescription)")
             }
         }
+        if let explain, !loaded.traffic.contains(where: { $0.name == explain }) {
+            let names = loaded.traffic.map(\.name)
+            throw ValidationError("--explain \(explain): the scenario has no flow of that name; its flows are \(names.isEmpty ? "none" : names.joined(separator: ", "))")
+        }
         let simulation = try Simulation(scenario: loaded)
+        simulation.explainFlow = explain
         let started = Date()
         var lastDrawn = Date.distantPast
         simulation.progress = { time, packets in

@@ -1,0 +1,112 @@
+import Firewall
+import PacketWire
+import Testing
+
+@Suite("Connection tracking")
+struct ConntrackTests {
+    /// A stateful firewall between node-a and node-b: node-a may open flows, node-b may only answer.
+    func firewall(udpTimeout: Double = 30) -> FirewallDevice {
+        var configuration = FirewallConfiguration(name: "fw-1", kind: .stateful)
+        configuration.timeouts.udp = UInt64(udpTimeout * 1e9)
+        configuration.chains[.transit] = RuleSet(rules: [
+            rule(.accept) { $0.states = [.established, .related] },
+            rule(.accept) { $0.source = prefix("192.0.2.1"); $0.states = [.new] },
+        ], policy: .drop)
+        return FirewallDevice(configuration: configuration, placement: "link node-a↔node-b", names: labNames)
+    }
+
+    @Test("a fixed-port tunnel: the reply is established until the UDP entry expires, then it is new from outside and dropped")
+    func udpExpiry() {
+        let fw = firewall()
+        let out = TestFrames.udp(from: "192.0.2.1", 4789, to: "192.0.2.2", 4789)
+        let back = TestFrames.udp(from: "192.0.2.2", 4789, to: "192.0.2.1", 4789)
+        #expect(fw.inspect(out, at: .transit(outbound: true), seconds: 0).0.state == .new)
+        let reply = fw.inspect(back, at: .transit(outbound: false), seconds: 5).0
+        #expect(reply.accepted && reply.state == .established)
+        // Seen both ways: the stream timeout (120 s) now applies.
+        #expect(fw.inspect(back, at: .transit(outbound: false), seconds: 120).0.accepted)
+        let late = fw.inspect(back, at: .transit(outbound: false), seconds: 241).0
+        #expect(!late.accepted && late.state == .new && late.reason == .policy)
+        let explanation = fw.verdict(for: late).explanation
+        #expect(explanation.contains("It counts as new: the conntrack entry for this flow (udp 192.0.2.1:4789 → 192.0.2.2:4789) expired after 2 min without traffic (udp stream timeout)"), "\(explanation)")
+        #expect(!explanation.contains("would accept it"), "a rule on the state alone is no near miss worth naming")
+    }
+
+    @Test("one-way UDP expires after the 30 s UDP timeout")
+    func oneWayExpiry() {
+        let fw = firewall()
+        let out = TestFrames.udp(from: "192.0.2.1", 4789, to: "192.0.2.2", 4789)
+        let back = TestFrames.udp(from: "192.0.2.2", 4789, to: "192.0.2.1", 4789)
+        _ = fw.inspect(out, at: .transit(outbound: true), seconds: 0)
+        #expect(fw.inspect(back, at: .transit(outbound: false), seconds: 29.9).0.accepted)
+        let fresh = firewall()
+        _ = fresh.inspect(out, at: .transit(outbound: true), seconds: 0)
+        let late = fresh.inspect(back, at: .transit(outbound: false), seconds: 30).0
+        #expect(!late.accepted && late.conntrack?.expired?.timeoutName == "udp timeout")
+    }
+
+    @Test("VXLAN with hashed source ports is never a reply: node-b's packets are new flows")
+    func vxlanIsNotAReply() throws {
+        let fw = firewall()
+        #expect(fw.inspect(try TestFrames.kernel("calico-v4", 14), at: .transit(outbound: true)).0.accepted)
+        let answer = fw.inspect(try TestFrames.kernel("calico-v4", 15), at: .transit(outbound: false)).0
+        #expect(!answer.accepted && answer.state == .new, "45498 → 4789 is not the reverse of 37085 → 4789")
+    }
+
+    @Test("ICMP errors about a tracked flow are related; about an unknown flow, invalid")
+    func related() {
+        let fw = firewall()
+        let out = TestFrames.udp(from: "192.0.2.1", 40000, to: "192.0.2.2", 8472, payload: 1450, dontFragment: true)
+        let icmp = TestFrames.fragmentationNeeded(from: "198.51.100.1", about: out, mtu: 1400)
+        #expect(fw.inspect(icmp, at: .transit(outbound: false)).0.state == .invalid)
+        _ = fw.inspect(out, at: .transit(outbound: true))
+        let related = fw.inspect(icmp, at: .transit(outbound: false)).0
+        #expect(related.accepted && related.state == .related)
+    }
+
+    @Test("a TCP segment without SYN and no entry is invalid")
+    func tcpInvalid() {
+        let fw = firewall()
+        let ack = fw.inspect(TestFrames.tcp(from: "192.0.2.1", 50000, to: "192.0.2.2", 80, flags: .ack), at: .transit(outbound: true)).0
+        #expect(ack.state == .invalid && !ack.accepted)
+        #expect(fw.verdict(for: ack).explanation.contains("Conntrack marks it invalid: a TCP segment without SYN (flags [ACK]) belongs to no connection this device tracks"))
+        #expect(fw.inspect(TestFrames.tcp(from: "192.0.2.1", 50000, to: "192.0.2.2", 80, flags: .syn), at: .transit(outbound: true)).0.state == .new)
+    }
+
+    @Test("memory is bounded: unreplied entries are evicted oldest first; a table of established flows refuses new ones")
+    func bounded() {
+        var tracker = ConnectionTracker(capacity: 4)
+        for port in UInt16(1)...10 {
+            let fields = TestFrames.udp(from: "192.0.2.1", port, to: "192.0.2.2", 4789).withUnsafeBytes { PacketFields(parsing: $0) }
+            let lookup = tracker.classify(fields, now: 0)
+            #expect(!lookup.tableFull)
+            tracker.commit(lookup, packet: fields, now: 0)
+        }
+        #expect(tracker.count == 4 && tracker.evictions == 6)
+
+        var established = ConnectionTracker(capacity: 2)
+        for port in UInt16(1)...2 {
+            for (source, sourcePort, destination, destinationPort) in [("192.0.2.1", port, "192.0.2.2", UInt16(53)), ("192.0.2.2", 53, "192.0.2.1", port)] {
+                let fields = TestFrames.udp(from: source, sourcePort, to: destination, destinationPort).withUnsafeBytes { PacketFields(parsing: $0) }
+                let lookup = established.classify(fields, now: 0)
+                established.commit(lookup, packet: fields, now: 0)
+            }
+        }
+        let third = TestFrames.udp(from: "192.0.2.1", 3, to: "192.0.2.2", 53).withUnsafeBytes { PacketFields(parsing: $0) }
+        #expect(established.classify(third, now: 1).tableFull)
+        #expect(!established.classify(third, now: 200_000_000_000).tableFull, "after the stream timeout the old entries are swept")
+    }
+
+    @Test("notrack exempts packets: their state is untracked")
+    func notrack() {
+        var configuration = FirewallConfiguration(name: "raw", kind: .stateful)
+        var exempt = RuleMatch()
+        exempt.protocol = .udp
+        exempt.destinationPorts = [PortRange(4789)]
+        configuration.notrack = [exempt]
+        configuration.chains[.transit] = RuleSet(rules: [rule(.accept) { $0.states = [.untracked] }], policy: .drop)
+        let fw = FirewallDevice(configuration: configuration, placement: "link")
+        let decision = fw.inspect(TestFrames.udp(from: "192.0.2.1", 1, to: "192.0.2.2", 4789), at: .transit(outbound: true)).0
+        #expect(decision.accepted && decision.state == .untracked && fw.conntrackEntries == 0)
+    }
+}
