@@ -43,6 +43,12 @@ public struct Cluster: Sendable {
     /// StatefulSet pods keep their address across replacement (sticky IPAM).
     var stickyAddresses: [String: (node: Int, address: IPv4Address)] = [:]
     let workloads: [WorkloadSpec]
+    /// Live pods per node, for scheduling without counting every pod each time.
+    var livePodsPerNode: [Int]
+    /// When every pod CIDR has the same length (as Kubernetes' node IPAM gives them), the node owning an
+    /// address is one dictionary lookup on its network bits instead of a scan of every node.
+    let uniformPrefixLength: Int?
+    let nodeByPrefix: [UInt32: Int]
 
     /// Delay between a StatefulSet's pods becoming ready (OrderedReady), and before a replacement runs.
     public static let orderedStartInterval: Nanoseconds = 1_000_000
@@ -51,6 +57,14 @@ public struct Cluster: Sendable {
     init(scenario: Scenario) throws(ScenarioError) {
         seed = scenario.seed
         workloads = scenario.workloads
+        livePodsPerNode = Array(repeating: 0, count: scenario.nodes.count)
+        let lengths = Set(scenario.nodes.map(\.podCIDR.length))
+        uniformPrefixLength = lengths.count == 1 ? lengths.first.flatMap { $0 > 0 ? $0 : nil } : nil
+        var byPrefix: [UInt32: Int] = [:]
+        if let length = uniformPrefixLength {
+            for (index, node) in scenario.nodes.enumerated() { byPrefix[node.podCIDR.network.rawValue >> UInt32(32 - length)] = index }
+        }
+        nodeByPrefix = byPrefix
         nodes = scenario.nodes.enumerated().map { index, spec in
             let id = UInt64(index + 1)
             return NodeInfo(spec: spec,
@@ -103,7 +117,10 @@ public struct Cluster: Sendable {
 
     /// The node whose pod CIDR holds `address`.
     public func node(owning address: IPv4Address) -> Int? {
-        nodes.firstIndex { $0.spec.podCIDR.contains(address) }
+        if let prefixLength = uniformPrefixLength {
+            return nodeByPrefix[address.rawValue >> UInt32(32 - prefixLength)]
+        }
+        return nodes.firstIndex { $0.spec.podCIDR.contains(address) }
     }
 
     /// Deletes a pod and creates its replacement, as the workload's controller would. Returns the
@@ -112,6 +129,7 @@ public struct Cluster: Sendable {
         guard let index = podIndexByName[name], !pods[index].deleted else { return nil }
         let pod = pods[index]
         pods[index].deleted = true
+        livePodsPerNode[pod.node] -= 1
         podIndexByName[name] = nil
         podIndexByAddress[pod.address] = nil
         guard let workload = workloads.first(where: { $0.name == pod.workload }) else { return nil }
@@ -137,9 +155,7 @@ public struct Cluster: Sendable {
     private func scheduleNode(for workload: WorkloadSpec) -> Int {
         let allowed = workload.nodes.isEmpty ? Array(nodes.indices)
             : nodes.indices.filter { workload.nodes.contains(nodes[$0].spec.name) }
-        var load = [Int: Int]()
-        for pod in pods where !pod.deleted { load[pod.node, default: 0] += 1 }
-        return allowed.min { (load[$0] ?? 0, $0) < (load[$1] ?? 0, $1) } ?? 0
+        return allowed.min { (livePodsPerNode[$0], $0) < (livePodsPerNode[$1], $1) } ?? 0
     }
 
     @discardableResult
@@ -156,6 +172,7 @@ public struct Cluster: Sendable {
         }
         let index = pods.count
         let mac = MACAddress(rawValue: 0x0A58_0000_0000 | UInt64(address.rawValue))
+        livePodsPerNode[placedNode] += 1
         pods.append(Pod(name: name, workload: workload.name, kind: workload.kind, node: placedNode, address: address,
                         mac: mac, labels: workload.labels, readyAt: readyAt))
         podIndexByName[name] = index

@@ -19,11 +19,11 @@ extension Simulation {
     /// The node's IP layer: reverse NAT for Service replies, DNAT for Service traffic, TTL, the host
     /// firewall's forward chain (for `forwarded` packets, not the node's own), then local delivery or the VTEP.
     func route(at node: Int, _ buffer: PacketBuffer, _ tag: PacketTag, forwarded: Bool = true) throws(CaptureError) {
-        let point = "\(cluster.nodes[node].spec.name) routing"
+        func point() -> String { "\(cluster.nodes[node].spec.name) routing" }
         let bytes = buffer.mutableBytes
         guard bytes.count >= 34, bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue,
               (try? IPv4Packet(checking: UnsafeRawBufferPointer(bytes.slice(14..<bytes.count)))) != nil else {
-            drop(buffer, tag, at: point, "not an IPv4 packet"); return
+            drop(buffer, tag, at: point(), "not an IPv4 packet"); return
         }
         let destination = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 30, as: UInt32.self)))
         if bytes[20] & 0x3F != 0 || bytes[21] != 0, serviceByAddress[destination] != nil {
@@ -41,11 +41,11 @@ extension Simulation {
     /// The node's forwarding after NAT: TTL, the forward chain, then a local pod or the VTEP.
     func forward(at node: Int, _ buffer: PacketBuffer, _ tag: PacketTag, forwarded: Bool) throws(CaptureError) {
         var tag = tag
-        let point = "\(cluster.nodes[node].spec.name) routing"
+        func point() -> String { "\(cluster.nodes[node].spec.name) routing" }
         let bytes = buffer.mutableBytes
         let destination = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 30, as: UInt32.self)))
         guard let ttl = IPv4Packet.decrementTimeToLive(in: bytes.slice(14..<bytes.count)), ttl > 0 else {
-            drop(buffer, tag, at: point, "TTL expired"); return
+            drop(buffer, tag, at: point(), "TTL expired"); return
         }
         let host = firewalls.hostByNode[node]
         if forwarded, host >= 0 {
@@ -54,18 +54,18 @@ extension Simulation {
         }
         if let pod = cluster.podIndex(at: destination), cluster.pods[pod].node == node {
             guard cluster.pods[pod].readyAt <= events.now else {
-                drop(buffer, tag, at: point, "pod \(cluster.pods[pod].name) is not running yet"); return
+                drop(buffer, tag, at: point(), "pod \(cluster.pods[pod].name) is not running yet"); return
             }
             EthernetHeader(destination: cluster.pods[pod].mac, source: cluster.nodes[node].gatewayMAC, etherType: .ipv4)
                 .emit(into: bytes.slice(0..<14))
             try podReceive(pod, buffer, tag)
         } else if let remote = cluster.node(owning: destination), remote != node {
-            if explainSpec >= 0 { explain(tag, point, "\(destination) is on \(cluster.nodes[remote].spec.name): to the VTEP") }
+            if explainSpec >= 0 { explain(tag, point(), "\(destination) is on \(cluster.nodes[remote].spec.name): to the VTEP") }
             try vtepTransmit(from: node, to: remote, buffer, tag)
         } else if cluster.nodes[node].spec.podCIDR.contains(destination) {
-            drop(buffer, tag, at: point, "no pod has \(destination) (deleted or not yet created)")
+            drop(buffer, tag, at: point(), "no pod has \(destination) (deleted or not yet created)")
         } else {
-            drop(buffer, tag, at: point, "no route to \(destination)")
+            drop(buffer, tag, at: point(), "no route to \(destination)")
         }
     }
 
@@ -133,7 +133,7 @@ extension Simulation {
     /// Flannel's flannel.1: PMTU check, inner MAC rewrite to the VTEPs, FDB lookup, encapsulation.
     func vtepTransmit(from node: Int, to remote: Int, _ buffer: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
         let nodeName = cluster.nodes[node].spec.name
-        let point = "\(nodeName) vtep"
+        func point() -> String { "\(nodeName) vtep" }
         let bytes = buffer.mutableBytes
         let innerLength = Int(bytes.readUInt16(at: 16))
         let innerDF = bytes[20] & 0x40 != 0
@@ -142,7 +142,7 @@ extension Simulation {
             // Linux skb_tunnel_check_pmtu: tell the inner sender, as if from its destination.
             let mtu = pathMTU - overhead
             try sendFragmentationNeeded(at: node, offending: buffer, mtu: mtu, tag: tag)
-            drop(buffer, tag, at: point,
+            drop(buffer, tag, at: point(),
                  "inner packet of \(innerLength) bytes + \(overhead) bytes of VXLAN exceeds the path MTU \(pathMTU) to \(cluster.nodes[remote].spec.name); ICMP fragmentation needed (mtu \(mtu)) sent to the pod")
             return
         }
@@ -150,47 +150,49 @@ extension Simulation {
             .emit(into: bytes.slice(0..<14))
         try captures?.vtep(node, buffer.readableBytes, at: events.now)
 
-        var targets: [Int]
-        switch scenario.overlay.fdb {
-        case .static:
-            targets = [remote]
-        case .learning:
+        // One VTEP, from the static FDB or a learned entry; unknown unicast in learning mode goes to every
+        // other VTEP (head-end replication), each copy its own packet.
+        var target = remote
+        if scenario.overlay.fdb == .learning {
             if let known = nodes[node].learned[cluster.nodes[remote].vtepMAC] {
-                targets = [known]
+                target = known
             } else {
-                // Unknown unicast: head-end replication to every other VTEP.
-                targets = cluster.nodes.indices.filter { $0 != node }
+                let others = cluster.nodes.indices.filter { $0 != node }
+                for other in others.dropLast() {
+                    let copy = takeBuffer()
+                    copy.load(buffer.readableBytes)
+                    try encapsulateAndSend(copy, from: node, to: other, tag, innerLength: innerLength)
+                }
+                target = others.last ?? remote
             }
         }
-        for (position, target) in targets.enumerated() {
-            let copy: PacketBuffer
-            if position == targets.count - 1 {
-                copy = buffer
-            } else {
-                copy = takeBuffer()
-                copy.load(buffer.readableBytes)
-            }
-            let placeDirection = underlay.nextDirection[node][target]
-            guard placeDirection >= 0 else {
-                drop(copy, tag, at: point, "no underlay path to \(cluster.nodes[target].spec.name)"); continue
-            }
-            let nextHopMAC = underlay.nextHopMAC(from: node, to: target) ?? .broadcast
-            do {
-                try nodes[node].endpoint.encapsulate(
-                    copy, to: TunnelDestination(address: cluster.nodes[target].spec.address, nextHopMAC: nextHopMAC),
-                    groupPolicyID: scenario.overlay.groupBasedPolicy ? UInt16(truncatingIfNeeded: tag.flow + 1) : 0)
-            } catch {
-                drop(copy, tag, at: point, error.reason); continue
-            }
-            var outerTag = tag
-            outerTag.innerLength = innerLength + 14
-            if explainSpec >= 0 { explain(tag, point, "encapsulates: \(describe(copy.readableBytes)), \(copy.count) bytes") }
-            let host = firewalls.hostByNode[node]
-            if host >= 0 {
-                guard try passFirewall(host, .output, copy, &outerTag, at: "\(nodeName) output chain") else { continue }
-            }
-            try underlayTransmit(from: node, toward: target, copy, outerTag)
+        try encapsulateAndSend(buffer, from: node, to: target, tag, innerLength: innerLength)
+    }
+
+    /// Encapsulates an inner frame toward one VTEP, then the host's output chain and the underlay.
+    func encapsulateAndSend(_ buffer: PacketBuffer, from node: Int, to target: Int, _ tag: PacketTag,
+                            innerLength: Int) throws(CaptureError) {
+        let nodeName = cluster.nodes[node].spec.name
+        func point() -> String { "\(nodeName) vtep" }
+        guard underlay.nextDirection[node][target] >= 0 else {
+            drop(buffer, tag, at: point(), "no underlay path to \(cluster.nodes[target].spec.name)"); return
         }
+        let nextHopMAC = underlay.nextHopMAC(from: node, to: target) ?? .broadcast
+        do {
+            try nodes[node].endpoint.encapsulate(
+                buffer, to: TunnelDestination(address: cluster.nodes[target].spec.address, nextHopMAC: nextHopMAC),
+                groupPolicyID: scenario.overlay.groupBasedPolicy ? UInt16(truncatingIfNeeded: tag.flow + 1) : 0)
+        } catch {
+            drop(buffer, tag, at: point(), error.reason); return
+        }
+        var outerTag = tag
+        outerTag.innerLength = innerLength + 14
+        if explainSpec >= 0 { explain(tag, point(), "encapsulates: \(describe(buffer.readableBytes)), \(buffer.count) bytes") }
+        let host = firewalls.hostByNode[node]
+        if host >= 0 {
+            guard try passFirewall(host, .output, buffer, &outerTag, at: "\(nodeName) output chain") else { return }
+        }
+        try underlayTransmit(from: node, toward: target, buffer, outerTag)
     }
 
     /// What the node believes the path MTU to `remote` is: its uplink MTU until an ICMP error says less.
