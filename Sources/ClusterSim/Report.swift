@@ -22,6 +22,8 @@ public struct Report: Codable, Sendable {
         public var bytesSent: Int
         public var packetsDelivered: Int
         public var bytesDelivered: Int
+        /// Forward packets lost (sent − delivered, unless still in flight when the run ended); ``drops``
+        /// lists every packet of the flow dropped, replies and ICMP errors included.
         public var packetsDropped: Int
         public var drops: [Drop]
         public var latency: Latency?
@@ -199,7 +201,7 @@ extension Simulation {
             return Report.Flow(name: stat.spec.name, protocol: stat.spec.protocol.rawValue, from: stat.spec.from.description,
                                to: stat.spec.to.description, packetsSent: stat.packetsSent, bytesSent: stat.bytesSent,
                                packetsDelivered: stat.packetsDelivered, bytesDelivered: stat.bytesDelivered,
-                               packetsDropped: drops.reduce(0) { $0 + $1.count }, drops: drops, latency: latency,
+                               packetsDropped: stat.packetsDropped, drops: drops, latency: latency,
                                retransmissions: stat.retransmissions, icmpErrorsReceived: stat.icmpErrors,
                                connections: isTCP ? stat.connections : nil,
                                connectionsCompleted: isTCP ? stat.connectionsCompleted : nil,

@@ -183,6 +183,7 @@ public final class Simulation {
         if tag.flow >= 0 {
             let flow = flows[Int(tag.flow)].spec
             stats[flow].drops[DropKey(place: point, reason: reason), default: 0] += 1
+            if tag.isData { stats[flow].packetsDropped += 1 }
         }
         release(buffer)
     }

@@ -59,6 +59,9 @@ struct FlowStatistics {
     var packetsSent = 0
     var bytesSent = 0
     var packetsDelivered = 0
+    /// Packets that carry the flow forward and were dropped; the drops list also names the replies,
+    /// acknowledgments and ICMP errors lost on the way.
+    var packetsDropped = 0
     var bytesDelivered = 0
     var drops: [DropKey: Int] = [:]
     var latency = LatencyHistogram()
