@@ -4,7 +4,7 @@ import Foundation
 import PacketWire
 import Testing
 
-/// The firewall catalogue: one scenario per real failure (see FAILURES.md), each asserting which flows
+/// The firewall catalogue: one scenario per real failure (the README lists them), each asserting which flows
 /// fail, where, and the sentence the report gives.
 @Suite("Firewall catalogue")
 struct FirewallCatalogueTests {
