@@ -36,7 +36,7 @@ struct RunCommand: ParsableCommand {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw ValidationError("cannot create the output folder \(directory): \(error.localizedDescription)")
+                throw RunFailure("\(directory): cannot create the output folder (\(String(cString: strerror(errno))))")
             }
         }
         if let explain, !loaded.traffic.contains(where: { $0.name == explain }) {
@@ -100,11 +100,20 @@ enum ScenarioLoader {
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ValidationError("\(reference): no such scenario file (and no \(folder)/\(reference).yaml); `overlay-sim scenarios` lists them")
+            guard !reference.contains("/") else { throw RunFailure("\(reference): no such scenario file") }
+            let name = reference.hasSuffix(".yaml") ? String(reference.dropLast(5)) : reference
+            throw RunFailure("\(reference): no such scenario file, and no \(folder)/\(name).yaml; `overlay-sim scenarios` lists them")
         }
-        guard !isDirectory.boolValue else { throw ValidationError("\(path): is a folder, not a scenario file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot be read") }
-        guard let text = String(data: data, encoding: .utf8) else { throw ValidationError("\(path): is not UTF-8 text") }
+        guard !isDirectory.boolValue else { throw RunFailure("\(path): is a folder, not a scenario file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw RunFailure("\(path): cannot be read") }
+        guard let text = String(data: data, encoding: .utf8) else { throw RunFailure("\(path): is not UTF-8 text") }
         return try ScenarioParser.parse(yaml: text, file: path)
     }
+}
+
+/// A failure to run (a missing or unreadable scenario, an output folder that cannot be made): one line,
+/// exit status 1, and no usage text, since the arguments themselves were fine.
+struct RunFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
