@@ -14,6 +14,33 @@ struct SubprocessTests {
         }
     }
 
+    @Test("run writes the captures and report.json, and prints the report as JSON with --json")
+    func runScenario() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("overlay-sim-run-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try Binary.run("run", "--out", folder, "--json")
+        #expect(result.status == 0)
+        let report = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+        #expect(report?["scenario"] as? String == "default")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder)
+        #expect(files.contains("report.json") && files.contains("node-a-underlay.pcap"))
+        #expect(!files.contains { $0.hasPrefix(".") }, "no temporary file is left: \(files)")
+    }
+
+    @Test("run names the file, line and column of a bad scenario, and a missing one, with status 1")
+    func runBadScenario() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).yaml").path
+        try "name: x\ncluster:\n  nodes:\n    - {name: a, address: 10.0.0.1, podCIDR: 10.244.0.0/24, colour: red}\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let bad = try Binary.run("run", path, "--no-captures")
+        #expect(bad.status == 1)
+        #expect(bad.errors.contains("\(path):4:60: unknown field 'colour' in a node"), "\(bad.errors)")
+        let missing = try Binary.run("run", path + ".missing")
+        #expect(missing.status == 1)
+        #expect(missing.errorLines == ["Error: \(path).missing: no such scenario file"])
+    }
+
     @Test("decode prints a header, a line a frame and a summary, and exits 0")
     func decodeTable() throws {
         let result = try Binary.run("decode", fixture("kernel/gbp.pcap"))
