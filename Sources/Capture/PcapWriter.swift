@@ -254,7 +254,11 @@ public final class PcapWriter {
             throw CaptureError(.isDirectory, path: path, "is a folder; give a file name inside it")
         case .unreadable(let code):
             throw CaptureError(FileSystem.openingErrorCode(errno: code), path: path, FileSystem.describe(errno: code))
-        case .missing, .regularFile, .other:
+        case .other:
+            // A device, FIFO or socket: renaming the finished file over it would replace, say, /dev/null.
+            throw CaptureError(.invalidArgument, path: path,
+                               "is not a regular file (a device, pipe or socket); captures are written to files")
+        case .missing, .regularFile:
             break
         }
         let folder = FileSystem.parentFolder(of: path)

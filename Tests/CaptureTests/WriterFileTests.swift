@@ -54,6 +54,18 @@ struct WriterFileTests {
         #expect(try folder.contents().isEmpty)
     }
 
+    @Test("a device or a FIFO is refused, never replaced by the finished file")
+    func refusesSpecialFiles() throws {
+        let folder = try TemporaryFolder()
+        let fifo = folder.file("pipe")
+        #expect(mkfifo(fifo, 0o644) == 0)
+        expectCaptureError(.invalidArgument, naming: fifo) { _ = try PcapWriter(path: fifo) }
+        #expect(try folder.contents() == ["pipe"], "no temporary file is left beside it")
+        expectCaptureError(.invalidArgument, naming: "/dev/null") { _ = try PcapWriter(path: "/dev/null") }
+        var status = stat()
+        #expect(stat("/dev/null", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR, "/dev/null is still a device")
+    }
+
     @Test("a missing folder, or a file where the folder should be, is refused")
     func refusesMissingFolder() throws {
         let folder = try TemporaryFolder()
