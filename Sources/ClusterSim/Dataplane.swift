@@ -86,9 +86,12 @@ extension Simulation {
         }
         guard let serviceIndex = serviceByAddress[destination] else { return }
         let target: NATTarget
-        if let existing = nodes[node].natForward[key] {
+        if let existing = nodes[node].natForward[key],
+           proto != IPProtocol.udp.rawValue || cluster.podIndex(at: existing.address) != nil {
             target = existing
         } else {
+            // New, or UDP to an endpoint that is gone: kube-proxy deletes a removed endpoint's UDP
+            // conntrack entries (TCP entries stay and time out), so the next datagram picks a live one.
             let service = scenario.services[serviceIndex]
             guard let port = service.ports.first(where: { $0.port == destinationPort && $0.protocol.ipProtocol == proto }) else { return }
             let endpoints = cluster.pods(matching: service.selector, at: events.now)

@@ -31,6 +31,8 @@ public struct Report: Codable, Sendable {
         public var icmpErrorsReceived: Int
         public var connections: Int?
         public var connectionsCompleted: Int?
+        /// For ICMP flows: echo replies that made it back to the sender.
+        public var echoReplies: Int?
         /// Connections that gave up after too many retransmission timeouts.
         public var connectionsFailed: Int?
         /// The smallest TCP MSS PMTU discovery brought a connection to.
@@ -132,10 +134,14 @@ public struct Report: Codable, Sendable {
                          "\(flow.packetsDelivered)", "\(flow.packetsDropped)", latency, "\(flow.retransmissions)"])
         }
         lines += Self.align(rows)
-        for flow in flows where !flow.drops.isEmpty || flow.lowestMSS != nil || flow.endpoints != nil {
+        for flow in flows where !flow.drops.isEmpty || flow.lowestMSS != nil || flow.endpoints != nil
+            || (flow.echoReplies.map { $0 < flow.packetsSent } ?? false) {
             lines.append("")
             lines.append("\(flow.name):")
             for drop in flow.drops { lines.append("  dropped \(drop.count)× at \(drop.place): \(drop.reason)") }
+            if let replies = flow.echoReplies, replies < flow.packetsSent {
+                lines.append("  echo replies received: \(replies) of \(flow.packetsSent)")
+            }
             if let mss = flow.lowestMSS { lines.append("  PMTU discovery lowered the MSS to \(mss)") }
             if let connections = flow.connections, let completed = flow.connectionsCompleted {
                 lines.append("  TCP connections completed: \(completed) of \(connections)"
@@ -205,6 +211,7 @@ extension Simulation {
                                retransmissions: stat.retransmissions, icmpErrorsReceived: stat.icmpErrors,
                                connections: isTCP ? stat.connections : nil,
                                connectionsCompleted: isTCP ? stat.connectionsCompleted : nil,
+                               echoReplies: stat.spec.protocol == .icmp ? stat.echoReplies : nil,
                                connectionsFailed: isTCP ? stat.connectionsFailed : nil,
                                lowestMSS: stat.lowestMSS, endpoints: isService ? stat.endpoints : nil)
         }

@@ -71,6 +71,8 @@ struct FlowStatistics {
     var connectionsCompleted = 0
     var connections = 0
     var connectionsFailed = 0
+    /// ICMP echo replies back at the sender: a ping succeeds only with these.
+    var echoReplies = 0
     var lowestMSS: Int?
     init(spec: TrafficSpec) { self.spec = spec }
 }
@@ -218,6 +220,8 @@ extension Simulation {
                             payload: bytes.count - l4 - 8)
             flows[index] = flow
             try podSend(pod, reply, PacketTag(flow: tag.flow, role: .toClient, sentAt: events.now, isData: false))
+        case .icmp where bytes[l4] == 0 && tag.role == .toClient:
+            stats[specIndex].echoReplies += 1
         case .tcp:
             try tcpReceive(index, at: pod, bytes, role: tag.role)
         default:

@@ -62,6 +62,7 @@ struct FirewallCatalogueTests {
         let ping = try flow(report, "ping-b-to-a")
         #expect(ping.packetsDelivered == 5 && ping.packetsDropped == 0, "requests arrive")
         #expect(ping.drops.reduce(0) { $0 + $1.count } == 5, "the five replies are dropped")
+        #expect(ping.echoReplies == 0, "so the ping fails")
         let drop = try #require(report.firewallDrops.first { $0.flow == "ping-b-to-a" })
         #expect(drop.device == "sg-node-b" && drop.point == "node-b security group")
         #expect(drop.explanation.contains("its inbound rules allow TCP 22 only. The group is stateful, but VXLAN's traffic the other way is not a reply"))

@@ -46,16 +46,23 @@ struct SimulationTests {
     func replacement() throws {
         let report = try Simulation(scenario: try loadScenario("rollout-replacement")).run(captureDirectory: nil)
         let web = report.pods.filter { $0.workload == "web" }
-        #expect(web.count == 3 && web.filter(\.deleted).count == 1)
-        let deleted = try #require(web.first { $0.deleted })
-        for live in web where !live.deleted {
-            #expect(live.name != deleted.name && live.address != deleted.address)
+        #expect(web.count == 4 && web.filter(\.deleted).count == 2)
+        for deleted in web where deleted.deleted {
+            for live in web where !live.deleted {
+                #expect(live.name != deleted.name && live.address != deleted.address)
+            }
         }
+        // The Service's UDP flow lost its endpoint at 30 ms; kube-proxy's conntrack cleanup sends the
+        // next datagram to a live one.
+        let udp = try #require(report.flows.first { $0.name == "udp-web" })
+        #expect(udp.packetsDelivered == 60 && udp.packetsDropped == 0)
+        #expect(udp.endpoints?.count == 2)
         let kafka = report.pods.filter { $0.name == "kafka-1" }
         #expect(kafka.count == 2 && kafka.filter(\.deleted).count == 1)
         #expect(Set(kafka.map(\.address)).count == 1, "the StatefulSet pod keeps its address")
         let ping = try #require(report.flows.first { $0.name == "ping-kafka-1" })
         #expect(ping.packetsDelivered > 50, "traffic reaches kafka-1 again after its replacement")
+        #expect(ping.echoReplies == ping.packetsDelivered, "every request that arrives is answered")
         #expect(ping.drops.contains { $0.reason == "pod kafka-1 is not running yet" })
     }
 
@@ -177,6 +184,7 @@ struct SimulationTests {
         let report = try Simulation(scenario: try loadScenario("learning-fdb")).run(captureDirectory: nil)
         let flow = try #require(report.flows.first)
         #expect(flow.packetsDelivered == flow.packetsSent)
+        #expect(flow.echoReplies == nil, "a UDP flow has no echo replies")
         // node-1 sends its first packet to the spine three times (to node-2, node-3 and node-4).
         let spineBound = report.links.first { $0.from == "node-1" && $0.to == "spine" }
         #expect((spineBound?.packets ?? 0) > 10, "replicated copies plus the learned unicast")
