@@ -4,8 +4,9 @@ import PacketWire
 
 /// The simulation's capture points, one pcap each, written through libpcap as packets pass: each
 /// node's underlay interface (`NODE-underlay.pcap`, what tcpdump on eth0 shows), each VTEP's inner side
-/// (`NODE-vtep.pcap`, tcpdump on flannel.1), each pod's interface (`pod-NAME.pcap`), and, when the
-/// scenario has firewalls, `drops.pcap`: every frame a firewall dropped, as it was at the point of the drop.
+/// (`NODE-vtep.pcap`, tcpdump on flannel.1), each pod's interface (`pod-NAME.pcap`), and `drops.pcap`:
+/// every frame dropped anywhere (a firewall, a full queue, an MTU, a VTEP refusing it), as it was at the
+/// point of the drop.
 final class CaptureSet {
     let directory: String
     let settings: CaptureSettings
@@ -21,8 +22,7 @@ final class CaptureSet {
     /// the same on every run and tools show plausible dates.
     static let epochNanoseconds: UInt64 = 1_767_225_600 * 1_000_000_000
 
-    init(directory: String, settings: CaptureSettings, nodeNames: [String], podCount: Int,
-         hasFirewalls: Bool = false) throws(CaptureError) {
+    init(directory: String, settings: CaptureSettings, nodeNames: [String], podCount: Int) throws(CaptureError) {
         self.directory = directory
         self.settings = settings
         let files = (settings.underlay ? nodeNames.count : 0) + (settings.vtep ? nodeNames.count : 0)
@@ -34,7 +34,7 @@ final class CaptureSet {
             if settings.underlay { underlay[index] = try open("\(name)-underlay.pcap") }
             if settings.vtep { vtep[index] = try open("\(name)-vtep.pcap") }
         }
-        if settings.drops && hasFirewalls { drops = try open("drops.pcap") }
+        if settings.drops { drops = try open("drops.pcap") }
     }
 
     private func open(_ file: String) throws(CaptureError) -> PcapWriter {

@@ -34,7 +34,6 @@ extension Simulation {
         let verdict = device.verdict(for: decision, fragmentationCause: decision.packet.isFragment ? fragmentationCause(tag) : nil)
         let flow = tag.flow >= 0 ? flows[Int(tag.flow)].spec : -1
         firewallDrops.record(FirewallDropLog.Key(point: point, device: index, flow: flow, verdict: verdict), at: events.now)
-        try captures?.drop(buffer.readableBytes, at: events.now)
         let rejection = decision.action == .reject && !decision.packet.isICMPError
             ? prepareRejection(about: buffer, hook: hook, from: place, tag: tag) : nil
         drop(buffer, tag, at: point, "\(device.configuration.title), \(verdict.decidedBy): \(verdict.explanation)")

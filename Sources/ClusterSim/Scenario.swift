@@ -170,8 +170,8 @@ public struct CaptureSettings: Hashable, Sendable {
     public var underlay = true
     public var vtep = true
     public var pods = true
-    /// `drops.pcap`: every frame a firewall dropped, at the point it was dropped (written when the
-    /// scenario has firewalls).
+    /// `drops.pcap`: every frame dropped (by a firewall, a queue, an MTU, a VTEP), at the point it was
+    /// dropped.
     public var drops = true
 }
 

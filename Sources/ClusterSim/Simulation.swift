@@ -118,8 +118,7 @@ public final class Simulation {
     public func run(captureDirectory directory: String?) throws(CaptureError) -> Report {
         if let directory {
             captures = try CaptureSet(directory: directory, settings: scenario.captures,
-                                      nodeNames: cluster.nodes.map(\.spec.name), podCount: cluster.pods.count,
-                                      hasFirewalls: !firewalls.isEmpty)
+                                      nodeNames: cluster.nodes.map(\.spec.name), podCount: cluster.pods.count)
         }
         explainSpec = explainFlow.flatMap { name in scenario.traffic.firstIndex { $0.name == name } } ?? -1
         do {
@@ -180,6 +179,9 @@ public final class Simulation {
     /// Accounts a dropped packet to its flow with where and why, and recycles its buffer.
     func drop(_ buffer: PacketBuffer, _ tag: PacketTag, at point: String, _ reason: String) {
         if explainSpec >= 0 { explain(tag, point, "dropped: \(reason)") }
+        // A failed write here is not lost: the writer keeps the stream's error and `close()` reports it,
+        // failing the run with nothing left under a final name.
+        try? captures?.drop(buffer.readableBytes, at: events.now)
         if tag.flow >= 0 {
             let flow = flows[Int(tag.flow)].spec
             stats[flow].drops[DropKey(place: point, reason: reason), default: 0] += 1

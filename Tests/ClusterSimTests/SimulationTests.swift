@@ -13,7 +13,7 @@ struct SimulationTests {
         let (second, secondFolder) = try runWithCaptures(scenario, label: "det2")
         #expect(first.json() == second.json())
         let files = try FileManager.default.contentsOfDirectory(atPath: firstFolder).sorted()
-        #expect(files.count == 12, "6 node captures and 6 pod captures: \(files)")
+        #expect(files.count == 13 && files.contains("drops.pcap"), "6 node captures, 6 pod captures and drops.pcap: \(files)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: secondFolder).sorted() == files)
         for file in files {
             let a = try Data(contentsOf: URL(fileURLWithPath: "\(firstFolder)/\(file)"))
@@ -21,6 +21,10 @@ struct SimulationTests {
             #expect(a == b, "\(file) differs between runs")
             #expect(a.count > 24, "\(file) holds frames")
         }
+        // drops.pcap holds every frame dropped anywhere, one record per drop the report lists.
+        let dropped = first.flows.flatMap(\.drops).reduce(0) { $0 + $1.count }
+        let droppedFrames = try frames(in: "\(firstFolder)/drops.pcap").count
+        #expect(dropped > 0 && droppedFrames == dropped)
         var reseeded = scenario
         reseeded.seed += 1
         let third = try Simulation(scenario: reseeded).run(captureDirectory: nil)
