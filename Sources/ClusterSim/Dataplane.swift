@@ -350,7 +350,7 @@ extension Simulation {
             drop(buffer, tag, at: "link \(from)→\(to)", "lost on the link (loss \(link.loss))")
             return
         }
-        if explainSpec >= 0 { explain(tag, "link \(from)→\(to)", "\(buffer.count) bytes on the wire, arriving at \(Units.format(direction.busyUntil + link.latency))") }
+        if explainSpec >= 0 { explain(tag, "link \(from)→\(to)", "\(buffer.count) bytes on the wire, arriving at \(Units.exact(direction.busyUntil + link.latency))") }
         events.schedule(at: direction.busyUntil + link.latency, .arrive(buffer, tag, place: direction.to, direction: index))
     }
 

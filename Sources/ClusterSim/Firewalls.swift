@@ -124,7 +124,7 @@ extension Simulation {
             }
             return
         }
-        explanation.append("[\(Units.format(events.now))] \(point): \(text())")
+        explanation.append("[\(Units.exact(events.now))] \(point): \(text())")
     }
 
     static let explanationLimit = 600

@@ -46,6 +46,22 @@ enum Units {
         }
     }
 
+    /// Exact text for traces, every nanosecond kept: `4.302ms`, `1.000200488s`.
+    static func exact(_ nanoseconds: Nanoseconds) -> String {
+        let (unit, scale): (String, UInt64) = switch nanoseconds {
+        case ..<1_000: ("ns", 1)
+        case ..<1_000_000: ("us", 1_000)
+        case ..<1_000_000_000: ("ms", 1_000_000)
+        default: ("s", 1_000_000_000)
+        }
+        let whole = nanoseconds / scale, fraction = nanoseconds % scale
+        guard fraction > 0 else { return "\(whole)\(unit)" }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: String(scale - 1).count - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(whole).\(digits)\(unit)"
+    }
+
     /// Fixed three-decimal text, trimmed: deterministic on every platform.
     static func decimal(_ value: Double) -> String {
         let thousandths = Int64((value * 1000).rounded())
