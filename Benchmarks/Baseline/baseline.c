@@ -354,7 +354,7 @@ static void vxlan_tunnel_init(struct vxlan_tunnel *t)
 /* Prepends the 50-byte outer Ethernet/IPv4/UDP/VXLAN header into m's
  * headroom.  With udp_csum the outer UDP checksum is computed over the
  * pseudo-header, UDP header, VXLAN header and inner frame; without it the
- * checksum is 0 (Linux "noudpcsum", the default for IPv4 VXLAN).
+ * checksum is 0 (Linux "noudpcsum"; Linux 6.x computes it by default, "udpcsum").
  * Returns 0, or -1 when the headroom or the IPv4 length does not suffice. */
 static inline int vxlan_encap(struct vxlan_tunnel *t, struct pkt *m,
                               bool udp_csum)

@@ -8,10 +8,12 @@ public enum Fixtures {
         Bundle.module.resourceURL!.appendingPathComponent(relativePath)
     }
 
-    /// The kernel scenarios: each has `NAME.pcap` and `NAME.link.txt` (its `ip -d link show` line).
-    public static let kernelScenarios = [
-        "flannel-v4", "calico-v4", "nocsum-v4", "frag-v4", "df-ttl", "gbp", "v6-underlay",
-    ]
+    /// The kernel scenarios, every `kernel/NAME.pcap` in the folder: each has `NAME.link.txt` beside it
+    /// (its `ip -d link show` line). Read from the folder so a capture added there is tested too.
+    public static let kernelScenarios: [String] = {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url("kernel").path)) ?? []
+        return names.filter { $0.hasSuffix(".pcap") }.map { String($0.dropLast(".pcap".count)) }.sorted()
+    }()
 
     public static func kernelCapture(_ scenario: String) throws -> [ClassicPcap.Record] {
         try ClassicPcap.read(Data(contentsOf: url("kernel/\(scenario).pcap")))

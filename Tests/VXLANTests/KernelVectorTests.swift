@@ -46,6 +46,16 @@ struct KernelVectorTests {
         }
     }
 
+    @Test("every kernel capture in the fixtures has its settings file, and all seven are there")
+    func fixturesComplete() throws {
+        #expect(Set(Fixtures.kernelScenarios).isSuperset(of: [
+            "flannel-v4", "calico-v4", "nocsum-v4", "frag-v4", "df-ttl", "gbp", "v6-underlay",
+        ]))
+        for scenario in Fixtures.kernelScenarios {
+            #expect(throws: Never.self, "\(scenario).link.txt") { try Fixtures.kernelLinkArguments(scenario) }
+        }
+    }
+
     @Test("the settings files are read as the kernel printed them")
     func readsLinkSettings() throws {
         let dfTTL = try TunnelConfiguration(ipLinkArguments: Fixtures.kernelLinkArguments("df-ttl"))
