@@ -40,8 +40,11 @@ struct Encap: ParsableCommand {
                                valueName: "min max"))
     var srcport: [UInt16] = []
 
-    @Flag(help: "Compute the outer UDP checksum over IPv4 (udpcsum, Linux 6.x's default) or send zero (noudpcsum).")
+    @Flag(help: "Compute the outer UDP checksum over IPv4 (udpcsum, Linux 6.x's default) or send zero (noudpcsum). Over IPv6 the checksum is always computed unless --udp6zerocsumtx.")
     var udpChecksum: UDPChecksumChoice = .udpcsum
+
+    @Flag(name: .customLong("udp6zerocsumtx"), help: "Over an IPv6 underlay, send a zero UDP checksum (RFC 6935), as ip link's udp6zerocsumtx.")
+    var udp6ZeroChecksumTx = false
 
     @Option(help: "Outer IPv4 Don't Fragment: unset, set, or inherit from the inner packet.")
     var df: String = "unset"
@@ -100,6 +103,7 @@ struct Encap: ParsableCommand {
             words += ["tos", tos]
         }
         if gbp != nil { words.append("gbp") }
+        if udp6ZeroChecksumTx { words.append("udp6zerocsumtx") }
         if gbp == 0 {
             throw ValidationError("--gbp 0 is an unmarked packet, which Linux sends without the GBP extension; give 1-65535")
         }

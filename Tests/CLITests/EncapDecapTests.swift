@@ -13,6 +13,14 @@ struct EncapDecapTests {
         try Encap.parse(["in.pcap", "out.pcap"] + arguments)
     }
 
+    @Test("--udp6zerocsumtx is ip link's udp6zerocsumtx; without it IPv6 keeps its checksum even with --noudpcsum")
+    func udp6ZeroChecksum() throws {
+        let addresses = ["--vni", "7", "--local", "2001:db8::1", "--remote", "2001:db8::2"]
+        #expect(try encapCommand(addresses + ["--udp6zerocsumtx"]).tunnelConfiguration().udp6ZeroChecksumTx)
+        let plain = try encapCommand(addresses + ["--noudpcsum"]).tunnelConfiguration()
+        #expect(!plain.udp6ZeroChecksumTx && !plain.udpChecksum)
+    }
+
     static let variants: [[String]] = [
         [],
         ["--dstport", "8472", "--noudpcsum"],
