@@ -290,6 +290,11 @@ extension Context {
         if let value = f.optional("dport") { match.destinationPorts = try valueRanges(value, "dport", bounds: 0...65535) }
         if let value = f.optional("fragment") { match.fragment = try fragment(value) }
         if let value = f.optional("df") { match.dontFragment = try bool(value, "df") }
+        if let value = f.optional("fragmentOffset") {
+            let ranges: [ValueRange<Int>] = try valueRanges(value, "fragmentOffset", bounds: 0...65528)
+            guard ranges.count == 1 else { throw error(value, "fragmentOffset must be one range of bytes such as 1-65528") }
+            match.fragmentOffset = ranges[0]
+        }
         if let value = f.optional("length") {
             let ranges: [ValueRange<Int>] = try valueRanges(value, "length", bounds: 0...65535)
             guard ranges.count == 1 else { throw error(value, "length must be one range such as 0-1400") }

@@ -18,6 +18,8 @@ public struct RuleMatch: Hashable, Sendable {
     public var dontFragment: Bool?
     /// IP packet length (total length), inclusive.
     public var length: ValueRange<Int>?
+    /// IPv4 fragment offset in bytes, inclusive (0 for whole packets and first fragments).
+    public var fragmentOffset: ValueRange<Int>?
     public var icmpType: UInt8?
     public var icmpCode: UInt8?
     public var states: ConnectionStates?
@@ -55,6 +57,7 @@ public struct RuleMatch: Hashable, Sendable {
         if let fragment, !packet.isIP || !fragment.matches(packet) { return .fragment }
         if let dontFragment, !packet.isIP || packet.dontFragment != dontFragment { return .dontFragment }
         if let length, !packet.isIP || !length.contains(packet.ipLength) { return .length }
+        if let fragmentOffset, !packet.isIP || !fragmentOffset.contains(packet.fragmentOffset) { return .fragmentOffset }
         if sourcePorts != nil || destinationPorts != nil {
             guard packet.hasTransportHeader, packet.protocol == .udp || packet.protocol == .tcp else { return .ports }
             if let sourcePorts, !sourcePorts.containsValue(packet.sourcePort) { return .sourcePort }
@@ -108,7 +111,8 @@ public struct RuleMatch: Hashable, Sendable {
         let protocolCovered = self.protocol == nil || self.protocol == other.protocol
         let fragmentCovered = fragment == nil || (other.fragment.map { fragment?.covers($0) ?? true } ?? false)
         let statesCovered = states == nil || (other.states.map { states?.isSuperset(of: $0) ?? true } ?? false)
-        let lengthCovered = length == nil || (other.length.map { length?.covers($0) ?? true } ?? false)
+        let lengthCovered = (length == nil || (other.length.map { length?.covers($0) ?? true } ?? false))
+            && (fragmentOffset == nil || (other.fragmentOffset.map { fragmentOffset?.covers($0) ?? true } ?? false))
         return field(etherType, other.etherType) && field(sourceMAC, other.sourceMAC)
             && field(destinationMAC, other.destinationMAC) && protocolCovered
             && prefixes(source, other.source) && prefixes(destination, other.destination)
@@ -141,6 +145,7 @@ public struct RuleMatch: Hashable, Sendable {
         }
         if let dontFragment { words.append(dontFragment ? "ip frag-off & 0x4000 != 0" : "ip frag-off & 0x4000 == 0") }
         if let length { words.append("meta length \(length)") }
+        if let fragmentOffset { words.append("ip frag-off & 0x1fff (bytes) \(fragmentOffset)") }
         let protocolName = self.protocol.map(Self.protocolName)
         if sourcePorts != nil || destinationPorts != nil {
             let prefix = protocolName ?? "th"
@@ -193,7 +198,7 @@ public struct RuleMatch: Hashable, Sendable {
 public enum MatchCondition: String, Hashable, Sendable {
     case etherType = "ether type", sourceMAC = "ether saddr", destinationMAC = "ether daddr"
     case `protocol` = "protocol", source = "source address", destination = "destination address"
-    case fragment = "fragment", dontFragment = "DF", length = "length"
+    case fragment = "fragment", dontFragment = "DF", length = "length", fragmentOffset = "fragment offset"
     case ports = "ports (no UDP/TCP header)", sourcePort = "source port", destinationPort = "destination port"
     case icmp = "ICMP (no ICMP header)", icmpType = "ICMP type", icmpCode = "ICMP code"
     case state = "connection state"

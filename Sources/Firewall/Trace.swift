@@ -79,6 +79,7 @@ extension FirewallDevice {
         case .destinationPort: return "destination port is \(packet.destinationPort)"
         case .state: return "state is \(state)"
         case .length: return "length is \(packet.ipLength)"
+        case .fragmentOffset: return "fragment offset is \(packet.fragmentOffset)"
         case .icmpType: return "ICMP type is \(packet.icmpType)"
         case .icmpCode: return "ICMP code is \(packet.icmpCode)"
         case .vni: return "VNI is \(packet.encapsulated?.vni ?? 0)"

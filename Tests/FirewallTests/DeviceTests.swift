@@ -83,6 +83,18 @@ struct DeviceTests {
         #expect(follows.accepted && follows.reason == .followsFirstFragment)
     }
 
+    @Test("a rule on the fragment offset picks the kernel's second fragment (offset 1376) and not the first")
+    func fragmentOffsetRule() throws {
+        let first = try TestFrames.kernel("frag-v4", 11), second = try TestFrames.kernel("frag-v4", 12)
+        let late = rule(.drop) { $0.fragmentOffset = ValueRange(1000, 65528) }
+        #expect(late.description.contains("ip frag-off & 0x1fff (bytes) 1000-65528"), "\(late.description)")
+        let acl = device(.acl, "acl-1", at: "link a↔b") { $0.chains[.transit] = RuleSet(rules: [late], policy: .accept) }
+        #expect(acl.inspect(first, at: .transit(outbound: true)).0.accepted)
+        let (dropped, _) = acl.inspect(second, at: .transit(outbound: true))
+        #expect(!dropped.accepted && acl.verdict(for: dropped).ruleIndex == 1)
+        #expect(acl.inspect(try TestFrames.kernel("frag-v4", 7), at: .transit(outbound: true)).0.accepted, "whole packets have offset 0")
+    }
+
     @Test("a fragment filter drops both fragments and lets whole packets pass")
     func fragmentFilter() throws {
         let filter = device(.fragmentFilter, "frag-drop", at: "link router↔node-b")
