@@ -14,13 +14,13 @@ struct NATTable: Sendable {
     var forward: [FlowKey: Mapping] = [:]
     /// Tuple of a reply to the translated packet → original tuple.
     var reverse: [FlowKey: FlowKey] = [:]
-    var random: SeededGenerator
+    var random: SplitMix64
     /// The next port tried when ports are kept where possible.
     var nextPort: UInt16 = 0
 
     init(capacity: Int, seed: UInt64) {
         self.capacity = max(1, capacity)
-        random = SeededGenerator(seed: seed ^ 0x6E61_745F_7365_6564)
+        random = SplitMix64(seed: seed ^ 0x6E61_745F_7365_6564)
     }
 
     mutating func sweep(now: UInt64) {

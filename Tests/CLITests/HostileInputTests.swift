@@ -177,7 +177,7 @@ struct HostileInputTests {
     @Test("decode survives every odd fixture and random frames behind a valid header", arguments: 1...10)
     func decodeNeverTraps(seed: UInt64) throws {
         let folder = try TemporaryFolder()
-        var generator = SplitMix(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let frames = (1...50).map { number in
             let count = Int.random(in: 0...300, using: &generator)
             var bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -203,15 +203,3 @@ struct HostileInputTests {
     }
 }
 
-/// SplitMix64, a small deterministic generator.
-struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

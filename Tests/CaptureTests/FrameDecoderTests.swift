@@ -248,7 +248,7 @@ struct FrameDecoderTests {
 
     @Test("random byte flips in kernel frames never trap", arguments: 1...8)
     func byteFlips(seed: UInt64) throws {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         var decoder = FrameDecoder()
         for scenario in Fixtures.kernelScenarios {
             for frame in try PcapReader(path: Fixtures.url("kernel/\(scenario).pcap").path).readAll() {

@@ -216,7 +216,7 @@ struct IPv4ReassemblyTests {
 
     @Test("hostile fragment streams never trap and never hold more than the limit", arguments: 1...20)
     func hostileStreams(seed: UInt64) throws {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         var reassembler = IPv4Reassembler(configuration: .init(timeoutNanoseconds: 5_000, maximumPendingDatagrams: 8))
         for step in 0..<400 {
             let datagram = Datagram(identification: UInt16.random(in: 0..<12, using: &generator), length: 256)

@@ -1,4 +1,5 @@
 import Capture
+import PacketWire
 import Foundation
 import Testing
 
@@ -68,27 +69,11 @@ func expectCaptureError(
     return error
 }
 
-/// SplitMix64: a small deterministic generator, so "random" test bytes are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 extension Array where Element == UInt8 {
     /// `count` bytes from a seeded generator.
     static func random(count: Int, seed: UInt64) -> [UInt8] {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
     }
 
