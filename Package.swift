@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "TestFixtures",
             path: "Tests/TestFixtures",
-            exclude: ["odd/make_odd.py", "odd/INDEX.md"],
+            exclude: ["odd/make_odd.py", "odd/INDEX.md", "kernel_vectors.sh"],
             resources: [.copy("kernel"), .copy("odd")]
         ),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Fixture files shared by every test target: real kernel VXLAN captures (`kernel/`, recorded by
-/// ../shared/tools/kernel_vectors.sh) and odd or malformed frames built with scapy (`odd/`, see
+/// kernel_vectors.sh beside this file) and odd or malformed frames built with scapy (`odd/`, see
 /// odd/INDEX.md and odd/make_odd.py).
 public enum Fixtures {
     public static func url(_ relativePath: String) -> URL {
