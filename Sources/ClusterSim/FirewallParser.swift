@@ -305,6 +305,17 @@ extension Context {
             match.icmpType = type
             if let code { match.icmpCode = code }
         }
+        if let value = f.optional("tcpFlags") {
+            let words: [String]
+            if case .scalar = value { words = [try string(value, "tcpFlags")] } else {
+                words = try sequence(value, "tcpFlags").map { (n: Node) throws(ScenarioError) -> String in try string(n, "a TCP flag") }
+            }
+            switch TCPFlagCondition.parse(words) {
+            case .success(let condition): match.tcpFlags = condition
+            case .failure(let unknown):
+                throw error(value, "tcpFlags: '\(unknown.word)' is not a TCP flag (fin, syn, rst, psh, ack, urg, ecn, cwr, each may start with !)")
+            }
+        }
         if let value = f.optional("icmpCode") { match.icmpCode = UInt8(try int(value, "icmpCode", in: 0...255)) }
         if let value = f.optional("state") {
             guard kind.matchesConnectionState else {

@@ -20,6 +20,8 @@ public struct RuleMatch: Hashable, Sendable {
     public var length: ValueRange<Int>?
     /// IPv4 fragment offset in bytes, inclusive (0 for whole packets and first fragments).
     public var fragmentOffset: ValueRange<Int>?
+    /// TCP flags under a mask (`tcp flags & (syn | ack) == syn`); only TCP packets with a header match.
+    public var tcpFlags: TCPFlagCondition?
     public var icmpType: UInt8?
     public var icmpCode: UInt8?
     public var states: ConnectionStates?
@@ -62,6 +64,10 @@ public struct RuleMatch: Hashable, Sendable {
             guard packet.hasTransportHeader, packet.protocol == .udp || packet.protocol == .tcp else { return .ports }
             if let sourcePorts, !sourcePorts.containsValue(packet.sourcePort) { return .sourcePort }
             if let destinationPorts, !destinationPorts.containsValue(packet.destinationPort) { return .destinationPort }
+        }
+        if let tcpFlags {
+            guard packet.hasTransportHeader, packet.protocol == .tcp else { return .tcpFlags }
+            if !tcpFlags.matches(packet.tcpFlags) { return .tcpFlags }
         }
         if icmpType != nil || icmpCode != nil {
             guard packet.isICMP, packet.hasTransportHeader else { return .icmp }
@@ -119,6 +125,7 @@ public struct RuleMatch: Hashable, Sendable {
             && ranges(sourcePorts, other.sourcePorts) && ranges(destinationPorts, other.destinationPorts)
             && fragmentCovered && field(dontFragment, other.dontFragment) && lengthCovered
             && field(icmpType, other.icmpType) && field(icmpCode, other.icmpCode) && statesCovered
+            && field(tcpFlags, other.tcpFlags)
             && ranges(vni, other.vni) && prefixes(innerSource, other.innerSource)
             && prefixes(innerDestination, other.innerDestination) && field(innerProtocol, other.innerProtocol)
             && ranges(innerSourcePorts, other.innerSourcePorts)
@@ -158,6 +165,7 @@ public struct RuleMatch: Hashable, Sendable {
         } else if let protocolName {
             words.append("meta l4proto \(protocolName)")
         }
+        if let tcpFlags { words.append(tcpFlags.description) }
         if let states { words.append("ct state \(states)") }
         if let vni { words.append("vxlan vni \(vni.rangesText())") }
         if let innerSource { words.append("vxlan ip saddr \(innerSource.ruleText)") }
@@ -201,6 +209,7 @@ public enum MatchCondition: String, Hashable, Sendable {
     case fragment = "fragment", dontFragment = "DF", length = "length", fragmentOffset = "fragment offset"
     case ports = "ports (no UDP/TCP header)", sourcePort = "source port", destinationPort = "destination port"
     case icmp = "ICMP (no ICMP header)", icmpType = "ICMP type", icmpCode = "ICMP code"
+    case tcpFlags = "TCP flags"
     case state = "connection state"
     case notVXLAN = "VXLAN (not a VXLAN packet the device can read)"
     case vni = "VNI", innerProtocol = "inner protocol", innerSource = "inner source address"

@@ -82,6 +82,8 @@ extension FirewallDevice {
         case .fragmentOffset: return "fragment offset is \(packet.fragmentOffset)"
         case .icmpType: return "ICMP type is \(packet.icmpType)"
         case .icmpCode: return "ICMP code is \(packet.icmpCode)"
+        case .tcpFlags:
+            return packet.protocol == .tcp && packet.hasTransportHeader ? "TCP flags are \(packet.tcpFlags)" : "not a TCP segment with its header"
         case .vni: return "VNI is \(packet.encapsulated?.vni ?? 0)"
         case .innerSource: return "inner source is \(packet.encapsulated?.innerSource.description ?? "-")"
         case .innerDestination: return "inner destination is \(packet.encapsulated?.innerDestination.description ?? "-")"

@@ -64,6 +64,8 @@ struct FirewallParserTests {
          "s.yaml:12:56: unknown field 'dprot' in a rule of the input chain; expected one of:"),
         ("  - {name: x, node: a, input: {rules: [{protocol: udp, dport: 70000, action: accept}]}}\n",
          "s.yaml:12:63: dport 70000 is out of range 0...65535"),
+        ("  - {name: x, node: a, input: {rules: [{protocol: tcp, tcpFlags: [syn, sin], action: drop}]}}\n",
+         "s.yaml:12:66: tcpFlags: 'sin' is not a TCP flag"),
         ("  - {name: x, node: a, input: {rules: [{dport: 1000-99999, action: accept}]}}\n",
          "s.yaml:12:48: dport 99999 in '1000-99999' is out of range 0...65535"),
         ("  - {name: x, node: a, input: {rules: [{source: 10.0.0.0/33, action: drop}]}}\n",

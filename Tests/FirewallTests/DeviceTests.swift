@@ -95,6 +95,25 @@ struct DeviceTests {
         #expect(acl.inspect(try TestFrames.kernel("frag-v4", 7), at: .transit(outbound: true)).0.accepted, "whole packets have offset 0")
     }
 
+    @Test("a TCP-flags rule drops a connection's first packet (SYN without ACK) and nothing else")
+    func tcpFlagsRule() throws {
+        let condition = try TCPFlagCondition.parse(["syn", "!ack"]).get()
+        #expect(condition.description == "tcp flags & (syn | ack) == syn")
+        let noNewConnections = rule(.drop) { $0.protocol = .tcp; $0.tcpFlags = condition }
+        #expect(noNewConnections.description.contains("tcp flags & (syn | ack) == syn"), "\(noNewConnections.description)")
+        let acl = device(.acl, "acl-1", at: "link a↔b") { $0.chains[.transit] = RuleSet(rules: [noNewConnections], policy: .accept) }
+        func verdict(_ flags: TCPFlags) -> Bool {
+            acl.inspect(TestFrames.tcp(from: "192.0.2.1", 50000, to: "192.0.2.2", 80, flags: flags), at: .transit(outbound: true)).0.accepted
+        }
+        #expect(!verdict(.syn))
+        #expect(verdict([.syn, .ack]) && verdict(.ack) && verdict([.fin, .ack]))
+        #expect(acl.inspect(try TestFrames.kernel("flannel-v4", 15), at: .transit(outbound: true)).0.accepted,
+                "the pods' SYN inside VXLAN is UDP to an outer-only ACL")
+        if case .failure(let unknown) = TCPFlagCondition.parse(["syn", "bogus"]) { #expect(unknown.word == "bogus") } else {
+            Issue.record("an unknown flag name is refused")
+        }
+    }
+
     @Test("a fragment filter drops both fragments and lets whole packets pass")
     func fragmentFilter() throws {
         let filter = device(.fragmentFilter, "frag-drop", at: "link router↔node-b")
