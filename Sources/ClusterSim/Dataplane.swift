@@ -26,7 +26,7 @@ extension Simulation {
             drop(buffer, tag, at: point(), "not an IPv4 packet"); return
         }
         let destination = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 30, as: UInt32.self)))
-        if bytes[20] & 0x3F != 0 || bytes[21] != 0, serviceByAddress[destination] != nil {
+        if UnsafeRawBufferPointer(bytes).isIPv4FragmentFrame, serviceByAddress[destination] != nil {
             // Conntrack (loaded by kube-proxy) reassembles fragments before NAT, as nf_defrag_ipv4 does,
             // and the whole datagram is fragmented again to the pod MTU on the way out.
             guard let whole = reassemble(buffer, tag, at: node) else { return }
@@ -394,7 +394,7 @@ extension Simulation {
         var frame = buffer
         let bytes = frame.readableBytes
         let isIPv4 = bytes.count >= 34 && bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue
-        if isIPv4, bytes[20] & 0x3F != 0 || bytes[21] != 0 {
+        if isIPv4, bytes.isIPv4FragmentFrame {
             guard let whole = reassemble(buffer, tag, at: node) else { return }
             frame = whole
             if explainSpec >= 0 { explain(tag, "\(name) IP reassembly", "reassembled \(whole.count) bytes") }
@@ -520,6 +520,10 @@ extension Simulation {
 }
 
 extension UnsafeRawBufferPointer {
+    /// For an Ethernet frame carrying IPv4 (checked by the caller): whether the packet is a fragment,
+    /// first or later (more-fragments set or a non-zero offset).
+    var isIPv4FragmentFrame: Bool { readUInt16(at: 20) & 0x3FFF != 0 }
+
     func readMAC(at offset: Int) -> MACAddress {
         MACAddress(rawValue: UInt64(readUInt16(at: offset)) << 32 | UInt64(readUInt32(at: offset + 2)))
     }

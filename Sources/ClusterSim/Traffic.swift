@@ -186,7 +186,7 @@ extension Simulation {
     func podReceive(_ pod: Int, _ arrived: PacketBuffer, _ tag: PacketTag) throws(CaptureError) {
         try captures?.pod(cluster.pods[pod].name, arrived.readableBytes, at: events.now)
         var buffer = arrived
-        if arrived.readableBytes[20] & 0x3F != 0 || arrived.readableBytes[21] != 0 {
+        if arrived.readableBytes.isIPv4FragmentFrame {
             guard let whole = reassembleAtPod(pod, arrived, tag) else { return }
             buffer = whole
         }
