@@ -237,24 +237,24 @@ extension DecodedFrame.Ethernet {
 extension DecodedFrame.OuterIP {
     /// The IPv4 fixed header's fields; nil when fewer than 20 bytes or not version 4.
     init?(peekingIPv4 bytes: UnsafeRawBufferPointer) {
-        guard bytes.count >= IPv4Packet.minimumHeaderLength, bytes.readUInt8(at: 0) >> 4 == 4 else { return nil }
-        let headerLength = Int(bytes.readUInt8(at: 0) & 0x0F) * 4
+        guard bytes.count >= IPv4Packet.minimumHeaderLength, bytes.getInteger(at: 0, as: UInt8.self) >> 4 == 4 else { return nil }
+        let headerLength = Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4
         let checksumValid: Bool? = headerLength >= IPv4Packet.minimumHeaderLength && headerLength <= bytes.count
             ? InternetChecksum.checksum(bytes.slice(0..<headerLength)) == 0 : nil
-        self.init(version: 4, source: IPv4Address(rawValue: bytes.readUInt32(at: 12)).description,
-                  destination: IPv4Address(rawValue: bytes.readUInt32(at: 16)).description,
-                  protocol: Int(bytes.readUInt8(at: 9)), ttl: Int(bytes.readUInt8(at: 8)),
-                  dontFragment: bytes.readUInt8(at: 6) & 0x40 != 0, identification: Int(bytes.readUInt16(at: 4)),
+        self.init(version: 4, source: IPv4Address(rawValue: bytes.getInteger(at: 12, as: UInt32.self)).description,
+                  destination: IPv4Address(rawValue: bytes.getInteger(at: 16, as: UInt32.self)).description,
+                  protocol: Int(bytes.getInteger(at: 9, as: UInt8.self)), ttl: Int(bytes.getInteger(at: 8, as: UInt8.self)),
+                  dontFragment: bytes.getInteger(at: 6, as: UInt8.self) & 0x40 != 0, identification: Int(bytes.getInteger(at: 4, as: UInt16.self)),
                   checksumValid: checksumValid)
     }
 
     /// The IPv6 fixed header's fields (protocol: the next header); nil when fewer than 40 bytes or not
     /// version 6.
     init?(peekingIPv6 bytes: UnsafeRawBufferPointer) {
-        guard bytes.count >= IPv6Packet.headerLength, bytes.readUInt8(at: 0) >> 4 == 6 else { return nil }
+        guard bytes.count >= IPv6Packet.headerLength, bytes.getInteger(at: 0, as: UInt8.self) >> 4 == 6 else { return nil }
         self.init(version: 6, source: ipv6Address(bytes, at: 8).description,
                   destination: ipv6Address(bytes, at: 24).description,
-                  protocol: Int(bytes.readUInt8(at: 6)), ttl: Int(bytes.readUInt8(at: 7)))
+                  protocol: Int(bytes.getInteger(at: 6, as: UInt8.self)), ttl: Int(bytes.getInteger(at: 7, as: UInt8.self)))
     }
 }
 
@@ -271,6 +271,6 @@ extension DecodedFrame.InnerIP {
 }
 
 private func ipv6Address(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> IPv6Address {
-    IPv6Address(high: UInt64(bytes.readUInt32(at: offset)) << 32 | UInt64(bytes.readUInt32(at: offset + 4)),
-                low: UInt64(bytes.readUInt32(at: offset + 8)) << 32 | UInt64(bytes.readUInt32(at: offset + 12)))
+    IPv6Address(high: UInt64(bytes.getInteger(at: offset, as: UInt32.self)) << 32 | UInt64(bytes.getInteger(at: offset + 4, as: UInt32.self)),
+                low: UInt64(bytes.getInteger(at: offset + 8, as: UInt32.self)) << 32 | UInt64(bytes.getInteger(at: offset + 12, as: UInt32.self)))
 }

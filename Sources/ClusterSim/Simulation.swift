@@ -194,14 +194,14 @@ public final class Simulation {
     /// True for an IPv4 fragment other than the first, outer or, inside a whole VXLAN packet, inner.
     func isContinuationFragment(_ frame: UnsafeRawBufferPointer) -> Bool {
         func laterFragment(at offset: Int) -> Bool? {
-            guard frame.count >= offset + 20, frame.readUInt16(at: offset - 2) == EtherType.ipv4.rawValue else { return nil }
-            return frame.readUInt16(at: offset + 6) & 0x1FFF != 0
+            guard frame.count >= offset + 20, frame.getInteger(at: offset - 2, as: UInt16.self) == EtherType.ipv4.rawValue else { return nil }
+            return frame.getInteger(at: offset + 6, as: UInt16.self) & 0x1FFF != 0
         }
         guard let outer = laterFragment(at: 14) else { return false }
         if outer { return true }
         let udp = 14 + Int(frame[14] & 0x0F) * 4
         guard frame[23] == IPProtocol.udp.rawValue, frame.count >= udp + 4,
-              frame.readUInt16(at: udp + 2) == scenario.overlay.destinationPort else { return false }
+              frame.getInteger(at: udp + 2, as: UInt16.self) == scenario.overlay.destinationPort else { return false }
         return laterFragment(at: udp + 8 + 8 + 14) ?? false
     }
 }

@@ -43,9 +43,9 @@ extension FirewallDevice {
         switch signature {
         case .vxlan:
             // RFC 7348 §5: I flag set, then an inner Ethernet header.
-            return bytes.count >= 8 + 14 && bytes.readUInt8(at: 0) & VXLANPacket.vniFlag != 0
+            return bytes.count >= 8 + 14 && bytes.getInteger(at: 0, as: UInt8.self) & VXLANPacket.vniFlag != 0
         case .geneve:
-            return bytes.count >= 8 && bytes.readUInt8(at: 0) >> 6 == 0 && bytes.readUInt16(at: 2) == 0x6558
+            return bytes.count >= 8 && bytes.getInteger(at: 0, as: UInt8.self) >> 6 == 0 && bytes.getInteger(at: 2, as: UInt16.self) == 0x6558
         case .dns:
             return bytes.count >= 12
         case .ntp:

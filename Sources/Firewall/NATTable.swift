@@ -139,27 +139,27 @@ extension FirewallDevice {
         let ip = packet.networkOffset
         let addressOffset = ip + (destination ? 16 : 12)
         guard frame.count >= ip + 20 else { return }
-        let oldAddress = UnsafeRawBufferPointer(frame).readUInt32(at: addressOffset)
+        let oldAddress = UnsafeRawBufferPointer(frame).getInteger(at: addressOffset, as: UInt32.self)
         let oldHigh = UInt16(truncatingIfNeeded: oldAddress >> 16), oldLow = UInt16(truncatingIfNeeded: oldAddress)
         let newHigh = UInt16(truncatingIfNeeded: newAddress.rawValue >> 16), newLow = UInt16(truncatingIfNeeded: newAddress.rawValue)
-        frame.writeUInt32(newAddress.rawValue, at: addressOffset)
-        var ipChecksum = frame.readUInt16(at: ip + 10)
+        frame.setInteger(newAddress.rawValue, at: addressOffset, as: UInt32.self)
+        var ipChecksum = frame.getInteger(at: ip + 10, as: UInt16.self)
         ipChecksum = InternetChecksum.updated(ipChecksum, replacing: oldHigh, with: newHigh)
         ipChecksum = InternetChecksum.updated(ipChecksum, replacing: oldLow, with: newLow)
-        frame.writeUInt16(ipChecksum, at: ip + 10)
+        frame.setInteger(ipChecksum, at: ip + 10, as: UInt16.self)
         guard packet.hasTransportHeader, packet.protocol == .udp || packet.protocol == .tcp else { return }
         let transport = packet.transportOffset
         let checksumOffset = transport + (packet.protocol == .udp ? 6 : 16)
         guard frame.count >= checksumOffset + 2 else { return }
         let portOffset = transport + (destination ? 2 : 0)
-        let oldPort = frame.readUInt16(at: portOffset)
-        if let port { frame.writeUInt16(port, at: portOffset) }
-        var checksum = frame.readUInt16(at: checksumOffset)
+        let oldPort = frame.getInteger(at: portOffset, as: UInt16.self)
+        if let port { frame.setInteger(port, at: portOffset, as: UInt16.self) }
+        var checksum = frame.getInteger(at: checksumOffset, as: UInt16.self)
         if packet.protocol == .udp && checksum == 0 { return }
         checksum = InternetChecksum.updated(checksum, replacing: oldHigh, with: newHigh)
         checksum = InternetChecksum.updated(checksum, replacing: oldLow, with: newLow)
         if let port, portInChecksum { checksum = InternetChecksum.updated(checksum, replacing: oldPort, with: port) }
         if packet.protocol == .udp && checksum == 0 { checksum = 0xFFFF }
-        frame.writeUInt16(checksum, at: checksumOffset)
+        frame.setInteger(checksum, at: checksumOffset, as: UInt16.self)
     }
 }

@@ -160,12 +160,12 @@ public struct PacketFields: Sendable {
             let needed = self.protocol == .udp ? 8 : 14
             guard bytes.count >= needed else { return }
             hasTransportHeader = true
-            sourcePort = bytes.readUInt16(at: 0)
-            destinationPort = bytes.readUInt16(at: 2)
+            sourcePort = bytes.getInteger(at: 0, as: UInt16.self)
+            destinationPort = bytes.getInteger(at: 2, as: UInt16.self)
             if self.protocol == .tcp {
-                tcpFlags = TCPFlags(rawValue: bytes.readUInt8(at: 13))
+                tcpFlags = TCPFlags(rawValue: bytes.getInteger(at: 13, as: UInt8.self))
             } else {
-                udpChecksum = bytes.readUInt16(at: 6)
+                udpChecksum = bytes.getInteger(at: 6, as: UInt16.self)
                 if !vxlanPorts.isEmpty, vxlanPorts.contains(destinationPort) {
                     encapsulated = Self.readVXLAN(bytes.dropFirst(count: 8))
                 }
@@ -173,9 +173,9 @@ public struct PacketFields: Sendable {
         case .icmp, .icmpv6:
             guard bytes.count >= 8 else { return }
             hasTransportHeader = true
-            icmpType = bytes.readUInt8(at: 0)
-            icmpCode = bytes.readUInt8(at: 1)
-            icmpRest = bytes.readUInt32(at: 4)
+            icmpType = bytes.getInteger(at: 0, as: UInt8.self)
+            icmpCode = bytes.getInteger(at: 1, as: UInt8.self)
+            icmpRest = bytes.getInteger(at: 4, as: UInt32.self)
             if isICMPError { quoted = Self.readQuoted(bytes.dropFirst(count: 8), version6: self.protocol == .icmpv6) }
         default:
             return
@@ -185,28 +185,28 @@ public struct PacketFields: Sendable {
     /// The start of the packet an ICMP error quotes.
     static func readQuoted(_ bytes: UnsafeRawBufferPointer, version6: Bool) -> QuotedPacket? {
         if !version6 {
-            guard bytes.count >= 20, bytes.readUInt8(at: 0) >> 4 == 4 else { return nil }
-            let headerLength = Int(bytes.readUInt8(at: 0) & 0x0F) * 4
-            let proto = IPProtocol(rawValue: bytes.readUInt8(at: 9))
-            let firstFragment = bytes.readUInt16(at: 6) & 0x1FFF == 0
+            guard bytes.count >= 20, bytes.getInteger(at: 0, as: UInt8.self) >> 4 == 4 else { return nil }
+            let headerLength = Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4
+            let proto = IPProtocol(rawValue: bytes.getInteger(at: 9, as: UInt8.self))
+            let firstFragment = bytes.getInteger(at: 6, as: UInt16.self) & 0x1FFF == 0
             let hasPorts = (proto == .udp || proto == .tcp) && firstFragment && bytes.count >= headerLength + 4
-            return QuotedPacket(protocol: proto, source: .v4(IPv4Address(rawValue: bytes.readUInt32(at: 12))),
-                                destination: .v4(IPv4Address(rawValue: bytes.readUInt32(at: 16))), hasPorts: hasPorts,
-                                sourcePort: hasPorts ? bytes.readUInt16(at: headerLength) : 0,
-                                destinationPort: hasPorts ? bytes.readUInt16(at: headerLength + 2) : 0,
-                                length: Int(bytes.readUInt16(at: 2)))
+            return QuotedPacket(protocol: proto, source: .v4(IPv4Address(rawValue: bytes.getInteger(at: 12, as: UInt32.self))),
+                                destination: .v4(IPv4Address(rawValue: bytes.getInteger(at: 16, as: UInt32.self))), hasPorts: hasPorts,
+                                sourcePort: hasPorts ? bytes.getInteger(at: headerLength, as: UInt16.self) : 0,
+                                destinationPort: hasPorts ? bytes.getInteger(at: headerLength + 2, as: UInt16.self) : 0,
+                                length: Int(bytes.getInteger(at: 2, as: UInt16.self)))
         }
-        guard bytes.count >= 40, bytes.readUInt8(at: 0) >> 4 == 6 else { return nil }
-        let proto = IPProtocol(rawValue: bytes.readUInt8(at: 6))
+        guard bytes.count >= 40, bytes.getInteger(at: 0, as: UInt8.self) >> 4 == 6 else { return nil }
+        let proto = IPProtocol(rawValue: bytes.getInteger(at: 6, as: UInt8.self))
         let hasPorts = (proto == .udp || proto == .tcp) && bytes.count >= 44
-        let source = IPv6Address(high: UInt64(bytes.readUInt32(at: 8)) << 32 | UInt64(bytes.readUInt32(at: 12)),
-                                 low: UInt64(bytes.readUInt32(at: 16)) << 32 | UInt64(bytes.readUInt32(at: 20)))
-        let destination = IPv6Address(high: UInt64(bytes.readUInt32(at: 24)) << 32 | UInt64(bytes.readUInt32(at: 28)),
-                                      low: UInt64(bytes.readUInt32(at: 32)) << 32 | UInt64(bytes.readUInt32(at: 36)))
+        let source = IPv6Address(high: UInt64(bytes.getInteger(at: 8, as: UInt32.self)) << 32 | UInt64(bytes.getInteger(at: 12, as: UInt32.self)),
+                                 low: UInt64(bytes.getInteger(at: 16, as: UInt32.self)) << 32 | UInt64(bytes.getInteger(at: 20, as: UInt32.self)))
+        let destination = IPv6Address(high: UInt64(bytes.getInteger(at: 24, as: UInt32.self)) << 32 | UInt64(bytes.getInteger(at: 28, as: UInt32.self)),
+                                      low: UInt64(bytes.getInteger(at: 32, as: UInt32.self)) << 32 | UInt64(bytes.getInteger(at: 36, as: UInt32.self)))
         return QuotedPacket(protocol: proto, source: .v6(source), destination: .v6(destination), hasPorts: hasPorts,
-                            sourcePort: hasPorts ? bytes.readUInt16(at: 40) : 0,
-                            destinationPort: hasPorts ? bytes.readUInt16(at: 42) : 0,
-                            length: 40 + Int(bytes.readUInt16(at: 4)))
+                            sourcePort: hasPorts ? bytes.getInteger(at: 40, as: UInt16.self) : 0,
+                            destinationPort: hasPorts ? bytes.getInteger(at: 42, as: UInt16.self) : 0,
+                            length: 40 + Int(bytes.getInteger(at: 4, as: UInt16.self)))
     }
 
     /// The VXLAN header and inner headers, when the bytes hold at least a VXLAN header and an inner
@@ -215,28 +215,28 @@ public struct PacketFields: Sendable {
         guard bytes.count >= 8 + 14 else { return nil }
         let inner = bytes.dropFirst(count: 8)
         var fields = EncapsulatedFields(
-            vni: bytes.readUInt32(at: 4) >> 8, flags: bytes.readUInt8(at: 0),
-            innerSourceMAC: MACAddress(rawValue: UInt64(inner.readUInt16(at: 6)) << 32 | UInt64(inner.readUInt32(at: 8))),
-            innerDestinationMAC: MACAddress(rawValue: UInt64(inner.readUInt16(at: 0)) << 32 | UInt64(inner.readUInt32(at: 2))),
-            innerEtherType: EtherType(rawValue: inner.readUInt16(at: 12)), innerIsIP: false,
+            vni: bytes.getInteger(at: 4, as: UInt32.self) >> 8, flags: bytes.getInteger(at: 0, as: UInt8.self),
+            innerSourceMAC: MACAddress(rawValue: UInt64(inner.getInteger(at: 6, as: UInt16.self)) << 32 | UInt64(inner.getInteger(at: 8, as: UInt32.self))),
+            innerDestinationMAC: MACAddress(rawValue: UInt64(inner.getInteger(at: 0, as: UInt16.self)) << 32 | UInt64(inner.getInteger(at: 2, as: UInt32.self))),
+            innerEtherType: EtherType(rawValue: inner.getInteger(at: 12, as: UInt16.self)), innerIsIP: false,
             innerSource: .v4(.any), innerDestination: .v4(.any), innerProtocol: IPProtocol(rawValue: 255),
             innerHasPorts: false, innerSourcePort: 0, innerDestinationPort: 0, innerICMPType: nil)
         let ip = inner.dropFirst(count: 14)
         if fields.innerEtherType == .ipv4 {
             // Read leniently: the first fragment of an outer packet holds only the start of the inner one.
-            guard ip.count >= 20, ip.readUInt8(at: 0) >> 4 == 4 else { return fields }
-            let headerLength = Int(ip.readUInt8(at: 0) & 0x0F) * 4
+            guard ip.count >= 20, ip.getInteger(at: 0, as: UInt8.self) >> 4 == 4 else { return fields }
+            let headerLength = Int(ip.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4
             fields.innerIsIP = true
-            fields.innerSource = .v4(IPv4Address(rawValue: ip.readUInt32(at: 12)))
-            fields.innerDestination = .v4(IPv4Address(rawValue: ip.readUInt32(at: 16)))
-            fields.innerProtocol = IPProtocol(rawValue: ip.readUInt8(at: 9))
-            guard ip.readUInt16(at: 6) & 0x1FFF == 0, headerLength >= 20, ip.count >= headerLength + 4 else { return fields }
+            fields.innerSource = .v4(IPv4Address(rawValue: ip.getInteger(at: 12, as: UInt32.self)))
+            fields.innerDestination = .v4(IPv4Address(rawValue: ip.getInteger(at: 16, as: UInt32.self)))
+            fields.innerProtocol = IPProtocol(rawValue: ip.getInteger(at: 9, as: UInt8.self))
+            guard ip.getInteger(at: 6, as: UInt16.self) & 0x1FFF == 0, headerLength >= 20, ip.count >= headerLength + 4 else { return fields }
             if fields.innerProtocol == .udp || fields.innerProtocol == .tcp {
                 fields.innerHasPorts = true
-                fields.innerSourcePort = ip.readUInt16(at: headerLength)
-                fields.innerDestinationPort = ip.readUInt16(at: headerLength + 2)
+                fields.innerSourcePort = ip.getInteger(at: headerLength, as: UInt16.self)
+                fields.innerDestinationPort = ip.getInteger(at: headerLength + 2, as: UInt16.self)
             } else if fields.innerProtocol == .icmp {
-                fields.innerICMPType = ip.readUInt8(at: headerLength)
+                fields.innerICMPType = ip.getInteger(at: headerLength, as: UInt8.self)
             }
             return fields
         }

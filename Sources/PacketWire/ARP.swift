@@ -94,12 +94,12 @@ public struct ARPPacket {
         guard bytes.count >= Self.fixedLength else {
             throw .truncated(.arp, offset: frameOffset, needed: Self.fixedLength, available: bytes.count)
         }
-        let hardwareLength = bytes.readUInt8(at: Field.hardwareAddressLength)
+        let hardwareLength = bytes.getInteger(at: Field.hardwareAddressLength, as: UInt8.self)
         guard hardwareLength == 6 else {
             throw .unsupported(.arp, offset: frameOffset + Field.hardwareAddressLength,
                                expected: "6-byte hardware addresses", found: "\(hardwareLength)")
         }
-        let protocolLength = bytes.readUInt8(at: Field.protocolAddressLength)
+        let protocolLength = bytes.getInteger(at: Field.protocolAddressLength, as: UInt8.self)
         guard protocolLength == 4 else {
             throw .unsupported(.arp, offset: frameOffset + Field.protocolAddressLength,
                                expected: "4-byte protocol addresses", found: "\(protocolLength)")
@@ -111,15 +111,15 @@ public struct ARPPacket {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var hardwareType: ARPHardwareType { ARPHardwareType(rawValue: bytes.readUInt16(at: 0)) }
-    @inlinable public var protocolType: EtherType { EtherType(rawValue: bytes.readUInt16(at: 2)) }
-    @inlinable public var hardwareAddressLength: UInt8 { bytes.readUInt8(at: 4) }
-    @inlinable public var protocolAddressLength: UInt8 { bytes.readUInt8(at: 5) }
-    @inlinable public var operation: ARPOperation { ARPOperation(rawValue: bytes.readUInt16(at: 6)) }
+    @inlinable public var hardwareType: ARPHardwareType { ARPHardwareType(rawValue: bytes.getInteger(at: 0, as: UInt16.self)) }
+    @inlinable public var protocolType: EtherType { EtherType(rawValue: bytes.getInteger(at: 2, as: UInt16.self)) }
+    @inlinable public var hardwareAddressLength: UInt8 { bytes.getInteger(at: 4, as: UInt8.self) }
+    @inlinable public var protocolAddressLength: UInt8 { bytes.getInteger(at: 5, as: UInt8.self) }
+    @inlinable public var operation: ARPOperation { ARPOperation(rawValue: bytes.getInteger(at: 6, as: UInt16.self)) }
     @inlinable public var senderHardwareAddress: MACAddress { MACAddress(reading: bytes, at: 8) }
-    @inlinable public var senderProtocolAddress: IPv4Address { IPv4Address(rawValue: bytes.readUInt32(at: 14)) }
+    @inlinable public var senderProtocolAddress: IPv4Address { IPv4Address(rawValue: bytes.getInteger(at: 14, as: UInt32.self)) }
     @inlinable public var targetHardwareAddress: MACAddress { MACAddress(reading: bytes, at: 18) }
-    @inlinable public var targetProtocolAddress: IPv4Address { IPv4Address(rawValue: bytes.readUInt32(at: 24)) }
+    @inlinable public var targetProtocolAddress: IPv4Address { IPv4Address(rawValue: bytes.getInteger(at: 24, as: UInt32.self)) }
 }
 
 /// An Ethernet/IPv4 ARP packet as a plain value.
@@ -166,15 +166,15 @@ public struct ARPMessage: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func emit(into bytes: UnsafeMutableRawBufferPointer) {
         precondition(bytes.count >= Self.length, "buffer too small for the ARP packet")
-        bytes.writeUInt16(ARPHardwareType.ethernet.rawValue, at: 0)
-        bytes.writeUInt16(EtherType.ipv4.rawValue, at: 2)
-        bytes.writeUInt8(6, at: 4)
-        bytes.writeUInt8(4, at: 5)
-        bytes.writeUInt16(operation.rawValue, at: 6)
+        bytes.setInteger(ARPHardwareType.ethernet.rawValue, at: 0, as: UInt16.self)
+        bytes.setInteger(EtherType.ipv4.rawValue, at: 2, as: UInt16.self)
+        bytes.setInteger(6, at: 4, as: UInt8.self)
+        bytes.setInteger(4, at: 5, as: UInt8.self)
+        bytes.setInteger(operation.rawValue, at: 6, as: UInt16.self)
         senderHardwareAddress.write(into: bytes, at: 8)
-        bytes.writeUInt32(senderProtocolAddress.rawValue, at: 14)
+        bytes.setInteger(senderProtocolAddress.rawValue, at: 14, as: UInt32.self)
         targetHardwareAddress.write(into: bytes, at: 18)
-        bytes.writeUInt32(targetProtocolAddress.rawValue, at: 24)
+        bytes.setInteger(targetProtocolAddress.rawValue, at: 24, as: UInt32.self)
     }
 
     /// tcpdump's summary: `ARP request who-has 192.0.2.2 tell 192.0.2.1`.

@@ -34,15 +34,15 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     @inlinable
     init(reading bytes: UnsafeRawBufferPointer, at offset: Int) {
-        let high = UInt64(bytes.readUInt16(at: offset))
-        let low = UInt64(bytes.readUInt32(at: offset + 2))
+        let high = UInt64(bytes.getInteger(at: offset, as: UInt16.self))
+        let low = UInt64(bytes.getInteger(at: offset + 2, as: UInt32.self))
         self.rawValue = high << 32 | low
     }
 
     @inlinable
     func write(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
-        bytes.writeUInt16(UInt16(truncatingIfNeeded: rawValue >> 32), at: offset)
-        bytes.writeUInt32(UInt32(truncatingIfNeeded: rawValue), at: offset + 2)
+        bytes.setInteger(UInt16(truncatingIfNeeded: rawValue >> 32), at: offset, as: UInt16.self)
+        bytes.setInteger(UInt32(truncatingIfNeeded: rawValue), at: offset + 2, as: UInt32.self)
     }
 
     public var description: String {

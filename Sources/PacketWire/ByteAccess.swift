@@ -1,21 +1,15 @@
 // Big-endian field access at fixed offsets, the only way the wire views touch bytes.
-// Every accessor is unaligned-safe; callers check lengths first (see `PacketWire.swift`). Public so the
-// layers above read their own fields the same way.
+//
+// The vocabulary is SwiftNIO's `ByteBuffer`: `getInteger(at:as:)` reads at an offset and `setInteger(_:at:as:)`
+// writes at one; neither moves anything (nothing here consumes: there is no `read*`). Every accessor is
+// unaligned-safe and network byte order; callers check lengths first (see `PacketWire.swift`). Public so the
+// layers above, where they must touch bytes at all, do it the same way.
 
 extension UnsafeRawBufferPointer {
+    /// The big-endian integer of `T`'s width at `offset`.
     @inlinable @inline(__always)
-    public func readUInt8(at offset: Int) -> UInt8 {
-        load(fromByteOffset: offset, as: UInt8.self)
-    }
-
-    @inlinable @inline(__always)
-    public func readUInt16(at offset: Int) -> UInt16 {
-        UInt16(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-    }
-
-    @inlinable @inline(__always)
-    public func readUInt32(at offset: Int) -> UInt32 {
-        UInt32(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    public func getInteger<T: FixedWidthInteger>(at offset: Int, as type: T.Type = T.self) -> T {
+        T(bigEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 
     /// The bytes `range` of this buffer, without copying.
@@ -32,24 +26,16 @@ extension UnsafeRawBufferPointer {
 }
 
 extension UnsafeMutableRawBufferPointer {
+    /// The big-endian integer of `T`'s width at `offset`.
     @inlinable @inline(__always)
-    public func writeUInt8(_ value: UInt8, at offset: Int) {
-        storeBytes(of: value, toByteOffset: offset, as: UInt8.self)
+    public func getInteger<T: FixedWidthInteger>(at offset: Int, as type: T.Type = T.self) -> T {
+        T(bigEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 
+    /// Writes `value` big-endian at `offset`.
     @inlinable @inline(__always)
-    public func writeUInt16(_ value: UInt16, at offset: Int) {
-        storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt16.self)
-    }
-
-    @inlinable @inline(__always)
-    public func writeUInt32(_ value: UInt32, at offset: Int) {
-        storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
-    }
-
-    @inlinable @inline(__always)
-    public func readUInt16(at offset: Int) -> UInt16 {
-        UInt16(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    public func setInteger<T: FixedWidthInteger>(_ value: T, at offset: Int, as type: T.Type = T.self) {
+        storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self)
     }
 
     @inlinable @inline(__always)

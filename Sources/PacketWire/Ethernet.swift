@@ -125,7 +125,7 @@ public struct EthernetFrame {
         }
         var typeOffset = 12
         var tags = 0
-        while EtherType(rawValue: bytes.readUInt16(at: typeOffset)).isVLANTag {
+        while EtherType(rawValue: bytes.getInteger(at: typeOffset, as: UInt16.self)).isVLANTag {
             tags += 1
             guard tags <= VLANTags.maximumCount else {
                 throw .unsupported(.vlan, offset: frameOffset + typeOffset, expected: "at most 2 VLAN tags",
@@ -144,7 +144,7 @@ public struct EthernetFrame {
     @inlinable public var destination: MACAddress { MACAddress(reading: bytes, at: 0) }
     @inlinable public var source: MACAddress { MACAddress(reading: bytes, at: 6) }
     /// The EtherType after any VLAN tags: what the payload is.
-    @inlinable public var etherType: EtherType { EtherType(rawValue: bytes.readUInt16(at: headerLength - 2)) }
+    @inlinable public var etherType: EtherType { EtherType(rawValue: bytes.getInteger(at: headerLength - 2, as: UInt16.self)) }
     @inlinable public var vlanTagCount: Int { (headerLength - Self.minimumHeaderLength) / 4 }
 
     @inlinable
@@ -152,8 +152,8 @@ public struct EthernetFrame {
         var tags = VLANTags()
         var offset = 12
         while offset < headerLength - 2 {
-            let tci = bytes.readUInt16(at: offset + 2)
-            tags.append(VLANTag(tagProtocol: EtherType(rawValue: bytes.readUInt16(at: offset)),
+            let tci = bytes.getInteger(at: offset + 2, as: UInt16.self)
+            tags.append(VLANTag(tagProtocol: EtherType(rawValue: bytes.getInteger(at: offset, as: UInt16.self)),
                                 priority: UInt8(tci >> 13), dropEligible: tci & 0x1000 != 0, vlanID: tci & 0x0FFF))
             offset += 4
         }
@@ -198,11 +198,11 @@ public struct EthernetHeader: Hashable, Sendable, CustomStringConvertible {
         source.write(into: bytes, at: 6)
         var offset = 12
         for tag in vlanTags {
-            bytes.writeUInt16(tag.tagProtocol.rawValue, at: offset)
-            bytes.writeUInt16(tag.controlInformation, at: offset + 2)
+            bytes.setInteger(tag.tagProtocol.rawValue, at: offset, as: UInt16.self)
+            bytes.setInteger(tag.controlInformation, at: offset + 2, as: UInt16.self)
             offset += 4
         }
-        bytes.writeUInt16(etherType.rawValue, at: offset)
+        bytes.setInteger(etherType.rawValue, at: offset, as: UInt16.self)
     }
 
     public var description: String {

@@ -154,17 +154,17 @@ public struct ICMPv4Message {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var type: ICMPv4Type { ICMPv4Type(rawValue: bytes.readUInt8(at: 0)) }
-    @inlinable public var code: UInt8 { bytes.readUInt8(at: 1) }
-    @inlinable public var checksum: UInt16 { bytes.readUInt16(at: 2) }
+    @inlinable public var type: ICMPv4Type { ICMPv4Type(rawValue: bytes.getInteger(at: 0, as: UInt8.self)) }
+    @inlinable public var code: UInt8 { bytes.getInteger(at: 1, as: UInt8.self) }
+    @inlinable public var checksum: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
     /// Bytes 4-7 as one word, whatever the type makes of them.
-    @inlinable public var restOfHeader: UInt32 { bytes.readUInt32(at: 4) }
+    @inlinable public var restOfHeader: UInt32 { bytes.getInteger(at: 4, as: UInt32.self) }
     /// Echo request/reply: the identifier (bytes 4-5).
-    @inlinable public var identifier: UInt16 { bytes.readUInt16(at: 4) }
+    @inlinable public var identifier: UInt16 { bytes.getInteger(at: 4, as: UInt16.self) }
     /// Echo request/reply: the sequence number (bytes 6-7).
-    @inlinable public var sequenceNumber: UInt16 { bytes.readUInt16(at: 6) }
+    @inlinable public var sequenceNumber: UInt16 { bytes.getInteger(at: 6, as: UInt16.self) }
     /// Destination unreachable, code 4 (RFC 1191 §4): the MTU of the next-hop network (bytes 6-7).
-    @inlinable public var nextHopMTU: UInt16 { bytes.readUInt16(at: 6) }
+    @inlinable public var nextHopMTU: UInt16 { bytes.getInteger(at: 6, as: UInt16.self) }
     /// Everything after the 8-byte header: echo data, or the quoted datagram of an error.
     @inlinable public var payload: UnsafeRawBufferPointer { bytes.dropFirst(count: Self.headerLength) }
     @inlinable public var payloadOffset: Int { frameOffset + Self.headerLength }
@@ -281,11 +281,11 @@ public struct ICMPv4Header: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func emit(into bytes: UnsafeMutableRawBufferPointer) {
         precondition(bytes.count >= length, "buffer too small for the ICMPv4 message")
-        bytes.writeUInt8(type.rawValue, at: 0)
-        bytes.writeUInt8(code, at: 1)
-        bytes.writeUInt16(0, at: 2)
-        bytes.writeUInt32(restOfHeader, at: 4)
-        bytes.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(0..<length))), at: 2)
+        bytes.setInteger(type.rawValue, at: 0, as: UInt8.self)
+        bytes.setInteger(code, at: 1, as: UInt8.self)
+        bytes.setInteger(0, at: 2, as: UInt16.self)
+        bytes.setInteger(restOfHeader, at: 4, as: UInt32.self)
+        bytes.setInteger(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(0..<length))), at: 2, as: UInt16.self)
     }
 
     /// A tcpdump-like line: `ICMP echo request id 7326 seq 1 len 64`.

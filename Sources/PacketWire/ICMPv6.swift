@@ -146,17 +146,17 @@ public struct ICMPv6Message {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var type: ICMPv6Type { ICMPv6Type(rawValue: bytes.readUInt8(at: 0)) }
-    @inlinable public var code: UInt8 { bytes.readUInt8(at: 1) }
-    @inlinable public var checksum: UInt16 { bytes.readUInt16(at: 2) }
+    @inlinable public var type: ICMPv6Type { ICMPv6Type(rawValue: bytes.getInteger(at: 0, as: UInt8.self)) }
+    @inlinable public var code: UInt8 { bytes.getInteger(at: 1, as: UInt8.self) }
+    @inlinable public var checksum: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
     /// Bytes 4-7 as one word, whatever the type makes of them.
-    @inlinable public var restOfHeader: UInt32 { bytes.readUInt32(at: 4) }
+    @inlinable public var restOfHeader: UInt32 { bytes.getInteger(at: 4, as: UInt32.self) }
     /// Echo request/reply (RFC 4443 §4): the identifier (bytes 4-5).
-    @inlinable public var identifier: UInt16 { bytes.readUInt16(at: 4) }
+    @inlinable public var identifier: UInt16 { bytes.getInteger(at: 4, as: UInt16.self) }
     /// Echo request/reply: the sequence number (bytes 6-7).
-    @inlinable public var sequenceNumber: UInt16 { bytes.readUInt16(at: 6) }
+    @inlinable public var sequenceNumber: UInt16 { bytes.getInteger(at: 6, as: UInt16.self) }
     /// Packet too big (RFC 4443 §3.2): the MTU of the next-hop link (bytes 4-7).
-    @inlinable public var mtu: UInt32 { bytes.readUInt32(at: 4) }
+    @inlinable public var mtu: UInt32 { bytes.getInteger(at: 4, as: UInt32.self) }
     /// Everything after the 8-byte header: echo data, the quoted packet of an error, or an ND body.
     @inlinable public var payload: UnsafeRawBufferPointer { bytes.dropFirst(count: Self.headerLength) }
     @inlinable public var payloadOffset: Int { frameOffset + Self.headerLength }
@@ -280,12 +280,12 @@ public struct ICMPv6Header: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func emit(into bytes: UnsafeMutableRawBufferPointer, checksum pseudoHeader: PseudoHeader) {
         precondition(bytes.count >= length, "buffer too small for the ICMPv6 message")
-        bytes.writeUInt8(type.rawValue, at: 0)
-        bytes.writeUInt8(code, at: 1)
-        bytes.writeUInt16(0, at: 2)
-        bytes.writeUInt32(restOfHeader, at: 4)
+        bytes.setInteger(type.rawValue, at: 0, as: UInt8.self)
+        bytes.setInteger(code, at: 1, as: UInt8.self)
+        bytes.setInteger(0, at: 2, as: UInt16.self)
+        bytes.setInteger(restOfHeader, at: 4, as: UInt32.self)
         let message = UnsafeRawBufferPointer(bytes.slice(0..<length))
-        bytes.writeUInt16(pseudoHeader.checksum(of: message, protocol: .icmpv6), at: 2)
+        bytes.setInteger(pseudoHeader.checksum(of: message, protocol: .icmpv6), at: 2, as: UInt16.self)
     }
 
     /// A tcpdump-like line: `ICMPv6 packet too big, mtu 1280 len 72`.

@@ -44,7 +44,7 @@ public struct IPv4Packet {
         guard bytes.count >= Self.minimumHeaderLength else {
             throw .truncated(.ipv4, offset: frameOffset, needed: Self.minimumHeaderLength, available: bytes.count)
         }
-        let first = bytes.readUInt8(at: 0)
+        let first = bytes.getInteger(at: 0, as: UInt8.self)
         guard first >> 4 == 4 else {
             throw .badVersion(.ipv4, offset: frameOffset, expected: 4, found: Int(first >> 4))
         }
@@ -56,7 +56,7 @@ public struct IPv4Packet {
         guard bytes.count >= headerLength else {
             throw .truncated(.ipv4, offset: frameOffset, needed: headerLength, available: bytes.count)
         }
-        let totalLength = Int(bytes.readUInt16(at: 2))
+        let totalLength = Int(bytes.getInteger(at: 2, as: UInt16.self))
         guard totalLength >= headerLength else {
             throw .badLength(.ipv4, offset: frameOffset + 2,
                              expected: "total length of at least the header's \(headerLength) bytes", found: totalLength)
@@ -68,24 +68,24 @@ public struct IPv4Packet {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var version: UInt8 { bytes.readUInt8(at: 0) >> 4 }
-    @inlinable public var headerLength: Int { Int(bytes.readUInt8(at: 0) & 0x0F) * 4 }
-    @inlinable public var typeOfService: UInt8 { bytes.readUInt8(at: 1) }
-    @inlinable public var totalLength: Int { Int(bytes.readUInt16(at: 2)) }
-    @inlinable public var identification: UInt16 { bytes.readUInt16(at: 4) }
+    @inlinable public var version: UInt8 { bytes.getInteger(at: 0, as: UInt8.self) >> 4 }
+    @inlinable public var headerLength: Int { Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4 }
+    @inlinable public var typeOfService: UInt8 { bytes.getInteger(at: 1, as: UInt8.self) }
+    @inlinable public var totalLength: Int { Int(bytes.getInteger(at: 2, as: UInt16.self)) }
+    @inlinable public var identification: UInt16 { bytes.getInteger(at: 4, as: UInt16.self) }
     /// The reserved flag bit (RFC 791: must be zero; kept so a decoder can report it).
-    @inlinable public var reservedFlag: Bool { bytes.readUInt8(at: 6) & 0x80 != 0 }
-    @inlinable public var dontFragment: Bool { bytes.readUInt8(at: 6) & 0x40 != 0 }
-    @inlinable public var moreFragments: Bool { bytes.readUInt8(at: 6) & 0x20 != 0 }
+    @inlinable public var reservedFlag: Bool { bytes.getInteger(at: 6, as: UInt8.self) & 0x80 != 0 }
+    @inlinable public var dontFragment: Bool { bytes.getInteger(at: 6, as: UInt8.self) & 0x40 != 0 }
+    @inlinable public var moreFragments: Bool { bytes.getInteger(at: 6, as: UInt8.self) & 0x20 != 0 }
     /// Fragment offset in bytes (the field counts 8-byte units).
-    @inlinable public var fragmentOffset: Int { Int(bytes.readUInt16(at: 6) & 0x1FFF) * 8 }
+    @inlinable public var fragmentOffset: Int { Int(bytes.getInteger(at: 6, as: UInt16.self) & 0x1FFF) * 8 }
     /// True for any fragment of a larger datagram, first and last included.
     @inlinable public var isFragment: Bool { moreFragments || fragmentOffset != 0 }
-    @inlinable public var timeToLive: UInt8 { bytes.readUInt8(at: 8) }
-    @inlinable public var `protocol`: IPProtocol { IPProtocol(rawValue: bytes.readUInt8(at: 9)) }
-    @inlinable public var checksum: UInt16 { bytes.readUInt16(at: 10) }
-    @inlinable public var source: IPv4Address { IPv4Address(rawValue: bytes.readUInt32(at: 12)) }
-    @inlinable public var destination: IPv4Address { IPv4Address(rawValue: bytes.readUInt32(at: 16)) }
+    @inlinable public var timeToLive: UInt8 { bytes.getInteger(at: 8, as: UInt8.self) }
+    @inlinable public var `protocol`: IPProtocol { IPProtocol(rawValue: bytes.getInteger(at: 9, as: UInt8.self)) }
+    @inlinable public var checksum: UInt16 { bytes.getInteger(at: 10, as: UInt16.self) }
+    @inlinable public var source: IPv4Address { IPv4Address(rawValue: bytes.getInteger(at: 12, as: UInt32.self)) }
+    @inlinable public var destination: IPv4Address { IPv4Address(rawValue: bytes.getInteger(at: 16, as: UInt32.self)) }
     @inlinable public var options: UnsafeRawBufferPointer { bytes.slice(20..<headerLength) }
 
     /// RFC 791: the header checksum sums to all ones over the header, options included.
@@ -105,10 +105,10 @@ public struct IPv4Packet {
         guard bytes.count >= minimumHeaderLength else { return nil }
         let ttl = bytes.load(fromByteOffset: 8, as: UInt8.self)
         guard ttl > 0 else { return nil }
-        let oldWord = bytes.readUInt16(at: 8)
+        let oldWord = bytes.getInteger(at: 8, as: UInt16.self)
         let newWord = oldWord &- 0x0100
-        bytes.writeUInt16(newWord, at: 8)
-        bytes.writeUInt16(InternetChecksum.updated(bytes.readUInt16(at: 10), replacing: oldWord, with: newWord), at: 10)
+        bytes.setInteger(newWord, at: 8, as: UInt16.self)
+        bytes.setInteger(InternetChecksum.updated(bytes.getInteger(at: 10, as: UInt16.self), replacing: oldWord, with: newWord), at: 10, as: UInt16.self)
         return ttl - 1
     }
 }
@@ -183,21 +183,21 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
     public func emit(into bytes: UnsafeMutableRawBufferPointer) {
         precondition(bytes.count >= headerLength, "buffer too small for the IPv4 header")
         precondition(options.count % 4 == 0 && options.count <= 40, "IPv4 options must be padded to 4 bytes, at most 40")
-        bytes.writeUInt8(0x40 | UInt8(headerLength / 4), at: 0)
-        bytes.writeUInt8(typeOfService, at: 1)
-        bytes.writeUInt16(UInt16(truncatingIfNeeded: totalLength), at: 2)
-        bytes.writeUInt16(identification, at: 4)
+        bytes.setInteger(0x40 | UInt8(headerLength / 4), at: 0, as: UInt8.self)
+        bytes.setInteger(typeOfService, at: 1, as: UInt8.self)
+        bytes.setInteger(UInt16(truncatingIfNeeded: totalLength), at: 2, as: UInt16.self)
+        bytes.setInteger(identification, at: 4, as: UInt16.self)
         let flags: UInt16 = (reservedFlag ? 0x8000 : 0) | (dontFragment ? 0x4000 : 0) | (moreFragments ? 0x2000 : 0)
-        bytes.writeUInt16(flags | UInt16(truncatingIfNeeded: fragmentOffset / 8) & 0x1FFF, at: 6)
-        bytes.writeUInt8(timeToLive, at: 8)
-        bytes.writeUInt8(self.protocol.rawValue, at: 9)
-        bytes.writeUInt16(0, at: 10)
-        bytes.writeUInt32(source.rawValue, at: 12)
-        bytes.writeUInt32(destination.rawValue, at: 16)
+        bytes.setInteger(flags | UInt16(truncatingIfNeeded: fragmentOffset / 8) & 0x1FFF, at: 6, as: UInt16.self)
+        bytes.setInteger(timeToLive, at: 8, as: UInt8.self)
+        bytes.setInteger(self.protocol.rawValue, at: 9, as: UInt8.self)
+        bytes.setInteger(0, at: 10, as: UInt16.self)
+        bytes.setInteger(source.rawValue, at: 12, as: UInt32.self)
+        bytes.setInteger(destination.rawValue, at: 16, as: UInt32.self)
         if !options.isEmpty {
             options.withUnsafeBytes { bytes.baseAddress!.advanced(by: 20).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         }
-        bytes.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(0..<headerLength))), at: 10)
+        bytes.setInteger(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(0..<headerLength))), at: 10, as: UInt16.self)
     }
 
     /// Adds the RFC 768 / RFC 793 pseudo-header for an upper-layer checksum of `upperLength` bytes.

@@ -272,12 +272,12 @@ public struct IPv4Reassembler: Sendable {
         bytes.append(contentsOf: queue.data[0..<queue.length])
         let headerLength = header.count
         bytes.withUnsafeMutableBytes { buffer in
-            buffer.writeUInt16(UInt16(truncatingIfNeeded: headerLength + queue.length), at: 2)
-            let dontFragment = buffer.readUInt16(at: 6) & 0x4000
-            buffer.writeUInt16(dontFragment, at: 6)
-            buffer.writeUInt16(0, at: 10)
+            buffer.setInteger(UInt16(truncatingIfNeeded: headerLength + queue.length), at: 2, as: UInt16.self)
+            let dontFragment = buffer.getInteger(at: 6, as: UInt16.self) & 0x4000
+            buffer.setInteger(dontFragment, at: 6, as: UInt16.self)
+            buffer.setInteger(0, at: 10, as: UInt16.self)
             let checksum = InternetChecksum.checksum(UnsafeRawBufferPointer(buffer.slice(0..<headerLength)))
-            buffer.writeUInt16(checksum, at: 10)
+            buffer.setInteger(checksum, at: 10, as: UInt16.self)
         }
         return Datagram(key: key, bytes: bytes, headerLength: headerLength, tags: queue.tags)
     }

@@ -34,11 +34,11 @@ public struct IPv6Packet {
         guard bytes.count >= Self.headerLength else {
             throw .truncated(.ipv6, offset: frameOffset, needed: Self.headerLength, available: bytes.count)
         }
-        let version = bytes.readUInt8(at: 0) >> 4
+        let version = bytes.getInteger(at: 0, as: UInt8.self) >> 4
         guard version == 6 else {
             throw .badVersion(.ipv6, offset: frameOffset, expected: 6, found: Int(version))
         }
-        let payloadLength = Int(bytes.readUInt16(at: 4))
+        let payloadLength = Int(bytes.getInteger(at: 4, as: UInt16.self))
         guard Self.headerLength + payloadLength <= bytes.count else {
             throw .truncated(.ipv6, offset: frameOffset + 4, needed: Self.headerLength + payloadLength,
                              available: bytes.count)
@@ -47,11 +47,11 @@ public struct IPv6Packet {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var trafficClass: UInt8 { UInt8(truncatingIfNeeded: bytes.readUInt32(at: 0) >> 20) }
-    @inlinable public var flowLabel: UInt32 { bytes.readUInt32(at: 0) & 0xF_FFFF }
-    @inlinable public var payloadLength: Int { Int(bytes.readUInt16(at: 4)) }
-    @inlinable public var nextHeader: IPProtocol { IPProtocol(rawValue: bytes.readUInt8(at: 6)) }
-    @inlinable public var hopLimit: UInt8 { bytes.readUInt8(at: 7) }
+    @inlinable public var trafficClass: UInt8 { UInt8(truncatingIfNeeded: bytes.getInteger(at: 0, as: UInt32.self) >> 20) }
+    @inlinable public var flowLabel: UInt32 { bytes.getInteger(at: 0, as: UInt32.self) & 0xF_FFFF }
+    @inlinable public var payloadLength: Int { Int(bytes.getInteger(at: 4, as: UInt16.self)) }
+    @inlinable public var nextHeader: IPProtocol { IPProtocol(rawValue: bytes.getInteger(at: 6, as: UInt8.self)) }
+    @inlinable public var hopLimit: UInt8 { bytes.getInteger(at: 7, as: UInt8.self) }
     @inlinable public var source: IPv6Address { IPv6Address(reading: bytes, at: 8) }
     @inlinable public var destination: IPv6Address { IPv6Address(reading: bytes, at: 24) }
     /// Everything after the fixed header up to the payload length: extension headers and upper layer.
@@ -104,28 +104,28 @@ public struct IPv6Packet {
                 guard payload.count >= offset + 2 else {
                     throw .truncated(.ipv6, offset: payloadOffset + offset, needed: offset + 2, available: payload.count)
                 }
-                length = (Int(payload.readUInt8(at: offset + 1)) + 1) * 8
+                length = (Int(payload.getInteger(at: offset + 1, as: UInt8.self)) + 1) * 8
             case .ipv6Fragment:
                 length = 8
                 guard payload.count >= offset + length else {
                     throw .truncated(.ipv6, offset: payloadOffset + offset, needed: offset + length,
                                      available: payload.count)
                 }
-                let field = payload.readUInt16(at: offset + 2)
+                let field = payload.getInteger(at: offset + 2, as: UInt16.self)
                 fragment = IPv6Fragment(offset: Int(field & 0xFFF8), moreFragments: field & 1 != 0,
-                                        identification: payload.readUInt32(at: offset + 4))
+                                        identification: payload.getInteger(at: offset + 4, as: UInt32.self))
             case .authenticationHeader:
                 guard payload.count >= offset + 2 else {
                     throw .truncated(.ipv6, offset: payloadOffset + offset, needed: offset + 2, available: payload.count)
                 }
-                length = (Int(payload.readUInt8(at: offset + 1)) + 2) * 4
+                length = (Int(payload.getInteger(at: offset + 1, as: UInt8.self)) + 2) * 4
             default:
                 return UpperLayer(protocol: next, offset: offset, fragment: fragment)
             }
             guard payload.count >= offset + length else {
                 throw .truncated(.ipv6, offset: payloadOffset + offset, needed: offset + length, available: payload.count)
             }
-            next = IPProtocol(rawValue: payload.readUInt8(at: offset))
+            next = IPProtocol(rawValue: payload.getInteger(at: offset, as: UInt8.self))
             offset += length
             if let fragment, fragment.offset != 0 {
                 return UpperLayer(protocol: next, offset: offset, fragment: fragment)
@@ -169,10 +169,10 @@ public struct IPv6Header: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func emit(into bytes: UnsafeMutableRawBufferPointer) {
         precondition(bytes.count >= Self.headerLength, "buffer too small for the IPv6 header")
-        bytes.writeUInt32(6 << 28 | UInt32(trafficClass) << 20 | (flowLabel & 0xF_FFFF), at: 0)
-        bytes.writeUInt16(UInt16(truncatingIfNeeded: payloadLength), at: 4)
-        bytes.writeUInt8(nextHeader.rawValue, at: 6)
-        bytes.writeUInt8(hopLimit, at: 7)
+        bytes.setInteger(6 << 28 | UInt32(trafficClass) << 20 | (flowLabel & 0xF_FFFF), at: 0, as: UInt32.self)
+        bytes.setInteger(UInt16(truncatingIfNeeded: payloadLength), at: 4, as: UInt16.self)
+        bytes.setInteger(nextHeader.rawValue, at: 6, as: UInt8.self)
+        bytes.setInteger(hopLimit, at: 7, as: UInt8.self)
         source.write(into: bytes, at: 8)
         destination.write(into: bytes, at: 24)
     }

@@ -137,26 +137,26 @@ public enum TCPOption: Hashable, Sendable, CustomStringConvertible {
     /// Writes the option at `offset` in `bytes`, which must have room for ``encodedLength`` bytes.
     @inlinable
     func write(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
-        bytes.writeUInt8(kind, at: offset)
+        bytes.setInteger(kind, at: offset, as: UInt8.self)
         guard encodedLength > 1 else { return }
-        bytes.writeUInt8(UInt8(truncatingIfNeeded: encodedLength), at: offset + 1)
+        bytes.setInteger(UInt8(truncatingIfNeeded: encodedLength), at: offset + 1, as: UInt8.self)
         switch self {
         case .endOfOptionList, .noOperation, .sackPermitted:
             break
         case .maximumSegmentSize(let size):
-            bytes.writeUInt16(size, at: offset + 2)
+            bytes.setInteger(size, at: offset + 2, as: UInt16.self)
         case .windowScale(let shift):
-            bytes.writeUInt8(shift, at: offset + 2)
+            bytes.setInteger(shift, at: offset + 2, as: UInt8.self)
         case .selectiveAcknowledgment(let blocks):
             for (index, block) in blocks.enumerated() {
-                bytes.writeUInt32(block.leftEdge, at: offset + 2 + 8 * index)
-                bytes.writeUInt32(block.rightEdge, at: offset + 6 + 8 * index)
+                bytes.setInteger(block.leftEdge, at: offset + 2 + 8 * index, as: UInt32.self)
+                bytes.setInteger(block.rightEdge, at: offset + 6 + 8 * index, as: UInt32.self)
             }
         case .timestamps(let value, let echoReply):
-            bytes.writeUInt32(value, at: offset + 2)
-            bytes.writeUInt32(echoReply, at: offset + 6)
+            bytes.setInteger(value, at: offset + 2, as: UInt32.self)
+            bytes.setInteger(echoReply, at: offset + 6, as: UInt32.self)
         case .unknown(_, let data):
-            for (index, byte) in data.enumerated() { bytes.writeUInt8(byte, at: offset + 2 + index) }
+            for (index, byte) in data.enumerated() { bytes.setInteger(byte, at: offset + 2 + index, as: UInt8.self) }
         }
     }
 
@@ -208,7 +208,7 @@ public struct TCPSegment {
         guard bytes.count >= Self.minimumHeaderLength else {
             throw .truncated(.tcp, offset: frameOffset, needed: Self.minimumHeaderLength, available: bytes.count)
         }
-        let headerLength = Int(bytes.readUInt8(at: Field.dataOffset) >> 4) * 4
+        let headerLength = Int(bytes.getInteger(at: Field.dataOffset, as: UInt8.self) >> 4) * 4
         guard headerLength >= Self.minimumHeaderLength else {
             throw .badLength(.tcp, offset: frameOffset + Field.dataOffset,
                              expected: "header length of at least 20 bytes (data offset >= 5)", found: headerLength)
@@ -221,18 +221,18 @@ public struct TCPSegment {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var sourcePort: UInt16 { bytes.readUInt16(at: 0) }
-    @inlinable public var destinationPort: UInt16 { bytes.readUInt16(at: 2) }
-    @inlinable public var sequenceNumber: UInt32 { bytes.readUInt32(at: 4) }
-    @inlinable public var acknowledgmentNumber: UInt32 { bytes.readUInt32(at: 8) }
+    @inlinable public var sourcePort: UInt16 { bytes.getInteger(at: 0, as: UInt16.self) }
+    @inlinable public var destinationPort: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
+    @inlinable public var sequenceNumber: UInt32 { bytes.getInteger(at: 4, as: UInt32.self) }
+    @inlinable public var acknowledgmentNumber: UInt32 { bytes.getInteger(at: 8, as: UInt32.self) }
     /// Header length in bytes (the field counts 32-bit words).
-    @inlinable public var headerLength: Int { Int(bytes.readUInt8(at: 12) >> 4) * 4 }
+    @inlinable public var headerLength: Int { Int(bytes.getInteger(at: 12, as: UInt8.self) >> 4) * 4 }
     /// The four reserved bits between the data offset and the flags (RFC 9293 §3.1: must be zero).
-    @inlinable public var reservedBits: UInt8 { bytes.readUInt8(at: 12) & 0x0F }
-    @inlinable public var flags: TCPFlags { TCPFlags(rawValue: bytes.readUInt8(at: 13)) }
-    @inlinable public var window: UInt16 { bytes.readUInt16(at: 14) }
-    @inlinable public var checksum: UInt16 { bytes.readUInt16(at: 16) }
-    @inlinable public var urgentPointer: UInt16 { bytes.readUInt16(at: 18) }
+    @inlinable public var reservedBits: UInt8 { bytes.getInteger(at: 12, as: UInt8.self) & 0x0F }
+    @inlinable public var flags: TCPFlags { TCPFlags(rawValue: bytes.getInteger(at: 13, as: UInt8.self)) }
+    @inlinable public var window: UInt16 { bytes.getInteger(at: 14, as: UInt16.self) }
+    @inlinable public var checksum: UInt16 { bytes.getInteger(at: 16, as: UInt16.self) }
+    @inlinable public var urgentPointer: UInt16 { bytes.getInteger(at: 18, as: UInt16.self) }
     /// The option bytes, padding included.
     @inlinable public var optionBytes: UnsafeRawBufferPointer { bytes.slice(20..<headerLength) }
     /// The segment's data: everything after the header.
@@ -264,7 +264,7 @@ public struct TCPSegment {
         var result: [TCPOption] = []
         var offset = 0
         while offset < options.count {
-            let kind = options.readUInt8(at: offset)
+            let kind = options.getInteger(at: offset, as: UInt8.self)
             if kind == TCPOption.Kind.endOfOptionList {
                 result.append(.endOfOptionList)
                 break
@@ -278,7 +278,7 @@ public struct TCPSegment {
                 throw .badLength(.tcp, offset: base + offset, expected: "a length byte after option kind \(kind)",
                                  found: 0)
             }
-            let length = Int(options.readUInt8(at: offset + 1))
+            let length = Int(options.getInteger(at: offset + 1, as: UInt8.self))
             guard length >= 2, offset + length <= options.count else {
                 throw .badLength(.tcp, offset: base + offset + 1,
                                  expected: "option length from 2 to \(options.count - offset)", found: length)
@@ -292,10 +292,10 @@ public struct TCPSegment {
             switch kind {
             case TCPOption.Kind.maximumSegmentSize:
                 try requireLength(length == 4, "MSS option length 4")
-                result.append(.maximumSegmentSize(options.readUInt16(at: data)))
+                result.append(.maximumSegmentSize(options.getInteger(at: data, as: UInt16.self)))
             case TCPOption.Kind.windowScale:
                 try requireLength(length == 3, "window scale option length 3")
-                result.append(.windowScale(options.readUInt8(at: data)))
+                result.append(.windowScale(options.getInteger(at: data, as: UInt8.self)))
             case TCPOption.Kind.sackPermitted:
                 try requireLength(length == 2, "SACK-permitted option length 2")
                 result.append(.sackPermitted)
@@ -303,14 +303,14 @@ public struct TCPSegment {
                 try requireLength(length >= 10 && (length - 2) % 8 == 0, "SACK option length 2 + 8n, n >= 1")
                 var blocks: [TCPSACKBlock] = []
                 for start in stride(from: data, to: offset + length, by: 8) {
-                    blocks.append(TCPSACKBlock(leftEdge: options.readUInt32(at: start),
-                                               rightEdge: options.readUInt32(at: start + 4)))
+                    blocks.append(TCPSACKBlock(leftEdge: options.getInteger(at: start, as: UInt32.self),
+                                               rightEdge: options.getInteger(at: start + 4, as: UInt32.self)))
                 }
                 result.append(.selectiveAcknowledgment(blocks))
             case TCPOption.Kind.timestamps:
                 try requireLength(length == 10, "timestamps option length 10")
-                result.append(.timestamps(value: options.readUInt32(at: data),
-                                          echoReply: options.readUInt32(at: data + 4)))
+                result.append(.timestamps(value: options.getInteger(at: data, as: UInt32.self),
+                                          echoReply: options.getInteger(at: data + 4, as: UInt32.self)))
             default:
                 result.append(.unknown(kind: kind, data: Array(options.slice(data..<(offset + length)))))
             }
@@ -385,26 +385,26 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
         let headerLength = self.headerLength
         precondition(headerLength <= TCPSegment.maximumHeaderLength, "TCP options longer than 40 bytes")
         precondition(bytes.count >= headerLength + payloadLength, "buffer too small for the TCP segment")
-        bytes.writeUInt16(sourcePort, at: 0)
-        bytes.writeUInt16(destinationPort, at: 2)
-        bytes.writeUInt32(sequenceNumber, at: 4)
-        bytes.writeUInt32(acknowledgmentNumber, at: 8)
-        bytes.writeUInt8(UInt8(headerLength / 4) << 4 | (reservedBits & 0x0F), at: 12)
-        bytes.writeUInt8(flags.rawValue, at: 13)
-        bytes.writeUInt16(window, at: 14)
-        bytes.writeUInt16(0, at: 16)
-        bytes.writeUInt16(urgentPointer, at: 18)
+        bytes.setInteger(sourcePort, at: 0, as: UInt16.self)
+        bytes.setInteger(destinationPort, at: 2, as: UInt16.self)
+        bytes.setInteger(sequenceNumber, at: 4, as: UInt32.self)
+        bytes.setInteger(acknowledgmentNumber, at: 8, as: UInt32.self)
+        bytes.setInteger(UInt8(headerLength / 4) << 4 | (reservedBits & 0x0F), at: 12, as: UInt8.self)
+        bytes.setInteger(flags.rawValue, at: 13, as: UInt8.self)
+        bytes.setInteger(window, at: 14, as: UInt16.self)
+        bytes.setInteger(0, at: 16, as: UInt16.self)
+        bytes.setInteger(urgentPointer, at: 18, as: UInt16.self)
         var offset = TCPSegment.minimumHeaderLength
         for option in options {
             option.write(into: bytes, at: offset)
             offset += option.encodedLength
         }
         while offset < headerLength {
-            bytes.writeUInt8(0, at: offset)
+            bytes.setInteger(0, at: offset, as: UInt8.self)
             offset += 1
         }
         let segment = UnsafeRawBufferPointer(bytes.slice(0..<(headerLength + payloadLength)))
-        bytes.writeUInt16(pseudoHeader.checksum(of: segment, protocol: .tcp), at: 16)
+        bytes.setInteger(pseudoHeader.checksum(of: segment, protocol: .tcp), at: 16, as: UInt16.self)
     }
 
     /// A tcpdump-like line: `TCP 52222 > 8080 [SYN] seq 0 win 64240 [mss 1460,nop] len 0`.

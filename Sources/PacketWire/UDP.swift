@@ -67,7 +67,7 @@ public struct UDPDatagram {
         guard bytes.count >= Self.headerLength else {
             throw .truncated(.udp, offset: frameOffset, needed: Self.headerLength, available: bytes.count)
         }
-        let length = Int(bytes.readUInt16(at: 4))
+        let length = Int(bytes.getInteger(at: 4, as: UInt16.self))
         guard length >= Self.headerLength else {
             throw .badLength(.udp, offset: frameOffset + 4, expected: "length of at least 8", found: length)
         }
@@ -78,10 +78,10 @@ public struct UDPDatagram {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var sourcePort: UInt16 { bytes.readUInt16(at: 0) }
-    @inlinable public var destinationPort: UInt16 { bytes.readUInt16(at: 2) }
-    @inlinable public var length: Int { Int(bytes.readUInt16(at: 4)) }
-    @inlinable public var checksum: UInt16 { bytes.readUInt16(at: 6) }
+    @inlinable public var sourcePort: UInt16 { bytes.getInteger(at: 0, as: UInt16.self) }
+    @inlinable public var destinationPort: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
+    @inlinable public var length: Int { Int(bytes.getInteger(at: 4, as: UInt16.self)) }
+    @inlinable public var checksum: UInt16 { bytes.getInteger(at: 6, as: UInt16.self) }
     /// The datagram as the length field bounds it: header and data.
     @inlinable public var datagram: UnsafeRawBufferPointer { bytes.slice(0..<length) }
     @inlinable public var payload: UnsafeRawBufferPointer { bytes.slice(Self.headerLength..<length) }
@@ -140,13 +140,13 @@ public struct UDPHeader: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func emit(into bytes: UnsafeMutableRawBufferPointer, checksum pseudoHeader: PseudoHeader?) {
         precondition(bytes.count >= length, "buffer too small for the UDP datagram")
-        bytes.writeUInt16(sourcePort, at: 0)
-        bytes.writeUInt16(destinationPort, at: 2)
-        bytes.writeUInt16(UInt16(truncatingIfNeeded: length), at: 4)
-        bytes.writeUInt16(0, at: 6)
+        bytes.setInteger(sourcePort, at: 0, as: UInt16.self)
+        bytes.setInteger(destinationPort, at: 2, as: UInt16.self)
+        bytes.setInteger(UInt16(truncatingIfNeeded: length), at: 4, as: UInt16.self)
+        bytes.setInteger(0, at: 6, as: UInt16.self)
         if let pseudoHeader {
             let sum = pseudoHeader.checksum(of: UnsafeRawBufferPointer(bytes.slice(0..<length)), protocol: .udp)
-            bytes.writeUInt16(sum == 0 ? 0xFFFF : sum, at: 6)
+            bytes.setInteger(sum == 0 ? 0xFFFF : sum, at: 6, as: UInt16.self)
         }
     }
 

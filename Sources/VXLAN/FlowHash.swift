@@ -22,21 +22,21 @@ public struct FlowHash {
     @inlinable @inline(__always)
     static func untaggedIPv4Hash(_ frame: UnsafeRawBufferPointer, seed: UInt32) -> UInt32? {
         let ip = 14
-        guard frame.count >= ip + IPv4Packet.minimumHeaderLength, frame.readUInt16(at: 12) == 0x0800 else { return nil }
-        let first = frame.readUInt8(at: ip)
+        guard frame.count >= ip + IPv4Packet.minimumHeaderLength, frame.getInteger(at: 12, as: UInt16.self) == 0x0800 else { return nil }
+        let first = frame.getInteger(at: ip, as: UInt8.self)
         let headerLength = Int(first & 0x0F) &* 4
-        let totalLength = Int(frame.readUInt16(at: ip + 2))
+        let totalLength = Int(frame.getInteger(at: ip + 2, as: UInt16.self))
         // IPv4Packet(checking:): version 4, IHL >= 5, header and total length within the bytes.
         guard first >> 4 == 4, headerLength >= IPv4Packet.minimumHeaderLength, frame.count - ip >= headerLength,
               totalLength >= headerLength, totalLength <= frame.count - ip else { return nil }
         var state = Mixer(seed: seed)
-        state.add(frame.readUInt32(at: ip + 12))
-        state.add(frame.readUInt32(at: ip + 16))
-        let proto = frame.readUInt8(at: ip + 9)
+        state.add(frame.getInteger(at: ip + 12, as: UInt32.self))
+        state.add(frame.getInteger(at: ip + 16, as: UInt32.self))
+        let proto = frame.getInteger(at: ip + 9, as: UInt8.self)
         state.add(UInt32(proto))
         // Not a fragment (MF clear, offset 0), TCP or UDP, and four bytes of ports inside the total length.
-        if frame.readUInt16(at: ip + 6) & 0x3FFF == 0, proto == 6 || proto == 17, totalLength - headerLength >= 4 {
-            state.add(frame.readUInt32(at: ip + headerLength))
+        if frame.getInteger(at: ip + 6, as: UInt16.self) & 0x3FFF == 0, proto == 6 || proto == 17, totalLength - headerLength >= 4 {
+            state.add(frame.getInteger(at: ip + headerLength, as: UInt32.self))
         }
         return state.finish()
     }
@@ -56,26 +56,26 @@ public struct FlowHash {
             state.add(ip.destination.rawValue)
             state.add(UInt32(ip.protocol.rawValue))
             if !ip.isFragment, ip.protocol == .tcp || ip.protocol == .udp, ip.payload.count >= 4 {
-                state.add(ip.payload.readUInt32(at: 0))
+                state.add(ip.payload.getInteger(at: 0, as: UInt32.self))
             }
             return state.finish()
         case .ipv6:
             let payload = ethernet.payload
-            guard payload.count >= 40, payload.readUInt8(at: 0) >> 4 == 6 else { break }
-            for offset in stride(from: 8, to: 40, by: 4) { state.add(payload.readUInt32(at: offset)) }
-            let nextHeader = payload.readUInt8(at: 6)
+            guard payload.count >= 40, payload.getInteger(at: 0, as: UInt8.self) >> 4 == 6 else { break }
+            for offset in stride(from: 8, to: 40, by: 4) { state.add(payload.getInteger(at: offset, as: UInt32.self)) }
+            let nextHeader = payload.getInteger(at: 6, as: UInt8.self)
             state.add(UInt32(nextHeader))
             if nextHeader == IPProtocol.tcp.rawValue || nextHeader == IPProtocol.udp.rawValue, payload.count >= 44 {
-                state.add(payload.readUInt32(at: 40))
+                state.add(payload.getInteger(at: 40, as: UInt32.self))
             }
             return state.finish()
         default:
             break
         }
         let macs = ethernet.bytes
-        state.add(macs.readUInt32(at: 0))
-        state.add(macs.readUInt32(at: 4))
-        state.add(macs.readUInt32(at: 8))
+        state.add(macs.getInteger(at: 0, as: UInt32.self))
+        state.add(macs.getInteger(at: 4, as: UInt32.self))
+        state.add(macs.getInteger(at: 8, as: UInt32.self))
         state.add(UInt32(ethernet.etherType.rawValue))
         return state.finish()
     }

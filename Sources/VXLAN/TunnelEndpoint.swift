@@ -197,10 +197,10 @@ public struct TunnelEndpoint: Sendable {
         // Ethernet II (no VLAN tag): destination, source, EtherType IPv4.
         frame.storeBytes(of: (destinationMAC.rawValue << 16 | sourceMAC.rawValue >> 32).bigEndian, toByteOffset: 0,
                          as: UInt64.self)
-        frame.writeUInt32(UInt32(truncatingIfNeeded: sourceMAC.rawValue), at: 8)
+        frame.setInteger(UInt32(truncatingIfNeeded: sourceMAC.rawValue), at: 8, as: UInt32.self)
         // Literal numbers here and below: `EtherType.ipv4` and `IPProtocol.udp` are `static let`s of another
         // module, read through a lazy-initialisation accessor call on every use.
-        frame.writeUInt16(0x0800, at: 12)
+        frame.setInteger(0x0800, at: 12, as: UInt16.self)
         // IPv4 (RFC 791), IHL 5, no options, never a fragment; the checksum is summed from these words.
         let totalLength = UInt16(truncatingIfNeeded: IPv4Packet.minimumHeaderLength + udp.length)
         let word0 = 0x4500_0000 | UInt32(typeOfService) << 16 | UInt32(totalLength)
@@ -212,14 +212,14 @@ public struct TunnelEndpoint: Sendable {
         headerSum.add(doubleWord: word2)
         headerSum.add(doubleWord: source.rawValue)
         headerSum.add(doubleWord: destination.rawValue)
-        frame.writeUInt32(word0, at: 14)
-        frame.writeUInt32(word1, at: 18)
-        frame.writeUInt32(word2 | UInt32(headerSum.checksum), at: 22)
-        frame.writeUInt32(source.rawValue, at: 26)
-        frame.writeUInt32(destination.rawValue, at: 30)
+        frame.setInteger(word0, at: 14, as: UInt32.self)
+        frame.setInteger(word1, at: 18, as: UInt32.self)
+        frame.setInteger(word2 | UInt32(headerSum.checksum), at: 22, as: UInt32.self)
+        frame.setInteger(source.rawValue, at: 26, as: UInt32.self)
+        frame.setInteger(destination.rawValue, at: 30, as: UInt32.self)
         // UDP (RFC 768); the checksum field stays 0 ("none") unless asked for.
-        frame.writeUInt32(UInt32(udp.sourcePort) << 16 | UInt32(udp.destinationPort), at: 34)
-        frame.writeUInt32(UInt32(UInt16(truncatingIfNeeded: udp.length)) << 16, at: 38)
+        frame.setInteger(UInt32(udp.sourcePort) << 16 | UInt32(udp.destinationPort), at: 34, as: UInt32.self)
+        frame.setInteger(UInt32(UInt16(truncatingIfNeeded: udp.length)) << 16, at: 38, as: UInt32.self)
         // VXLAN (RFC 7348 §5), with the group policy when there is one.
         var vxlanWord0 = UInt32(VXLANPacket.vniFlag) << 24
         if let groupPolicy = vxlan.groupPolicy {
@@ -227,13 +227,13 @@ public struct TunnelEndpoint: Sendable {
                 | (groupPolicy.policyApplied ? VXLANPacket.policyAppliedFlag : 0)
             vxlanWord0 |= UInt32(VXLANPacket.groupPolicyFlag) << 24 | UInt32(gbpFlags) << 16 | UInt32(groupPolicy.id)
         }
-        frame.writeUInt32(vxlanWord0, at: 42)
-        frame.writeUInt32(vxlan.vni << 8, at: 46)
+        frame.setInteger(vxlanWord0, at: 42, as: UInt32.self)
+        frame.setInteger(vxlan.vni << 8, at: 46, as: UInt32.self)
         if udpChecksum {
             // Over the pseudo-header, UDP and VXLAN headers and the inner frame; 0 is sent as 0xFFFF.
             let datagram = UnsafeRawBufferPointer(frame.slice(34..<34 + udp.length))
             let sum = PseudoHeader.ipv4(source: source, destination: destination).checksum(of: datagram, protocol: .udp)
-            frame.writeUInt16(sum == 0 ? 0xFFFF : sum, at: 40)
+            frame.setInteger(sum == 0 ? 0xFFFF : sum, at: 40, as: UInt16.self)
         }
     }
 
@@ -290,29 +290,29 @@ public struct TunnelEndpoint: Sendable {
         let ip = EthernetFrame.minimumHeaderLength
         // EthernetFrame(checking:), untagged, EtherType IPv4 (literal: `EtherType.ipv4` is another module's
         // lazily initialised `static let`).
-        guard frame.count >= ip + IPv4Packet.minimumHeaderLength, frame.readUInt16(at: 12) == 0x0800 else {
+        guard frame.count >= ip + IPv4Packet.minimumHeaderLength, frame.getInteger(at: 12, as: UInt16.self) == 0x0800 else {
             return nil
         }
         // IPv4Packet(checking:): version 4, IHL >= 5, header and total length within the bytes.
-        let first = frame.readUInt8(at: ip)
+        let first = frame.getInteger(at: ip, as: UInt8.self)
         let ipHeaderLength = Int(first & 0x0F) &* 4
-        let totalLength = Int(frame.readUInt16(at: ip + 2))
+        let totalLength = Int(frame.getInteger(at: ip + 2, as: UInt16.self))
         guard first >> 4 == 4, ipHeaderLength >= IPv4Packet.minimumHeaderLength, frame.count - ip >= ipHeaderLength,
               totalLength >= ipHeaderLength, totalLength <= frame.count - ip else { return nil }
         // IPv4Header(_:): the header checksum; then not a fragment (MF clear, offset 0), protocol UDP.
         guard InternetChecksum.checksum(frame.slice(ip..<ip + ipHeaderLength)) == 0,
-              frame.readUInt16(at: ip + 6) & 0x3FFF == 0, frame.readUInt8(at: ip + 9) == 17 else { return nil }
+              frame.getInteger(at: ip + 6, as: UInt16.self) & 0x3FFF == 0, frame.getInteger(at: ip + 9, as: UInt8.self) == 17 else { return nil }
         // UDPDatagram(checking:) on the IP payload, then the destination port.
         let udp = ip + ipHeaderLength
         guard totalLength - ipHeaderLength >= UDPDatagram.headerLength else { return nil }
-        let udpLength = Int(frame.readUInt16(at: udp + 4))
+        let udpLength = Int(frame.getInteger(at: udp + 4, as: UInt16.self))
         guard udpLength >= UDPDatagram.headerLength, udpLength <= totalLength - ipHeaderLength,
-              frame.readUInt16(at: udp + 2) == configuration.destinationPort else { return nil }
-        let source = IPv4Address(rawValue: frame.readUInt32(at: ip + 12))
+              frame.getInteger(at: udp + 2, as: UInt16.self) == configuration.destinationPort else { return nil }
+        let source = IPv4Address(rawValue: frame.getInteger(at: ip + 12, as: UInt32.self))
         // A zero checksum is "none", which IPv4 allows; any other must verify.
-        if frame.readUInt16(at: udp + 6) != 0 {
+        if frame.getInteger(at: udp + 6, as: UInt16.self) != 0 {
             let pseudoHeader = PseudoHeader.ipv4(source: source,
-                                                 destination: IPv4Address(rawValue: frame.readUInt32(at: ip + 16)))
+                                                 destination: IPv4Address(rawValue: frame.getInteger(at: ip + 16, as: UInt32.self)))
             guard pseudoHeader.checksum(of: frame.slice(udp..<udp + udpLength), protocol: .udp) == 0 else { return nil }
         }
         // VXLANPacket(checking:) and VXLANHeader(_:): 8 bytes, the I flag; then the VNI and an inner
@@ -320,14 +320,14 @@ public struct TunnelEndpoint: Sendable {
         let vxlan = udp + UDPDatagram.headerLength
         let innerLength = udpLength - UDPDatagram.headerLength - VXLANPacket.headerLength
         guard innerLength >= 0 else { return nil }
-        let flags = frame.readUInt8(at: vxlan)
-        let vni = frame.readUInt32(at: vxlan + 4) >> 8
+        let flags = frame.getInteger(at: vxlan, as: UInt8.self)
+        let vni = frame.getInteger(at: vxlan + 4, as: UInt32.self) >> 8
         guard flags & VXLANPacket.vniFlag != 0, vni == configuration.vni,
               innerLength >= EthernetFrame.minimumHeaderLength else { return nil }
         var groupPolicy: GroupPolicy?
         if flags & VXLANPacket.groupPolicyFlag != 0 {
-            let gbpFlags = frame.readUInt8(at: vxlan + 1)
-            groupPolicy = GroupPolicy(id: frame.readUInt16(at: vxlan + 2),
+            let gbpFlags = frame.getInteger(at: vxlan + 1, as: UInt8.self)
+            groupPolicy = GroupPolicy(id: frame.getInteger(at: vxlan + 2, as: UInt16.self),
                                       dontLearn: gbpFlags & VXLANPacket.dontLearnFlag != 0,
                                       policyApplied: gbpFlags & VXLANPacket.policyAppliedFlag != 0)
         }
@@ -336,7 +336,7 @@ public struct TunnelEndpoint: Sendable {
         buffer.truncate(to: headerLength + innerLength)
         buffer.removeFront(headerLength)
         return DecapsulatedPacket(vni: vni, groupPolicy: groupPolicy, outerSource: .v4(source),
-                                  outerSourcePort: frame.readUInt16(at: udp), headerLength: headerLength)
+                                  outerSourcePort: frame.getInteger(at: udp, as: UInt16.self), headerLength: headerLength)
     }
 
     /// ``decapsulate(_:)`` through PacketWire's views and values, layer by layer: every frame the fast
@@ -428,10 +428,10 @@ struct InnerSummary {
     init(_ frame: UnsafeRawBufferPointer) {
         // Performance: an untagged IPv4 frame is read in place, inlined; the same answer as the
         // general reading below gives for it (EtherType 0x0800 at 12, then the `.ipv4` case).
-        if frame.count >= 14 && frame.readUInt16(at: 12) == 0x0800 {
-            if frame.count >= 34 && frame.readUInt8(at: 14) >> 4 == 4 {
-                self.init(typeOfService: frame.readUInt8(at: 15), timeToLive: frame.readUInt8(at: 22),
-                          dontFragment: frame.readUInt8(at: 20) & 0x40 != 0)
+        if frame.count >= 14 && frame.getInteger(at: 12, as: UInt16.self) == 0x0800 {
+            if frame.count >= 34 && frame.getInteger(at: 14, as: UInt8.self) >> 4 == 4 {
+                self.init(typeOfService: frame.getInteger(at: 15, as: UInt8.self), timeToLive: frame.getInteger(at: 22, as: UInt8.self),
+                          dontFragment: frame.getInteger(at: 20, as: UInt8.self) & 0x40 != 0)
             } else {
                 self.init(typeOfService: 0, timeToLive: nil, dontFragment: false)
             }
@@ -453,13 +453,13 @@ struct InnerSummary {
         guard let ethernet = try? EthernetFrame(checking: frame) else { return }
         let payload = ethernet.payload
         switch ethernet.etherType {
-        case .ipv4 where payload.count >= 20 && payload.readUInt8(at: 0) >> 4 == 4:
-            typeOfService = payload.readUInt8(at: 1)
-            timeToLive = payload.readUInt8(at: 8)
-            dontFragment = payload.readUInt8(at: 6) & 0x40 != 0
-        case .ipv6 where payload.count >= 40 && payload.readUInt8(at: 0) >> 4 == 6:
-            typeOfService = UInt8(truncatingIfNeeded: payload.readUInt32(at: 0) >> 20)
-            timeToLive = payload.readUInt8(at: 7)
+        case .ipv4 where payload.count >= 20 && payload.getInteger(at: 0, as: UInt8.self) >> 4 == 4:
+            typeOfService = payload.getInteger(at: 1, as: UInt8.self)
+            timeToLive = payload.getInteger(at: 8, as: UInt8.self)
+            dontFragment = payload.getInteger(at: 6, as: UInt8.self) & 0x40 != 0
+        case .ipv6 where payload.count >= 40 && payload.getInteger(at: 0, as: UInt8.self) >> 4 == 6:
+            typeOfService = UInt8(truncatingIfNeeded: payload.getInteger(at: 0, as: UInt32.self) >> 20)
+            timeToLive = payload.getInteger(at: 7, as: UInt8.self)
             // Linux `df inherit`: IPv6 is never fragmented by routers, so its tunnel packets keep DF.
             dontFragment = true
         default:

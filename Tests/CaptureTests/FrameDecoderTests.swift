@@ -155,10 +155,10 @@ struct FrameDecoderTests {
         func fragment(_ offset: Int, _ count: Int, more: Bool) -> [UInt8] {
             var header = ipHeader
             header.withUnsafeMutableBytes { buffer in
-                buffer.writeUInt16(UInt16(20 + count), at: 2)
-                buffer.writeUInt16((more ? 0x2000 : 0) | UInt16(offset / 8), at: 6)
-                buffer.writeUInt16(0, at: 10)
-                buffer.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(buffer)), at: 10)
+                buffer.setInteger(UInt16(20 + count), at: 2, as: UInt16.self)
+                buffer.setInteger((more ? 0x2000 : 0) | UInt16(offset / 8), at: 6, as: UInt16.self)
+                buffer.setInteger(0, at: 10, as: UInt16.self)
+                buffer.setInteger(InternetChecksum.checksum(UnsafeRawBufferPointer(buffer)), at: 10, as: UInt16.self)
             }
             return ethernet + header + data[offset..<(offset + count)]
         }

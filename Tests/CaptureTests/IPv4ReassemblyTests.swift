@@ -174,9 +174,9 @@ struct IPv4ReassemblyTests {
         // Offset 65528 (the largest) with 16 bytes: the datagram would end at 65544 + header.
         var bytes = Datagram(length: 16).fragment(0, 16, more: false)
         bytes.withUnsafeMutableBytes { buffer in
-            buffer.writeUInt16(0x1FFF, at: 6) // offset 8191 × 8, MF clear
-            buffer.writeUInt16(0, at: 10)
-            buffer.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(buffer.slice(0..<20))), at: 10)
+            buffer.setInteger(0x1FFF, at: 6, as: UInt16.self) // offset 8191 × 8, MF clear
+            buffer.setInteger(0, at: 10, as: UInt16.self)
+            buffer.setInteger(InternetChecksum.checksum(UnsafeRawBufferPointer(buffer.slice(0..<20))), at: 10, as: UInt16.self)
         }
         var reassembler = IPv4Reassembler()
         #expect(discardReason(try add(bytes, to: &reassembler)) == .oversize)

@@ -56,11 +56,11 @@ enum TestFrames {
         var bytes = [UInt8](repeating: 0, count: 34 + 8 + quoted.count)
         bytes.withUnsafeMutableBytes { frame in
             let icmp = frame.slice(34..<frame.count)
-            icmp.writeUInt8(3, at: 0)
-            icmp.writeUInt8(4, at: 1)
-            icmp.writeUInt16(mtu, at: 6)
+            icmp.setInteger(3, at: 0, as: UInt8.self)
+            icmp.setInteger(4, at: 1, as: UInt8.self)
+            icmp.setInteger(mtu, at: 6, as: UInt16.self)
             quoted.withUnsafeBytes { icmp.slice(8..<icmp.count).copyMemory(from: $0) }
-            icmp.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(icmp)), at: 2)
+            icmp.setInteger(InternetChecksum.checksum(UnsafeRawBufferPointer(icmp)), at: 2, as: UInt16.self)
             IPv4Header(protocol: .icmp, source: source, destination: destination, payloadLength: icmp.count)
                 .emit(into: frame.slice(14..<34))
             EthernetHeader(destination: MACAddress(2, 0, 0, 0, 0, 1), source: MACAddress(2, 0, 0, 0, 0, 9), etherType: .ipv4)

@@ -83,12 +83,12 @@ struct ICMPv4Tests {
             }
             #expect(Array(quoted) == Array(frame[42...]))
             #expect(message.payloadOffset == 42)
-            #expect(quoted.readUInt8(at: 0) == 0x45)
-            #expect(quoted.readUInt16(at: 2) == 1450)
-            #expect(quoted.readUInt8(at: 8) == quotedTTL)
-            #expect(IPv4Address(rawValue: quoted.readUInt32(at: 16)) == IPv4Address(192, 0, 2, 2))
-            #expect(quoted.readUInt16(at: 20) == 50000)
-            #expect(quoted.readUInt16(at: 22) == 4789)
+            #expect(quoted.getInteger(at: 0, as: UInt8.self) == 0x45)
+            #expect(quoted.getInteger(at: 2, as: UInt16.self) == 1450)
+            #expect(quoted.getInteger(at: 8, as: UInt8.self) == quotedTTL)
+            #expect(IPv4Address(rawValue: quoted.getInteger(at: 16, as: UInt32.self)) == IPv4Address(192, 0, 2, 2))
+            #expect(quoted.getInteger(at: 20, as: UInt16.self) == 50000)
+            #expect(quoted.getInteger(at: 22, as: UInt16.self) == 4789)
         }
         // Echo messages quote nothing.
         try decoding(try CapturedFrame.kernel("flannel-v4", 9), from: 84) { bytes in

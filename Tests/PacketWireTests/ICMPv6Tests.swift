@@ -80,10 +80,10 @@ struct ICMPv6Tests {
             }
             #expect(Array(quoted) == Array(frame[62...]))
             #expect(quoted.count == 64)
-            #expect(quoted.readUInt8(at: 0) >> 4 == 6)
-            #expect(quoted.readUInt16(at: 4) == 1414)
-            #expect(quoted.readUInt8(at: 6) == 17)
-            #expect(quoted.readUInt16(at: 42) == 4789)
+            #expect(quoted.getInteger(at: 0, as: UInt8.self) >> 4 == 6)
+            #expect(quoted.getInteger(at: 4, as: UInt16.self) == 1414)
+            #expect(quoted.getInteger(at: 6, as: UInt8.self) == 17)
+            #expect(quoted.getInteger(at: 42, as: UInt16.self) == 4789)
         }
     }
 

@@ -202,7 +202,7 @@ extension Simulation {
         if proto == .icmp, bytes[l4] == 3 {
             stats[specIndex].icmpErrors += 1
             if bytes[l4 + 1] == 4, tag.role == .toClient, flows[index].tcp != nil {
-                try tcpPathMTUReduced(index, mtu: Int(bytes.readUInt16(at: l4 + 6)))
+                try tcpPathMTUReduced(index, mtu: Int(bytes.getInteger(at: l4 + 6, as: UInt16.self)))
             }
             return
         }
@@ -215,8 +215,8 @@ extension Simulation {
         case .icmp where bytes[l4] == 8:
             let reply = takeBuffer()
             var flow = flows[index]
-            PodPackets.echo(reply, addressing(from: pod, to: IPv4Address(rawValue: bytes.readUInt32(at: 26)), dontFragment: false, flow: &flow),
-                            reply: true, identifier: bytes.readUInt16(at: l4 + 4), sequence: bytes.readUInt16(at: l4 + 6),
+            PodPackets.echo(reply, addressing(from: pod, to: IPv4Address(rawValue: bytes.getInteger(at: 26, as: UInt32.self)), dontFragment: false, flow: &flow),
+                            reply: true, identifier: bytes.getInteger(at: l4 + 4, as: UInt16.self), sequence: bytes.getInteger(at: l4 + 6, as: UInt16.self),
                             payload: bytes.count - l4 - 8)
             flows[index] = flow
             try podSend(pod, reply, PacketTag(flow: tag.flow, role: .toClient, sentAt: events.now, isData: false))

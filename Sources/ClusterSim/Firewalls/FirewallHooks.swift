@@ -74,8 +74,8 @@ extension Simulation {
     func prepareRejection(about buffer: PacketBuffer, hook: Hook, from place: Int?, tag: PacketTag) -> Rejection? {
         guard let place else { return nil }
         let bytes = buffer.readableBytes
-        guard bytes.count >= 34, bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue else { return nil }
-        let source = IPv4Address(rawValue: bytes.readUInt32(at: 26))
+        guard bytes.count >= 34, bytes.getInteger(at: 12, as: UInt16.self) == EtherType.ipv4.rawValue else { return nil }
+        let source = IPv4Address(rawValue: bytes.getInteger(at: 26, as: UInt32.self))
         if hook == .forward, let node = underlay.places[place].node {
             let error = takeBuffer()
             PodPackets.destinationUnreachable(

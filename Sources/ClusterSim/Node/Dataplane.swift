@@ -21,7 +21,7 @@ extension Simulation {
     func route(at node: Int, _ buffer: PacketBuffer, _ tag: PacketTag, forwarded: Bool = true) throws(CaptureError) {
         func point() -> String { "\(cluster.nodes[node].spec.name) routing" }
         let bytes = buffer.mutableBytes
-        guard bytes.count >= 34, bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue,
+        guard bytes.count >= 34, bytes.getInteger(at: 12, as: UInt16.self) == EtherType.ipv4.rawValue,
               (try? IPv4Packet(checking: UnsafeRawBufferPointer(bytes.slice(14..<bytes.count)))) != nil else {
             drop(buffer, tag, at: point(), "not an IPv4 packet"); return
         }
@@ -78,7 +78,7 @@ extension Simulation {
         let l4 = 14 + ipHeader
         let source = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 26, as: UInt32.self)))
         let destination = IPv4Address(rawValue: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 30, as: UInt32.self)))
-        let sourcePort = bytes.readUInt16(at: l4), destinationPort = bytes.readUInt16(at: l4 + 2)
+        let sourcePort = bytes.getInteger(at: l4, as: UInt16.self), destinationPort = bytes.getInteger(at: l4 + 2, as: UInt16.self)
         let key = NATKey(proto: proto, source: source, sourcePort: sourcePort, destination: destination, destinationPort: destinationPort)
         if let original = nodes[node].natReverse[key] {
             rewrite(bytes, source: original.address, sourcePort: original.port)
@@ -112,23 +112,23 @@ extension Simulation {
                  destination: IPv4Address? = nil, destinationPort: UInt16? = nil) {
         let ipHeader = Int(bytes[14] & 0x0F) * 4
         let l4 = 14 + ipHeader
-        if let source { bytes.writeUInt32(source.rawValue, at: 26) }
-        if let destination { bytes.writeUInt32(destination.rawValue, at: 30) }
-        if let sourcePort { bytes.writeUInt16(sourcePort, at: l4) }
-        if let destinationPort { bytes.writeUInt16(destinationPort, at: l4 + 2) }
-        bytes.writeUInt16(0, at: 24)
-        bytes.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(14..<l4))), at: 24)
-        let totalLength = Int(bytes.readUInt16(at: 16))
+        if let source { bytes.setInteger(source.rawValue, at: 26, as: UInt32.self) }
+        if let destination { bytes.setInteger(destination.rawValue, at: 30, as: UInt32.self) }
+        if let sourcePort { bytes.setInteger(sourcePort, at: l4, as: UInt16.self) }
+        if let destinationPort { bytes.setInteger(destinationPort, at: l4 + 2, as: UInt16.self) }
+        bytes.setInteger(0, at: 24, as: UInt16.self)
+        bytes.setInteger(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(14..<l4))), at: 24, as: UInt16.self)
+        let totalLength = Int(bytes.getInteger(at: 16, as: UInt16.self))
         let segment = bytes.slice(l4..<(14 + totalLength))
-        let pseudo = PseudoHeader.ipv4(source: IPv4Address(rawValue: bytes.readUInt32(at: 26)),
-                                       destination: IPv4Address(rawValue: bytes.readUInt32(at: 30)))
+        let pseudo = PseudoHeader.ipv4(source: IPv4Address(rawValue: bytes.getInteger(at: 26, as: UInt32.self)),
+                                       destination: IPv4Address(rawValue: bytes.getInteger(at: 30, as: UInt32.self)))
         let proto = IPProtocol(rawValue: bytes[23])
         let checksumOffset = proto == .tcp ? 16 : 6
         guard segment.count >= checksumOffset + 2 else { return }
-        if proto == .udp && segment.readUInt16(at: 6) == 0 { return }
-        segment.writeUInt16(0, at: checksumOffset)
+        if proto == .udp && segment.getInteger(at: 6, as: UInt16.self) == 0 { return }
+        segment.setInteger(0, at: checksumOffset, as: UInt16.self)
         let sum = pseudo.checksum(of: UnsafeRawBufferPointer(segment), protocol: proto)
-        segment.writeUInt16(proto == .udp && sum == 0 ? 0xFFFF : sum, at: checksumOffset)
+        segment.setInteger(proto == .udp && sum == 0 ? 0xFFFF : sum, at: checksumOffset, as: UInt16.self)
     }
 
     // MARK: VTEP
@@ -138,7 +138,7 @@ extension Simulation {
         let nodeName = cluster.nodes[node].spec.name
         func point() -> String { "\(nodeName) vtep" }
         let bytes = buffer.mutableBytes
-        let innerLength = Int(bytes.readUInt16(at: 16))
+        let innerLength = Int(bytes.getInteger(at: 16, as: UInt16.self))
         let innerDF = bytes[20] & 0x40 != 0
         let pathMTU = pathMTU(from: node, to: remote)
         if innerDF && innerLength + overhead > pathMTU {
@@ -209,8 +209,8 @@ extension Simulation {
     func sendFragmentationNeeded(at node: Int, offending: PacketBuffer, mtu: Int, tag: PacketTag) throws(CaptureError) {
         let bytes = offending.readableBytes
         let error = takeBuffer()
-        let source = IPv4Address(rawValue: bytes.readUInt32(at: 26))
-        let destination = IPv4Address(rawValue: bytes.readUInt32(at: 30))
+        let source = IPv4Address(rawValue: bytes.getInteger(at: 26, as: UInt32.self))
+        let destination = IPv4Address(rawValue: bytes.getInteger(at: 30, as: UInt32.self))
         PodPackets.fragmentationNeeded(
             error, PodPackets.Addressing(sourceMAC: bytes.readMAC(at: 0), destinationMAC: bytes.readMAC(at: 6),
                                          source: destination, destination: source, dontFragment: true, identification: 0),
@@ -231,7 +231,7 @@ extension Simulation {
         guard direction >= 0 else { drop(buffer, tag, at: "\(placeName) underlay", "no route to \(underlay.places[target].name)"); return }
         let link = underlay.links[underlay.directions[direction].link]
         let bytes = buffer.mutableBytes
-        let isIPv4 = bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue
+        let isIPv4 = bytes.getInteger(at: 12, as: UInt16.self) == EtherType.ipv4.rawValue
         let ipLength = bytes.count - 14
         if ipLength > link.mtu {
             // A switch cannot fragment: to it, every oversized frame is as good as DF.
@@ -244,7 +244,7 @@ extension Simulation {
                 } else if underlay.places[place].node == nil, isIPv4 {
                     try sendRouterFragmentationNeeded(from: place, offending: buffer, mtu: link.mtu, tag: tag)
                     drop(buffer, tag, at: "\(placeName)",
-                         "outer packet of \(ipLength) bytes has DF set and exceeds the \(link.mtu)-byte MTU of link \(linkName); ICMP fragmentation needed sent to \(IPv4Address(rawValue: bytes.readUInt32(at: 26)))")
+                         "outer packet of \(ipLength) bytes has DF set and exceeds the \(link.mtu)-byte MTU of link \(linkName); ICMP fragmentation needed sent to \(IPv4Address(rawValue: bytes.getInteger(at: 26, as: UInt32.self)))")
                 } else {
                     drop(buffer, tag, at: "\(placeName) underlay",
                          "outer packet of \(ipLength) bytes has DF set and exceeds the \(link.mtu)-byte MTU of link \(linkName)")
@@ -301,10 +301,10 @@ extension Simulation {
             }
             let bytes = piece.mutableBytes
             let more = offset + size < payload || originalMore
-            bytes.writeUInt16(UInt16(headerLength + size), at: 16)
-            bytes.writeUInt16((more ? 0x2000 : 0) | UInt16(originalOffset + offset / 8), at: 20)
-            bytes.writeUInt16(0, at: 24)
-            bytes.writeUInt16(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(14..<(14 + headerLength)))), at: 24)
+            bytes.setInteger(UInt16(headerLength + size), at: 16, as: UInt16.self)
+            bytes.setInteger((more ? 0x2000 : 0) | UInt16(originalOffset + offset / 8), at: 20, as: UInt16.self)
+            bytes.setInteger(0, at: 24, as: UInt16.self)
+            bytes.setInteger(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(14..<(14 + headerLength)))), at: 24, as: UInt16.self)
             pieces.append(piece)
             offset += size
         }
@@ -358,7 +358,7 @@ extension Simulation {
     /// packet's flow (as control traffic), so a firewall that drops it is charged to that flow.
     func sendRouterFragmentationNeeded(from place: Int, offending: PacketBuffer, mtu: Int, tag: PacketTag) throws(CaptureError) {
         let bytes = offending.readableBytes
-        let source = IPv4Address(rawValue: bytes.readUInt32(at: 26))
+        let source = IPv4Address(rawValue: bytes.getInteger(at: 26, as: UInt32.self))
         guard let node = nodeByUnderlayAddress[.v4(source)] else { return }
         let error = takeBuffer()
         let direction = underlay.nextDirection[place][node]
@@ -393,7 +393,7 @@ extension Simulation {
         try captures?.underlay(node, buffer.readableBytes, at: events.now)
         var frame = buffer
         let bytes = frame.readableBytes
-        let isIPv4 = bytes.count >= 34 && bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue
+        let isIPv4 = bytes.count >= 34 && bytes.getInteger(at: 12, as: UInt16.self) == EtherType.ipv4.rawValue
         if isIPv4, bytes.isIPv4FragmentFrame {
             guard let whole = reassemble(buffer, tag, at: node) else { return }
             frame = whole
@@ -478,11 +478,11 @@ extension Simulation {
         let name = underlay.places[place].name
         let destination: Int?
         if underlay.places[place].isSwitch {
-            destination = bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue
-                ? nodeByUnderlayAddress[.v4(IPv4Address(rawValue: bytes.readUInt32(at: 30)))]
+            destination = bytes.getInteger(at: 12, as: UInt16.self) == EtherType.ipv4.rawValue
+                ? nodeByUnderlayAddress[.v4(IPv4Address(rawValue: bytes.getInteger(at: 30, as: UInt32.self)))]
                 : (try? IPv6Packet(checking: UnsafeRawBufferPointer(bytes.slice(14..<bytes.count)))).flatMap { nodeByUnderlayAddress[.v6($0.destination)] }
-        } else if bytes.readUInt16(at: 12) == EtherType.ipv4.rawValue {
-            destination = nodeByUnderlayAddress[.v4(IPv4Address(rawValue: bytes.readUInt32(at: 30)))]
+        } else if bytes.getInteger(at: 12, as: UInt16.self) == EtherType.ipv4.rawValue {
+            destination = nodeByUnderlayAddress[.v4(IPv4Address(rawValue: bytes.getInteger(at: 30, as: UInt32.self)))]
             guard let ttl = IPv4Packet.decrementTimeToLive(in: bytes.slice(14..<bytes.count)), ttl > 0 else {
                 drop(buffer, tag, at: name, "outer TTL expired"); return
             }
@@ -501,7 +501,7 @@ extension Simulation {
         }
         if explainSpec >= 0 { explain(tag, name, "routes toward \(underlay.places[destination].name)") }
         EthernetHeader(destination: underlay.nextHopMAC(from: place, to: destination) ?? .broadcast,
-                       source: underlay.places[place].mac, etherType: EtherType(rawValue: bytes.readUInt16(at: 12)))
+                       source: underlay.places[place].mac, etherType: EtherType(rawValue: bytes.getInteger(at: 12, as: UInt16.self)))
             .emit(into: bytes.slice(0..<14))
         try underlayTransmit(from: place, toward: destination, buffer, tag)
     }
@@ -512,8 +512,8 @@ extension Simulation {
         let ipHeader = Int(bytes[14] & 0x0F) * 4
         let icmp = 14 + ipHeader
         guard bytes.count >= icmp + 8 + 20, bytes[icmp] == 3, bytes[icmp + 1] == 4 else { return }
-        let mtu = Int(bytes.readUInt16(at: icmp + 6))
-        let quotedDestination = IPv4Address(rawValue: bytes.readUInt32(at: icmp + 8 + 16))
+        let mtu = Int(bytes.getInteger(at: icmp + 6, as: UInt16.self))
+        let quotedDestination = IPv4Address(rawValue: bytes.getInteger(at: icmp + 8 + 16, as: UInt32.self))
         guard let remote = nodeByUnderlayAddress[.v4(quotedDestination)], mtu >= 68 else { return }
         nodes[node].pathMTU[remote] = min(mtu, pathMTU(from: node, to: remote))
     }
@@ -522,18 +522,13 @@ extension Simulation {
 extension UnsafeRawBufferPointer {
     /// For an Ethernet frame carrying IPv4 (checked by the caller): whether the packet is a fragment,
     /// first or later (more-fragments set or a non-zero offset).
-    var isIPv4FragmentFrame: Bool { readUInt16(at: 20) & 0x3FFF != 0 }
+    var isIPv4FragmentFrame: Bool { getInteger(at: 20, as: UInt16.self) & 0x3FFF != 0 }
 
     func readMAC(at offset: Int) -> MACAddress {
-        MACAddress(rawValue: UInt64(readUInt16(at: offset)) << 32 | UInt64(readUInt32(at: offset + 2)))
+        MACAddress(rawValue: UInt64(getInteger(at: offset, as: UInt16.self)) << 32 | UInt64(getInteger(at: offset + 2, as: UInt32.self)))
     }
 }
 
-extension UnsafeMutableRawBufferPointer {
-    func readUInt32(at offset: Int) -> UInt32 {
-        UInt32(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-    }
-}
 
 extension ServiceProtocol {
     var ipProtocol: UInt8 { self == .tcp ? IPProtocol.tcp.rawValue : IPProtocol.udp.rawValue }

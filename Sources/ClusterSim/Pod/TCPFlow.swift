@@ -119,20 +119,20 @@ extension Simulation {
         guard var connection = flows[index].tcp else { return }
         let ipHeader = Int(bytes[14] & 0x0F) * 4
         let l4 = 14 + ipHeader
-        let totalLength = Int(bytes.readUInt16(at: 16))
+        let totalLength = Int(bytes.getInteger(at: 16, as: UInt16.self))
         let dataOffset = Int(bytes[l4 + 12] >> 4) * 4
         let payload = totalLength - ipHeader - dataOffset
-        let sequence = bytes.readUInt32(at: l4 + 4), acknowledgment = bytes.readUInt32(at: l4 + 8)
+        let sequence = bytes.getInteger(at: l4 + 4, as: UInt32.self), acknowledgment = bytes.getInteger(at: l4 + 8, as: UInt32.self)
         let flags = TCPFlags(rawValue: bytes[l4 + 13])
         let spec = flows[index].spec
         if role == .toServer {
             // Server: answer SYN, acknowledge in-order data cumulatively, answer FIN with FIN.
-            let client = IPv4Address(rawValue: bytes.readUInt32(at: 26))
-            let clientPort = bytes.readUInt16(at: l4)
+            let client = IPv4Address(rawValue: bytes.getInteger(at: 26, as: UInt32.self))
+            let clientPort = bytes.getInteger(at: l4, as: UInt16.self)
             var reply: TCPHeader?
             if flags.contains(.syn) {
                 connection.serverReceiveNext = sequence &+ 1
-                reply = TCPHeader(sourcePort: bytes.readUInt16(at: l4 + 2), destinationPort: clientPort,
+                reply = TCPHeader(sourcePort: bytes.getInteger(at: l4 + 2, as: UInt16.self), destinationPort: clientPort,
                                   sequenceNumber: connection.serverSequence, acknowledgmentNumber: connection.serverReceiveNext,
                                   flags: [.syn, .ack], window: 65160,
                                   options: [.maximumSegmentSize(UInt16(scenario.overlay.mtu - 40))])
@@ -142,7 +142,7 @@ extension Simulation {
                 }
                 let finishing = flags.contains(.fin) && sequence &+ UInt32(payload) &+ 1 == connection.serverReceiveNext
                 if payload > 0 || finishing {
-                    reply = TCPHeader(sourcePort: bytes.readUInt16(at: l4 + 2), destinationPort: clientPort,
+                    reply = TCPHeader(sourcePort: bytes.getInteger(at: l4 + 2, as: UInt16.self), destinationPort: clientPort,
                                       sequenceNumber: connection.serverSequence &+ 1 &+ (connection.serverFinished ? 1 : 0),
                                       acknowledgmentNumber: connection.serverReceiveNext,
                                       flags: finishing ? [.fin, .ack] : [.ack], window: 65160)
