@@ -47,6 +47,13 @@ public struct IPv6Packet {
         self.frameOffset = frameOffset
     }
 
+    /// A view over bytes a checked view already vouched for (a mutable view's own bytes).
+    @inlinable
+    init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
     @inlinable public var trafficClass: UInt8 { UInt8(truncatingIfNeeded: bytes.getInteger(at: 0, as: UInt32.self) >> 20) }
     @inlinable public var flowLabel: UInt32 { bytes.getInteger(at: 0, as: UInt32.self) & 0xF_FFFF }
     @inlinable public var payloadLength: Int { Int(bytes.getInteger(at: 4, as: UInt16.self)) }
@@ -131,6 +138,150 @@ public struct IPv6Packet {
                 return UpperLayer(protocol: next, offset: offset, fragment: fragment)
             }
         }
+    }
+}
+
+/// A zero-copy, writable view of an IPv6 packet: ``IPv6Packet``'s getters, a setter for every field of
+/// the fixed header, and the rewrites NAT and forwarding do. IPv6 has no header checksum; an address
+/// rewrite patches the upper layer's checksum, whose pseudo-header covers it (RFC 8200 §8.1).
+///
+/// After ``init(checking:frameOffset:)`` or ``init(formatting:payloadLength:frameOffset:)`` no getter or
+/// setter reaches outside ``bytes``: the payload length setter takes only values that fit the buffer.
+public struct MutableIPv6Packet {
+    public typealias Field = IPv6Packet.Field
+
+    public let bytes: UnsafeMutableRawBufferPointer
+    public let frameOffset: Int
+
+    /// - Throws: what ``IPv6Packet/init(checking:frameOffset:)`` throws for the same bytes.
+    @inlinable
+    public init(checking bytes: UnsafeMutableRawBufferPointer, frameOffset: Int = 0) throws(DecodeError) {
+        _ = try IPv6Packet(checking: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset)
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
+    /// Starts a header at the front of `bytes` for the setters to fill: writes version 6 (traffic
+    /// class and flow label zero) and the payload length; every other byte is left as it was.
+    /// - Parameter payloadLength: bytes after the fixed header, at most `bytes.count - 40` (and 65535);
+    ///   all the rest of `bytes` when nil.
+    @inlinable
+    public init(formatting bytes: UnsafeMutableRawBufferPointer, payloadLength: Int? = nil, frameOffset: Int = 0) {
+        precondition(bytes.count >= IPv6Packet.headerLength, "buffer too small for the IPv6 header")
+        let payloadLength = payloadLength ?? bytes.count - IPv6Packet.headerLength
+        precondition(payloadLength >= 0 && payloadLength <= min(bytes.count - IPv6Packet.headerLength, 65535),
+                     "IPv6 payload length must fit the buffer")
+        bytes.setInteger(UInt32(6) << 28, at: Field.versionClassLabel.lowerBound, as: UInt32.self)
+        bytes.setInteger(UInt16(payloadLength), at: Field.payloadLength.lowerBound, as: UInt16.self)
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
+    /// The same bytes, read-only.
+    @inlinable
+    public var readOnly: IPv6Packet { IPv6Packet(unchecked: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset) }
+
+    @inlinable
+    var firstWord: UInt32 {
+        get { bytes.getInteger(at: Field.versionClassLabel.lowerBound, as: UInt32.self) }
+        nonmutating set { bytes.setInteger(newValue, at: Field.versionClassLabel.lowerBound, as: UInt32.self) }
+    }
+
+    /// The version nibble (only its low 4 bits are written).
+    @inlinable public var version: UInt8 {
+        get { UInt8(truncatingIfNeeded: firstWord >> 28) }
+        nonmutating set { firstWord = firstWord & 0x0FFF_FFFF | UInt32(newValue & 0x0F) << 28 }
+    }
+
+    @inlinable public var trafficClass: UInt8 {
+        get { readOnly.trafficClass }
+        nonmutating set { firstWord = firstWord & 0xF00F_FFFF | UInt32(newValue) << 20 }
+    }
+
+    /// The 20-bit flow label (RFC 6437; only the low 20 bits are written).
+    @inlinable public var flowLabel: UInt32 {
+        get { readOnly.flowLabel }
+        nonmutating set { firstWord = firstWord & 0xFFF0_0000 | newValue & 0xF_FFFF }
+    }
+
+    /// Bytes after the fixed header.
+    /// - Precondition: at most `bytes.count - 40`.
+    @inlinable public var payloadLength: Int {
+        get { readOnly.payloadLength }
+        nonmutating set {
+            precondition(newValue >= 0 && newValue <= min(bytes.count - IPv6Packet.headerLength, 65535),
+                         "IPv6 payload length must fit the buffer")
+            bytes.setInteger(UInt16(newValue), at: Field.payloadLength.lowerBound, as: UInt16.self)
+        }
+    }
+
+    @inlinable public var nextHeader: IPProtocol {
+        get { readOnly.nextHeader }
+        nonmutating set { bytes.setInteger(newValue.rawValue, at: Field.nextHeader, as: UInt8.self) }
+    }
+
+    @inlinable public var hopLimit: UInt8 {
+        get { readOnly.hopLimit }
+        nonmutating set { bytes.setInteger(newValue, at: Field.hopLimit, as: UInt8.self) }
+    }
+
+    @inlinable public var source: IPv6Address {
+        get { readOnly.source }
+        nonmutating set { newValue.write(into: bytes, at: Field.source.lowerBound) }
+    }
+
+    @inlinable public var destination: IPv6Address {
+        get { readOnly.destination }
+        nonmutating set { newValue.write(into: bytes, at: Field.destination.lowerBound) }
+    }
+
+    /// Everything after the fixed header up to the payload length, writable.
+    @inlinable public var payload: UnsafeMutableRawBufferPointer {
+        bytes.slice(IPv6Packet.headerLength..<(IPv6Packet.headerLength + payloadLength))
+    }
+    @inlinable public var payloadOffset: Int { frameOffset + IPv6Packet.headerLength }
+
+    /// A router's hop limit decrement (RFC 8200 §3). Returns the new hop limit, or nil, with nothing
+    /// written, when it is already 0.
+    @inlinable
+    @discardableResult
+    public func decrementHopLimit() -> UInt8? {
+        let limit = hopLimit
+        guard limit > 0 else { return nil }
+        hopLimit = limit - 1
+        return limit - 1
+    }
+
+    /// Source NAT (Linux `nf_nat_ipv6_manip_pkt` with `NF_NAT_MANIP_SRC`): writes `address` and, when
+    /// `port` is given, the TCP or UDP source port (the ICMPv6 echo identifier), patching the TCP, UDP
+    /// or ICMPv6 checksum by RFC 1624. The upper layer is found by walking the extension headers; as in
+    /// Linux, when the walk fails or the packet is a fragment at a non-zero offset only the address is
+    /// written.
+    /// - Returns: false when `port` was given but no header was there to take it.
+    @inlinable
+    @discardableResult
+    public func rewriteSource(_ address: IPv6Address, port: UInt16? = nil) -> Bool {
+        rewriteAddress(at: Field.source.lowerBound, to: address, port: port, isDestination: false)
+    }
+
+    /// Destination NAT (`NF_NAT_MANIP_DST`); otherwise as ``rewriteSource(_:port:)``.
+    @inlinable
+    @discardableResult
+    public func rewriteDestination(_ address: IPv6Address, port: UInt16? = nil) -> Bool {
+        rewriteAddress(at: Field.destination.lowerBound, to: address, port: port, isDestination: true)
+    }
+
+    @inlinable
+    func rewriteAddress(at field: Int, to address: IPv6Address, port: UInt16?, isDestination: Bool) -> Bool {
+        let old = IPv6Address(reading: UnsafeRawBufferPointer(bytes), at: field)
+        var portWritten = port == nil
+        if let upper = try? readOnly.upperLayer(), upper.fragment.map({ $0.offset == 0 }) ?? true {
+            let transport = payload.dropFirst(count: upper.offset)
+            portWritten = TransportRewrite.apply(to: transport, protocol: upper.protocol, address: .v6(old, address),
+                                                 port: port, isDestination: isDestination) || port == nil
+        }
+        address.write(into: bytes, at: field)
+        return portWritten
     }
 }
 

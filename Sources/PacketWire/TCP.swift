@@ -221,6 +221,13 @@ public struct TCPSegment {
         self.frameOffset = frameOffset
     }
 
+    /// A view over bytes a checked view already vouched for (a mutable view's own bytes).
+    @inlinable
+    init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
     @inlinable public var sourcePort: UInt16 { bytes.getInteger(at: 0, as: UInt16.self) }
     @inlinable public var destinationPort: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
     @inlinable public var sequenceNumber: UInt32 { bytes.getInteger(at: 4, as: UInt32.self) }
@@ -317,6 +324,161 @@ public struct TCPSegment {
             offset += length
         }
         return result
+    }
+}
+
+/// A zero-copy, writable view of a TCP segment: ``TCPSegment``'s getters, a setter for every field,
+/// ``fillChecksum(_:)``, and port and address rewrites with RFC 1624 checksum updates.
+///
+/// After ``init(checking:frameOffset:)`` or ``init(formatting:headerLength:frameOffset:)`` no getter or
+/// setter reaches outside ``bytes``: the header length setter takes only 20 to 60 bytes within the
+/// segment. As with ``TCPSegment``, make the view over exactly the IP payload.
+public struct MutableTCPSegment {
+    public typealias Field = TCPSegment.Field
+
+    public let bytes: UnsafeMutableRawBufferPointer
+    public let frameOffset: Int
+
+    /// - Throws: what ``TCPSegment/init(checking:frameOffset:)`` throws for the same bytes.
+    @inlinable
+    public init(checking bytes: UnsafeMutableRawBufferPointer, frameOffset: Int = 0) throws(DecodeError) {
+        _ = try TCPSegment(checking: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset)
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
+    /// Starts a segment at the front of `bytes` for the setters to fill: writes the data offset for
+    /// `headerLength` with the reserved bits zero; every other byte is left as it was.
+    /// - Parameter headerLength: 20 to 60, a multiple of 4, at most `bytes.count`.
+    @inlinable
+    public init(formatting bytes: UnsafeMutableRawBufferPointer, headerLength: Int = TCPSegment.minimumHeaderLength,
+                frameOffset: Int = 0) {
+        precondition((TCPSegment.minimumHeaderLength...TCPSegment.maximumHeaderLength).contains(headerLength)
+                     && headerLength % 4 == 0 && headerLength <= bytes.count,
+                     "TCP header length must be 20 to 60, a multiple of 4, within the buffer")
+        bytes.setInteger(UInt8(headerLength / 4) << 4, at: Field.dataOffset, as: UInt8.self)
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
+    /// Over at least the 20 fixed header bytes, whatever the data offset says: only ports and checksum
+    /// are touched (the NAT rewrites of a segment inside an IPv4 or IPv6 view).
+    @inlinable
+    init(header bytes: UnsafeMutableRawBufferPointer) {
+        self.bytes = bytes
+        self.frameOffset = 0
+    }
+
+    /// The same bytes, read-only.
+    @inlinable
+    public var readOnly: TCPSegment { TCPSegment(unchecked: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset) }
+
+    @inlinable public var sourcePort: UInt16 {
+        get { readOnly.sourcePort }
+        nonmutating set { bytes.setInteger(newValue, at: Field.sourcePort.lowerBound, as: UInt16.self) }
+    }
+
+    @inlinable public var destinationPort: UInt16 {
+        get { readOnly.destinationPort }
+        nonmutating set { bytes.setInteger(newValue, at: Field.destinationPort.lowerBound, as: UInt16.self) }
+    }
+
+    @inlinable public var sequenceNumber: UInt32 {
+        get { readOnly.sequenceNumber }
+        nonmutating set { bytes.setInteger(newValue, at: Field.sequenceNumber.lowerBound, as: UInt32.self) }
+    }
+
+    @inlinable public var acknowledgmentNumber: UInt32 {
+        get { readOnly.acknowledgmentNumber }
+        nonmutating set { bytes.setInteger(newValue, at: Field.acknowledgmentNumber.lowerBound, as: UInt32.self) }
+    }
+
+    /// Header length in bytes (the data offset counts 32-bit words).
+    /// - Precondition: 20 to 60, a multiple of 4, at most `bytes.count`.
+    @inlinable public var headerLength: Int {
+        get { readOnly.headerLength }
+        nonmutating set {
+            precondition((TCPSegment.minimumHeaderLength...TCPSegment.maximumHeaderLength).contains(newValue)
+                         && newValue % 4 == 0 && newValue <= bytes.count,
+                         "TCP header length must be 20 to 60, a multiple of 4, within the segment")
+            let byte = bytes.getInteger(at: Field.dataOffset, as: UInt8.self)
+            bytes.setInteger(UInt8(newValue / 4) << 4 | byte & 0x0F, at: Field.dataOffset, as: UInt8.self)
+        }
+    }
+
+    /// The four reserved bits (only the low 4 bits of the value are written).
+    @inlinable public var reservedBits: UInt8 {
+        get { readOnly.reservedBits }
+        nonmutating set {
+            let byte = bytes.getInteger(at: Field.dataOffset, as: UInt8.self)
+            bytes.setInteger(byte & 0xF0 | newValue & 0x0F, at: Field.dataOffset, as: UInt8.self)
+        }
+    }
+
+    @inlinable public var flags: TCPFlags {
+        get { readOnly.flags }
+        nonmutating set { bytes.setInteger(newValue.rawValue, at: Field.flags, as: UInt8.self) }
+    }
+
+    @inlinable public var window: UInt16 {
+        get { readOnly.window }
+        nonmutating set { bytes.setInteger(newValue, at: Field.window.lowerBound, as: UInt16.self) }
+    }
+
+    @inlinable public var checksum: UInt16 {
+        get { readOnly.checksum }
+        nonmutating set { bytes.setInteger(newValue, at: Field.checksum.lowerBound, as: UInt16.self) }
+    }
+
+    @inlinable public var urgentPointer: UInt16 {
+        get { readOnly.urgentPointer }
+        nonmutating set { bytes.setInteger(newValue, at: Field.urgentPointer.lowerBound, as: UInt16.self) }
+    }
+
+    /// The option bytes, padding included, writable.
+    @inlinable public var optionBytes: UnsafeMutableRawBufferPointer {
+        bytes.slice(TCPSegment.minimumHeaderLength..<headerLength)
+    }
+
+    /// The segment's data, writable.
+    @inlinable public var payload: UnsafeMutableRawBufferPointer { bytes.dropFirst(count: headerLength) }
+    @inlinable public var payloadOffset: Int { frameOffset + headerLength }
+
+    @inlinable
+    public func checksumIsValid(_ pseudoHeader: PseudoHeader) -> Bool { readOnly.checksumIsValid(pseudoHeader) }
+
+    /// Computes the checksum over `pseudoHeader`, header and data and writes it (RFC 9293 §3.1).
+    @inlinable
+    public func fillChecksum(_ pseudoHeader: PseudoHeader) {
+        checksum = 0
+        checksum = pseudoHeader.checksum(of: UnsafeRawBufferPointer(bytes), protocol: .tcp)
+    }
+
+    /// Sets the source port and patches the checksum by RFC 1624 (Linux `tcp_manip_pkt`).
+    @inlinable
+    public func rewriteSourcePort(_ port: UInt16) {
+        checksum = InternetChecksum.updated(checksum, replacing: sourcePort, with: port)
+        sourcePort = port
+    }
+
+    /// Sets the destination port and patches the checksum by RFC 1624.
+    @inlinable
+    public func rewriteDestinationPort(_ port: UInt16) {
+        checksum = InternetChecksum.updated(checksum, replacing: destinationPort, with: port)
+        destinationPort = port
+    }
+
+    /// Patches the checksum for a pseudo-header address that changed from `old` to `new` (the IP
+    /// header's address is the caller's to write): Linux's `inet_proto_csum_replace4`.
+    @inlinable
+    public func updateChecksum(replacingAddress old: IPv4Address, with new: IPv4Address) {
+        checksum = InternetChecksum.updated(checksum, replacing: old, with: new)
+    }
+
+    /// Patches the checksum for an IPv6 pseudo-header address that changed: `inet_proto_csum_replace16`.
+    @inlinable
+    public func updateChecksum(replacingAddress old: IPv6Address, with new: IPv6Address) {
+        checksum = InternetChecksum.updated(checksum, replacing: old, with: new)
     }
 }
 

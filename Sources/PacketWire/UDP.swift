@@ -78,6 +78,13 @@ public struct UDPDatagram {
         self.frameOffset = frameOffset
     }
 
+    /// A view over bytes a checked view already vouched for (a mutable view's own bytes).
+    @inlinable
+    init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
     @inlinable public var sourcePort: UInt16 { bytes.getInteger(at: 0, as: UInt16.self) }
     @inlinable public var destinationPort: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
     @inlinable public var length: Int { Int(bytes.getInteger(at: 4, as: UInt16.self)) }
@@ -103,6 +110,140 @@ public struct UDPDatagram {
         state.add(datagram.slice(8..<length))
         let sum = state.checksum
         return sum == 0 ? 0xFFFF : sum
+    }
+}
+
+/// A zero-copy, writable view of a UDP datagram: ``UDPDatagram``'s getters, a setter for every field,
+/// ``fillChecksum(_:)``, and port and address rewrites with RFC 1624 checksum updates.
+///
+/// After ``init(checking:frameOffset:)`` or ``init(formatting:length:frameOffset:)`` no getter or
+/// setter reaches outside ``bytes``: the length setter takes only 8 to `bytes.count`.
+///
+/// UDP's checksum rules hold in every rewrite, as Linux's `__udp_manip_pkt` (net/netfilter/nf_nat_proto.c)
+/// keeps them: a checksum of 0 means "none" (RFC 768) and stays 0; a checksum that comes out as 0 is
+/// sent as 0xFFFF, its one's-complement twin (`CSUM_MANGLED_0`).
+public struct MutableUDPDatagram {
+    public typealias Field = UDPDatagram.Field
+
+    public let bytes: UnsafeMutableRawBufferPointer
+    public let frameOffset: Int
+
+    /// - Throws: what ``UDPDatagram/init(checking:frameOffset:)`` throws for the same bytes.
+    @inlinable
+    public init(checking bytes: UnsafeMutableRawBufferPointer, frameOffset: Int = 0) throws(DecodeError) {
+        _ = try UDPDatagram(checking: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset)
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
+    /// Starts a datagram at the front of `bytes` for the setters to fill: writes the length field;
+    /// every other byte is left as it was.
+    /// - Parameter length: header and data, 8 to `bytes.count` (and 65535); all of `bytes` when nil.
+    @inlinable
+    public init(formatting bytes: UnsafeMutableRawBufferPointer, length: Int? = nil, frameOffset: Int = 0) {
+        let length = length ?? bytes.count
+        precondition(length >= UDPDatagram.headerLength && length <= min(bytes.count, 65535),
+                     "UDP length must fit the header and the buffer")
+        bytes.setInteger(UInt16(length), at: Field.length.lowerBound, as: UInt16.self)
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
+    /// Over at least the 8 header bytes, whatever the length field says: only the header is touched
+    /// (the NAT rewrites of a datagram inside an IPv4 or IPv6 view).
+    @inlinable
+    init(header bytes: UnsafeMutableRawBufferPointer) {
+        self.bytes = bytes
+        self.frameOffset = 0
+    }
+
+    /// The same bytes, read-only.
+    @inlinable
+    public var readOnly: UDPDatagram { UDPDatagram(unchecked: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset) }
+
+    @inlinable public var sourcePort: UInt16 {
+        get { readOnly.sourcePort }
+        nonmutating set { bytes.setInteger(newValue, at: Field.sourcePort.lowerBound, as: UInt16.self) }
+    }
+
+    @inlinable public var destinationPort: UInt16 {
+        get { readOnly.destinationPort }
+        nonmutating set { bytes.setInteger(newValue, at: Field.destinationPort.lowerBound, as: UInt16.self) }
+    }
+
+    /// Header and data in bytes.
+    /// - Precondition: 8 to `bytes.count`.
+    @inlinable public var length: Int {
+        get { readOnly.length }
+        nonmutating set {
+            precondition(newValue >= UDPDatagram.headerLength && newValue <= min(bytes.count, 65535),
+                         "UDP length must fit the header and the buffer")
+            bytes.setInteger(UInt16(newValue), at: Field.length.lowerBound, as: UInt16.self)
+        }
+    }
+
+    @inlinable public var checksum: UInt16 {
+        get { readOnly.checksum }
+        nonmutating set { bytes.setInteger(newValue, at: Field.checksum.lowerBound, as: UInt16.self) }
+    }
+
+    /// The data up to the length field, writable.
+    @inlinable public var payload: UnsafeMutableRawBufferPointer { bytes.slice(UDPDatagram.headerLength..<length) }
+    @inlinable public var payloadOffset: Int { frameOffset + UDPDatagram.headerLength }
+
+    @inlinable
+    public func checksumIsValid(_ pseudoHeader: PseudoHeader) -> Bool { readOnly.checksumIsValid(pseudoHeader) }
+
+    /// Computes the checksum over `pseudoHeader`, header and data (up to the length field) and writes
+    /// it; a computed 0 is written as 0xFFFF (RFC 768).
+    @inlinable
+    public func fillChecksum(_ pseudoHeader: PseudoHeader) {
+        checksum = 0
+        let sum = pseudoHeader.checksum(of: UnsafeRawBufferPointer(bytes.slice(0..<length)), protocol: .udp)
+        checksum = sum == 0 ? 0xFFFF : sum
+    }
+
+    /// Sets the source port, patching a non-zero checksum by RFC 1624.
+    @inlinable
+    public func rewriteSourcePort(_ port: UInt16) {
+        updateChecksum(replacing: sourcePort, with: port)
+        sourcePort = port
+    }
+
+    /// Sets the destination port, patching a non-zero checksum by RFC 1624.
+    @inlinable
+    public func rewriteDestinationPort(_ port: UInt16) {
+        updateChecksum(replacing: destinationPort, with: port)
+        destinationPort = port
+    }
+
+    /// Patches a non-zero checksum for a pseudo-header address that changed from `old` to `new` (the
+    /// IP header's address is the caller's to write): Linux's `inet_proto_csum_replace4`.
+    @inlinable
+    public func updateChecksum(replacingAddress old: IPv4Address, with new: IPv4Address) {
+        let current = checksum
+        guard current != 0 else { return }
+        let sum = InternetChecksum.updated(current, replacing: old, with: new)
+        checksum = sum == 0 ? 0xFFFF : sum
+    }
+
+    /// Patches a non-zero checksum for an IPv6 pseudo-header address that changed from `old` to `new`:
+    /// Linux's `inet_proto_csum_replace16`. (A zero checksum over IPv6 is kept as Linux's NAT keeps it,
+    /// though RFC 8200 §8.1 allows it only for tunnels, RFC 6935.)
+    @inlinable
+    public func updateChecksum(replacingAddress old: IPv6Address, with new: IPv6Address) {
+        let current = checksum
+        guard current != 0 else { return }
+        let sum = InternetChecksum.updated(current, replacing: old, with: new)
+        checksum = sum == 0 ? 0xFFFF : sum
+    }
+
+    @inlinable
+    func updateChecksum(replacing old: UInt16, with new: UInt16) {
+        let current = checksum
+        guard current != 0 else { return }
+        let sum = InternetChecksum.updated(current, replacing: old, with: new)
+        checksum = sum == 0 ? 0xFFFF : sum
     }
 }
 
