@@ -182,6 +182,15 @@ public struct ICMPv4Message {
     @inlinable
     public var invokingPacket: UnsafeRawBufferPointer? { type.isError ? payload : nil }
 
+    /// For an error message, the quoted datagram as a lenient view: addresses, protocol and ports of the
+    /// packet that caused it, and what the quote leaves out; nil for other types.
+    /// - Throws: what ``PartialIPv4Packet/init(_:frameOffset:)`` throws for a quote no cut explains.
+    @inlinable
+    public func invokingIPv4Packet() throws(DecodeError) -> PartialIPv4Packet? {
+        guard type.isError else { return nil }
+        return try PartialIPv4Packet(payload, frameOffset: payloadOffset)
+    }
+
     /// RFC 792: the checksum covers the whole message, header and data.
     @inlinable
     public var checksumIsValid: Bool { InternetChecksum.checksum(bytes) == 0 }

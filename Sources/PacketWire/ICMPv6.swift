@@ -173,6 +173,14 @@ public struct ICMPv6Message {
     @inlinable
     public var invokingPacket: UnsafeRawBufferPointer? { type.isError ? payload : nil }
 
+    /// For an error message, the quoted packet as a lenient view; nil for informational messages.
+    /// - Throws: what ``PartialIPv6Packet/init(_:frameOffset:)`` throws for a quote no cut explains.
+    @inlinable
+    public func invokingIPv6Packet() throws(DecodeError) -> PartialIPv6Packet? {
+        guard type.isError else { return nil }
+        return try PartialIPv6Packet(payload, frameOffset: payloadOffset)
+    }
+
     /// RFC 4443 §2.3: the message sums to all ones with its pseudo-header (an `.ipv6` one).
     @inlinable
     public func checksumIsValid(_ pseudoHeader: PseudoHeader) -> Bool {

@@ -471,3 +471,157 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
         return text
     }
 }
+
+/// A lenient view of an IPv4 packet that may stop early: the start of a datagram quoted in an ICMP error
+/// (RFC 792: its header and the first 8 bytes of its data; RFC 1812 §4.3.2.3: as much as fits in 576
+/// bytes) or a frame cut by a capture's snap length.
+///
+/// Every field is read when its bytes are there and is nil when they are not; ``shortfall`` says what is
+/// missing, ``complete`` gives the strict ``IPv4Packet`` when nothing is. A quoted header plus 8 bytes
+/// gives the addresses, the protocol and (``ports``, ``udpDatagram()``) the ports, but a UDP length or a
+/// checksum over data that is not there cannot be checked: those answers are nil, not false.
+public struct PartialIPv4Packet: CustomStringConvertible {
+    public typealias Field = IPv4Packet.Field
+
+    /// The bytes that are there, from the start of the header.
+    public let bytes: UnsafeRawBufferPointer
+    public let frameOffset: Int
+
+    /// - Throws: only what no cut explains: `badVersion` when the version nibble is there and is not 4,
+    ///   `badLength` when the IHL is below 5 or the total length below the header length.
+    @inlinable
+    public init(_ bytes: UnsafeRawBufferPointer, frameOffset: Int = 0) throws(DecodeError) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+        if let first = read(Field.versionAndHeaderLength, as: UInt8.self) {
+            guard first >> 4 == 4 else {
+                throw .badVersion(.ipv4, offset: frameOffset, expected: 4, found: Int(first >> 4))
+            }
+            let headerLength = Int(first & 0x0F) * 4
+            guard headerLength >= IPv4Packet.minimumHeaderLength else {
+                throw .badLength(.ipv4, offset: frameOffset, expected: "header length of at least 20 bytes (IHL >= 5)",
+                                 found: headerLength)
+            }
+            if let totalLength = read(Field.totalLength.lowerBound, as: UInt16.self), Int(totalLength) < headerLength {
+                throw .badLength(.ipv4, offset: frameOffset + Field.totalLength.lowerBound,
+                                 expected: "total length of at least the header's \(headerLength) bytes",
+                                 found: Int(totalLength))
+            }
+        }
+    }
+
+    /// The integer at `offset` if all its bytes are there.
+    @inlinable
+    func read<T: FixedWidthInteger>(_ offset: Int, as type: T.Type) -> T? {
+        offset + MemoryLayout<T>.size <= bytes.count ? bytes.getInteger(at: offset, as: T.self) : nil
+    }
+
+    @inlinable public var version: UInt8? { read(Field.versionAndHeaderLength, as: UInt8.self).map { $0 >> 4 } }
+    /// Header length in bytes, options included.
+    @inlinable public var headerLength: Int? {
+        read(Field.versionAndHeaderLength, as: UInt8.self).map { Int($0 & 0x0F) * 4 }
+    }
+    @inlinable public var typeOfService: UInt8? { read(Field.typeOfService, as: UInt8.self) }
+    /// The datagram's length as its header announces it (the original's, for a quote).
+    @inlinable public var totalLength: Int? { read(Field.totalLength.lowerBound, as: UInt16.self).map(Int.init) }
+    @inlinable public var identification: UInt16? { read(Field.identification.lowerBound, as: UInt16.self) }
+    @inlinable var flagsAndOffset: UInt16? { read(Field.flagsAndFragmentOffset.lowerBound, as: UInt16.self) }
+    @inlinable public var reservedFlag: Bool? { flagsAndOffset.map { $0 & 0x8000 != 0 } }
+    @inlinable public var dontFragment: Bool? { flagsAndOffset.map { $0 & 0x4000 != 0 } }
+    @inlinable public var moreFragments: Bool? { flagsAndOffset.map { $0 & 0x2000 != 0 } }
+    /// Fragment offset in bytes.
+    @inlinable public var fragmentOffset: Int? { flagsAndOffset.map { Int($0 & 0x1FFF) * 8 } }
+    @inlinable public var isFragment: Bool? { flagsAndOffset.map { $0 & 0x3FFF != 0 } }
+    @inlinable public var timeToLive: UInt8? { read(Field.timeToLive, as: UInt8.self) }
+    @inlinable public var `protocol`: IPProtocol? { read(Field.protocol, as: UInt8.self).map(IPProtocol.init(rawValue:)) }
+    @inlinable public var checksum: UInt16? { read(Field.checksum.lowerBound, as: UInt16.self) }
+    @inlinable public var source: IPv4Address? {
+        read(Field.source.lowerBound, as: UInt32.self).map(IPv4Address.init(rawValue:))
+    }
+    @inlinable public var destination: IPv4Address? {
+        read(Field.destination.lowerBound, as: UInt32.self).map(IPv4Address.init(rawValue:))
+    }
+
+    /// Whether the whole header, options included, is there.
+    @inlinable public var hasCompleteHeader: Bool { headerLength.map { bytes.count >= $0 } ?? false }
+    /// Whether the whole datagram, as the total length announces it, is there.
+    @inlinable public var isComplete: Bool { totalLength.map { hasCompleteHeader && bytes.count >= $0 } ?? false }
+
+    /// The header checksum's verdict; nil when the header is not all there.
+    @inlinable public var checksumIsValid: Bool? {
+        guard let headerLength, bytes.count >= headerLength else { return nil }
+        return InternetChecksum.checksum(bytes.slice(0..<headerLength)) == 0
+    }
+
+    /// The data that is there after the header, up to the total length; empty when the header is cut.
+    @inlinable public var payload: UnsafeRawBufferPointer {
+        guard let headerLength, let totalLength, bytes.count >= headerLength else { return bytes.slice(0..<0) }
+        return bytes.slice(headerLength..<min(totalLength, bytes.count))
+    }
+    @inlinable public var payloadOffset: Int { frameOffset + (headerLength ?? IPv4Packet.minimumHeaderLength) }
+
+    /// The first gap: the header cut (20 bytes, or the IHL's), or data the total length announces that
+    /// is not there; nil when the datagram is whole.
+    @inlinable public var shortfall: Shortfall? {
+        let header = headerLength ?? IPv4Packet.minimumHeaderLength
+        if bytes.count < max(header, IPv4Packet.minimumHeaderLength) {
+            return Shortfall(layer: .ipv4, part: .header, offset: frameOffset,
+                             needed: max(header, IPv4Packet.minimumHeaderLength), available: bytes.count)
+        }
+        if let totalLength, bytes.count < totalLength {
+            return Shortfall(layer: .ipv4, part: .payload, offset: frameOffset + Field.totalLength.lowerBound,
+                             needed: totalLength, available: bytes.count)
+        }
+        return nil
+    }
+
+    /// The strict view, when the whole datagram is there.
+    @inlinable public var complete: IPv4Packet? { try? IPv4Packet(checking: bytes, frameOffset: frameOffset) }
+
+    /// Whether the upper-layer header starts in these bytes: a whole packet or a first fragment.
+    @inlinable var carriesUpperLayer: Bool { hasCompleteHeader && fragmentOffset == 0 }
+
+    /// The TCP, UDP or SCTP ports (the first four bytes of each), when this is the datagram's first
+    /// piece and they are there: what conntrack matches an ICMP error to its flow by.
+    @inlinable public var ports: (source: UInt16, destination: UInt16)? {
+        guard carriesUpperLayer, let ipProtocol = self.protocol,
+              ipProtocol == .tcp || ipProtocol == .udp || ipProtocol.rawValue == 132 else { return nil }
+        let data = payload
+        guard data.count >= 4 else { return nil }
+        return (data.getInteger(at: 0, as: UInt16.self), data.getInteger(at: 2, as: UInt16.self))
+    }
+
+    /// The UDP datagram, as much of it as is there; nil when the protocol is not UDP or this is a later
+    /// fragment or the IP header is cut.
+    /// - Throws: what ``PartialUDPDatagram/init(_:frameOffset:)`` throws.
+    @inlinable
+    public func udpDatagram() throws(DecodeError) -> PartialUDPDatagram? {
+        guard carriesUpperLayer, self.protocol == .udp else { return nil }
+        return try PartialUDPDatagram(payload, frameOffset: payloadOffset)
+    }
+
+    /// The TCP segment, as much of it as is there, told the length the IP header gives it; nil when the
+    /// protocol is not TCP or this is a later fragment or the IP header is cut.
+    /// - Throws: what ``PartialTCPSegment/init(_:frameOffset:segmentLength:)`` throws.
+    @inlinable
+    public func tcpSegment() throws(DecodeError) -> PartialTCPSegment? {
+        guard carriesUpperLayer, self.protocol == .tcp, let headerLength, let totalLength else { return nil }
+        return try PartialTCPSegment(payload, frameOffset: payloadOffset,
+                                     segmentLength: isFragment == true ? nil : totalLength - headerLength)
+    }
+
+    /// What is there, then what is missing: `IPv4 192.0.2.1 > 192.0.2.2 UDP ttl 63 id 2570 len 1450 DF
+    /// (ipv4 payload cut short: 28 of 1450 bytes present (byte 44))`.
+    public var description: String {
+        var text = "IPv4"
+        if let source, let destination { text += " \(source) > \(destination)" }
+        if let ipProtocol = self.protocol { text += " \(ipProtocol.name)" }
+        if let timeToLive { text += " ttl \(timeToLive)" }
+        if let identification { text += " id \(identification)" }
+        if let totalLength { text += " len \(totalLength)" }
+        if dontFragment == true { text += " DF" }
+        if isFragment == true, let fragmentOffset { text += " frag \(fragmentOffset)\(moreFragments == true ? "+" : "")" }
+        if let shortfall { text += " (\(shortfall))" }
+        return text
+    }
+}

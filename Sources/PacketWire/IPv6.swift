@@ -72,27 +72,13 @@ public struct IPv6Packet {
         /// Offset of the upper-layer header within ``payload``.
         public var offset: Int
         /// Set when a fragment header was walked: the upper layer is whole only in a first fragment.
-        public var fragment: IPv6Fragment?
+        public var fragment: IPv6FragmentHeader?
 
         @inlinable
-        public init(protocol: IPProtocol, offset: Int, fragment: IPv6Fragment?) {
+        public init(protocol: IPProtocol, offset: Int, fragment: IPv6FragmentHeader?) {
             self.protocol = `protocol`
             self.offset = offset
             self.fragment = fragment
-        }
-    }
-
-    /// A fragment header's fields (RFC 8200 §4.5).
-    public struct IPv6Fragment: Hashable, Sendable {
-        public var offset: Int
-        public var moreFragments: Bool
-        public var identification: UInt32
-
-        @inlinable
-        public init(offset: Int, moreFragments: Bool, identification: UInt32) {
-            self.offset = offset
-            self.moreFragments = moreFragments
-            self.identification = identification
         }
     }
 
@@ -100,10 +86,17 @@ public struct IPv6Packet {
     /// - Throws: `truncated` when an extension header runs past the payload.
     @inlinable
     public func upperLayer() throws(DecodeError) -> UpperLayer {
-        let payload = self.payload
-        var next = nextHeader
+        try Self.walkExtensionHeaders(payload, first: nextHeader, payloadOffset: payloadOffset)
+    }
+
+    /// The walk of ``upperLayer()`` over `payload` (the bytes after the fixed header, starting with a
+    /// header of type `first`), shared with ``PartialIPv6Packet``.
+    @inlinable
+    static func walkExtensionHeaders(_ payload: UnsafeRawBufferPointer, first: IPProtocol,
+                                     payloadOffset: Int) throws(DecodeError) -> UpperLayer {
+        var next = first
         var offset = 0
-        var fragment: IPv6Fragment?
+        var fragment: IPv6FragmentHeader?
         while true {
             let length: Int
             switch next {
@@ -118,9 +111,8 @@ public struct IPv6Packet {
                     throw .truncated(.ipv6, offset: payloadOffset + offset, needed: offset + length,
                                      available: payload.count)
                 }
-                let field = payload.getInteger(at: offset + 2, as: UInt16.self)
-                fragment = IPv6Fragment(offset: Int(field & 0xFFF8), moreFragments: field & 1 != 0,
-                                        identification: payload.getInteger(at: offset + 4, as: UInt32.self))
+                fragment = IPv6FragmentHeader(IPv6FragmentPacket(unchecked: payload.dropFirst(count: offset),
+                                                                 frameOffset: payloadOffset + offset))
             case .authenticationHeader:
                 guard payload.count >= offset + 2 else {
                     throw .truncated(.ipv6, offset: payloadOffset + offset, needed: offset + 2, available: payload.count)
@@ -134,7 +126,7 @@ public struct IPv6Packet {
             }
             next = IPProtocol(rawValue: payload.getInteger(at: offset, as: UInt8.self))
             offset += length
-            if let fragment, fragment.offset != 0 {
+            if let fragment, fragment.fragmentOffset != 0 {
                 return UpperLayer(protocol: next, offset: offset, fragment: fragment)
             }
         }
@@ -275,7 +267,7 @@ public struct MutableIPv6Packet {
     func rewriteAddress(at field: Int, to address: IPv6Address, port: UInt16?, isDestination: Bool) -> Bool {
         let old = IPv6Address(reading: UnsafeRawBufferPointer(bytes), at: field)
         var portWritten = port == nil
-        if let upper = try? readOnly.upperLayer(), upper.fragment.map({ $0.offset == 0 }) ?? true {
+        if let upper = try? readOnly.upperLayer(), upper.fragment.map({ $0.fragmentOffset == 0 }) ?? true {
             let transport = payload.dropFirst(count: upper.offset)
             portWritten = TransportRewrite.apply(to: transport, protocol: upper.protocol, address: .v6(old, address),
                                                  port: port, isDestination: isDestination) || port == nil
@@ -330,5 +322,126 @@ public struct IPv6Header: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         "IPv6 \(source) > \(destination) \(nextHeader.name) hlim \(hopLimit) len \(payloadLength)"
+    }
+}
+
+/// A lenient view of an IPv6 packet that may stop early: the start of a packet quoted in an ICMPv6 error
+/// (RFC 4443 §2.4 (c): as much as fits the minimum MTU of 1280) or a frame cut by a snap length.
+///
+/// Every field of the fixed header is read when its bytes are there and is nil when they are not;
+/// ``shortfall`` says what is missing and ``complete`` gives the strict ``IPv6Packet`` when nothing is.
+public struct PartialIPv6Packet: CustomStringConvertible {
+    public typealias Field = IPv6Packet.Field
+
+    public let bytes: UnsafeRawBufferPointer
+    public let frameOffset: Int
+
+    /// - Throws: `badVersion` when the version nibble is there and is not 6, which no cut explains.
+    @inlinable
+    public init(_ bytes: UnsafeRawBufferPointer, frameOffset: Int = 0) throws(DecodeError) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+        if let first = read(0, as: UInt8.self), first >> 4 != 6 {
+            throw .badVersion(.ipv6, offset: frameOffset, expected: 6, found: Int(first >> 4))
+        }
+    }
+
+    @inlinable
+    func read<T: FixedWidthInteger>(_ offset: Int, as type: T.Type) -> T? {
+        offset + MemoryLayout<T>.size <= bytes.count ? bytes.getInteger(at: offset, as: T.self) : nil
+    }
+
+    @inlinable public var version: UInt8? { read(0, as: UInt8.self).map { $0 >> 4 } }
+    @inlinable public var trafficClass: UInt8? {
+        read(Field.versionClassLabel.lowerBound, as: UInt16.self).map { UInt8(truncatingIfNeeded: $0 >> 4) }
+    }
+    @inlinable public var flowLabel: UInt32? {
+        read(Field.versionClassLabel.lowerBound, as: UInt32.self).map { $0 & 0xF_FFFF }
+    }
+    /// Bytes after the fixed header as the header announces them.
+    @inlinable public var payloadLength: Int? { read(Field.payloadLength.lowerBound, as: UInt16.self).map(Int.init) }
+    @inlinable public var nextHeader: IPProtocol? { read(Field.nextHeader, as: UInt8.self).map(IPProtocol.init(rawValue:)) }
+    @inlinable public var hopLimit: UInt8? { read(Field.hopLimit, as: UInt8.self) }
+    @inlinable public var source: IPv6Address? {
+        bytes.count >= Field.source.upperBound ? IPv6Address(reading: bytes, at: Field.source.lowerBound) : nil
+    }
+    @inlinable public var destination: IPv6Address? {
+        bytes.count >= Field.destination.upperBound ? IPv6Address(reading: bytes, at: Field.destination.lowerBound) : nil
+    }
+
+    @inlinable public var hasCompleteHeader: Bool { bytes.count >= IPv6Packet.headerLength }
+    @inlinable public var isComplete: Bool {
+        payloadLength.map { bytes.count >= IPv6Packet.headerLength + $0 } ?? false
+    }
+
+    /// The payload that is there (extension headers and upper layer), up to the payload length.
+    @inlinable public var payload: UnsafeRawBufferPointer {
+        guard hasCompleteHeader, let payloadLength else { return bytes.slice(0..<0) }
+        return bytes.slice(IPv6Packet.headerLength..<min(IPv6Packet.headerLength + payloadLength, bytes.count))
+    }
+    @inlinable public var payloadOffset: Int { frameOffset + IPv6Packet.headerLength }
+
+    /// The 40-byte header cut, or payload the header announces that is not there; nil when whole.
+    @inlinable public var shortfall: Shortfall? {
+        if !hasCompleteHeader {
+            return Shortfall(layer: .ipv6, part: .header, offset: frameOffset, needed: IPv6Packet.headerLength,
+                             available: bytes.count)
+        }
+        if let payloadLength, bytes.count < IPv6Packet.headerLength + payloadLength {
+            return Shortfall(layer: .ipv6, part: .payload, offset: frameOffset + Field.payloadLength.lowerBound,
+                             needed: IPv6Packet.headerLength + payloadLength, available: bytes.count)
+        }
+        return nil
+    }
+
+    /// The strict view, when the whole packet is there.
+    @inlinable public var complete: IPv6Packet? { try? IPv6Packet(checking: bytes, frameOffset: frameOffset) }
+
+    /// The walk over the extension headers that are there; nil when one of them is cut (or the fixed
+    /// header is).
+    @inlinable public var upperLayer: IPv6Packet.UpperLayer? {
+        guard hasCompleteHeader, let nextHeader else { return nil }
+        return try? IPv6Packet.walkExtensionHeaders(payload, first: nextHeader, payloadOffset: payloadOffset)
+    }
+
+    /// The upper layer's bytes that are there, when the walk reached it and it starts in this packet
+    /// (not a later fragment).
+    @inlinable var upperLayerBytes: (IPv6Packet.UpperLayer, UnsafeRawBufferPointer)? {
+        guard let upper = upperLayer, upper.fragment.map({ $0.fragmentOffset == 0 }) ?? true else { return nil }
+        return (upper, payload.dropFirst(count: upper.offset))
+    }
+
+    /// The TCP, UDP or SCTP ports when they are there: what conntrack matches an ICMPv6 error by.
+    @inlinable public var ports: (source: UInt16, destination: UInt16)? {
+        guard let (upper, data) = upperLayerBytes,
+              upper.protocol == .tcp || upper.protocol == .udp || upper.protocol.rawValue == 132,
+              data.count >= 4 else { return nil }
+        return (data.getInteger(at: 0, as: UInt16.self), data.getInteger(at: 2, as: UInt16.self))
+    }
+
+    /// The UDP datagram, as much of it as is there; nil when the upper layer is not UDP or not here.
+    @inlinable
+    public func udpDatagram() throws(DecodeError) -> PartialUDPDatagram? {
+        guard let (upper, data) = upperLayerBytes, upper.protocol == .udp else { return nil }
+        return try PartialUDPDatagram(data, frameOffset: payloadOffset + upper.offset)
+    }
+
+    /// The TCP segment, as much of it as is there; nil when the upper layer is not TCP or not here.
+    @inlinable
+    public func tcpSegment() throws(DecodeError) -> PartialTCPSegment? {
+        guard let (upper, data) = upperLayerBytes, upper.protocol == .tcp, let payloadLength else { return nil }
+        return try PartialTCPSegment(data, frameOffset: payloadOffset + upper.offset,
+                                     segmentLength: upper.fragment == nil ? payloadLength - upper.offset : nil)
+    }
+
+    /// `IPv6 2001:db8:77::1 > 2001:db8:77::2 UDP hlim 64 len 1414 (ipv6 payload cut short: 64 of 1454 bytes present (byte 66))`.
+    public var description: String {
+        var text = "IPv6"
+        if let source, let destination { text += " \(source) > \(destination)" }
+        if let nextHeader { text += " \(nextHeader.name)" }
+        if let hopLimit { text += " hlim \(hopLimit)" }
+        if let payloadLength { text += " len \(payloadLength)" }
+        if let shortfall { text += " (\(shortfall))" }
+        return text
     }
 }

@@ -38,3 +38,15 @@
 //   same amount.
 // - `IPv4Fragmenter` writes each fragment into a buffer the caller supplies (or turns the original into
 //   the first fragment in place) and allocates nothing.
+//
+// Reading what is cut short (lenient views):
+//
+// - `PartialIPv4Packet`, `PartialIPv6Packet`, `PartialUDPDatagram` and `PartialTCPSegment` read a header
+//   that may stop early: the datagram quoted in an ICMP error (`ICMPv4Message.invokingIPv4Packet()`,
+//   `ICMPv6Message.invokingIPv6Packet()`) or a frame cut by a capture's snap length. Every field is nil
+//   exactly when its bytes are missing; no accessor reads past the bytes given. A verdict that needs
+//   missing bytes (a checksum, whether a length fits) is nil, never false.
+// - `shortfall` names the first gap (layer, header or payload, bytes needed and present). Its `error` is
+//   exactly the `DecodeError` the strict view throws for the same bytes; nil means the strict view
+//   accepts them (`complete` returns it).
+// - They throw only for what no cut explains: a wrong version, a header or length field below its minimum.

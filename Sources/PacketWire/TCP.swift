@@ -579,3 +579,90 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
         return text + " len \(payloadLength)"
     }
 }
+
+/// A lenient view of a TCP segment that may stop early (quoted in an ICMP error, cut by a snap length):
+/// each field is read when its bytes are there, ``shortfall`` says what is missing.
+///
+/// RFC 792 quotes 8 bytes: ports and sequence number. TCP has no length field, so how much data is
+/// missing is known only from the IP header (`segmentLength`).
+public struct PartialTCPSegment: CustomStringConvertible {
+    public typealias Field = TCPSegment.Field
+
+    public let bytes: UnsafeRawBufferPointer
+    public let frameOffset: Int
+    /// Header and data as the IP header announces them; nil when not known (a fragment, a bare segment).
+    public let segmentLength: Int?
+
+    /// - Throws: `badLength` when the data offset is there and below 5 words, which no cut explains.
+    @inlinable
+    public init(_ bytes: UnsafeRawBufferPointer, frameOffset: Int = 0, segmentLength: Int? = nil) throws(DecodeError) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+        self.segmentLength = segmentLength
+        if let headerLength, headerLength < TCPSegment.minimumHeaderLength {
+            throw .badLength(.tcp, offset: frameOffset + Field.dataOffset,
+                             expected: "header length of at least 20 bytes (data offset >= 5)", found: headerLength)
+        }
+    }
+
+    @inlinable
+    func read<T: FixedWidthInteger>(_ offset: Int, as type: T.Type) -> T? {
+        offset + MemoryLayout<T>.size <= bytes.count ? bytes.getInteger(at: offset, as: T.self) : nil
+    }
+
+    @inlinable public var sourcePort: UInt16? { read(Field.sourcePort.lowerBound, as: UInt16.self) }
+    @inlinable public var destinationPort: UInt16? { read(Field.destinationPort.lowerBound, as: UInt16.self) }
+    @inlinable public var sequenceNumber: UInt32? { read(Field.sequenceNumber.lowerBound, as: UInt32.self) }
+    @inlinable public var acknowledgmentNumber: UInt32? { read(Field.acknowledgmentNumber.lowerBound, as: UInt32.self) }
+    /// Header length in bytes, from the data offset.
+    @inlinable public var headerLength: Int? { read(Field.dataOffset, as: UInt8.self).map { Int($0 >> 4) * 4 } }
+    @inlinable public var flags: TCPFlags? { read(Field.flags, as: UInt8.self).map(TCPFlags.init(rawValue:)) }
+    @inlinable public var window: UInt16? { read(Field.window.lowerBound, as: UInt16.self) }
+    @inlinable public var checksum: UInt16? { read(Field.checksum.lowerBound, as: UInt16.self) }
+    @inlinable public var urgentPointer: UInt16? { read(Field.urgentPointer.lowerBound, as: UInt16.self) }
+
+    /// Whether the header, options included, is there.
+    @inlinable public var hasCompleteHeader: Bool { headerLength.map { bytes.count >= $0 } ?? false }
+
+    /// The data that is there after the header (up to `segmentLength` when known).
+    @inlinable public var payload: UnsafeRawBufferPointer {
+        guard let headerLength, bytes.count >= headerLength else { return bytes.slice(0..<0) }
+        return bytes.slice(headerLength..<min(segmentLength ?? bytes.count, bytes.count))
+    }
+    @inlinable public var payloadOffset: Int { frameOffset + (headerLength ?? TCPSegment.minimumHeaderLength) }
+
+    /// The header cut (20 bytes, or the data offset's), or data the IP header announces that is not
+    /// there; nil when nothing is known to be missing.
+    @inlinable public var shortfall: Shortfall? {
+        if bytes.count < TCPSegment.minimumHeaderLength {
+            return Shortfall(layer: .tcp, part: .header, offset: frameOffset, needed: TCPSegment.minimumHeaderLength,
+                             available: bytes.count)
+        }
+        if let headerLength, bytes.count < headerLength {
+            return Shortfall(layer: .tcp, part: .header, offset: frameOffset + Field.dataOffset, needed: headerLength,
+                             available: bytes.count)
+        }
+        if let segmentLength, bytes.count < segmentLength {
+            return Shortfall(layer: .tcp, part: .payload, offset: frameOffset, needed: segmentLength,
+                             available: bytes.count)
+        }
+        return nil
+    }
+
+    /// The strict view, when the header is there and no data is known to be missing.
+    @inlinable public var complete: TCPSegment? {
+        guard shortfall == nil else { return nil }
+        return try? TCPSegment(checking: bytes.slice(0..<min(segmentLength ?? bytes.count, bytes.count)),
+                               frameOffset: frameOffset)
+    }
+
+    /// `TCP 40000 > 8080 seq 16909060 (tcp header cut short: 8 of 20 bytes present (byte 42))`.
+    public var description: String {
+        var text = "TCP"
+        if let sourcePort, let destinationPort { text += " \(sourcePort) > \(destinationPort)" }
+        if let flags { text += " \(flags)" }
+        if let sequenceNumber { text += " seq \(sequenceNumber)" }
+        if let shortfall { text += " (\(shortfall))" }
+        return text
+    }
+}

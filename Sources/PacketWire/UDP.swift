@@ -293,3 +293,81 @@ public struct UDPHeader: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "UDP \(sourcePort) > \(destinationPort) len \(length)" }
 }
+
+/// A lenient view of a UDP datagram that may stop early (quoted in an ICMP error, cut by a snap length):
+/// each field is read when its bytes are there, ``shortfall`` says what is missing.
+///
+/// RFC 792 quotes 8 bytes of the data, exactly the UDP header: ports, length and checksum are there,
+/// but whether the length fits and whether the checksum holds cannot be told (nil, not false).
+public struct PartialUDPDatagram: CustomStringConvertible {
+    public typealias Field = UDPDatagram.Field
+
+    public let bytes: UnsafeRawBufferPointer
+    public let frameOffset: Int
+
+    /// - Throws: `badLength` when the length field is there and below 8, which no cut explains.
+    @inlinable
+    public init(_ bytes: UnsafeRawBufferPointer, frameOffset: Int = 0) throws(DecodeError) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+        if let length = read(Field.length.lowerBound, as: UInt16.self), length < UDPDatagram.headerLength {
+            throw .badLength(.udp, offset: frameOffset + Field.length.lowerBound, expected: "length of at least 8",
+                             found: Int(length))
+        }
+    }
+
+    @inlinable
+    func read<T: FixedWidthInteger>(_ offset: Int, as type: T.Type) -> T? {
+        offset + MemoryLayout<T>.size <= bytes.count ? bytes.getInteger(at: offset, as: T.self) : nil
+    }
+
+    @inlinable public var sourcePort: UInt16? { read(Field.sourcePort.lowerBound, as: UInt16.self) }
+    @inlinable public var destinationPort: UInt16? { read(Field.destinationPort.lowerBound, as: UInt16.self) }
+    /// Header and data as the length field announces them.
+    @inlinable public var length: Int? { read(Field.length.lowerBound, as: UInt16.self).map(Int.init) }
+    @inlinable public var checksum: UInt16? { read(Field.checksum.lowerBound, as: UInt16.self) }
+
+    @inlinable public var hasCompleteHeader: Bool { bytes.count >= UDPDatagram.headerLength }
+    /// Whether all the data the length field announces is there.
+    @inlinable public var isComplete: Bool { length.map { bytes.count >= $0 } ?? false }
+
+    /// The data that is there, up to the length field.
+    @inlinable public var payload: UnsafeRawBufferPointer {
+        guard hasCompleteHeader, let length else { return bytes.slice(0..<0) }
+        return bytes.slice(UDPDatagram.headerLength..<min(length, bytes.count))
+    }
+    @inlinable public var payloadOffset: Int { frameOffset + UDPDatagram.headerLength }
+
+    /// The 8-byte header cut, or data the length field announces that is not there; nil when whole.
+    @inlinable public var shortfall: Shortfall? {
+        if !hasCompleteHeader {
+            return Shortfall(layer: .udp, part: .header, offset: frameOffset, needed: UDPDatagram.headerLength,
+                             available: bytes.count)
+        }
+        if let length, bytes.count < length {
+            return Shortfall(layer: .udp, part: .payload, offset: frameOffset + Field.length.lowerBound, needed: length,
+                             available: bytes.count)
+        }
+        return nil
+    }
+
+    /// The strict view, when the whole datagram is there.
+    @inlinable public var complete: UDPDatagram? { try? UDPDatagram(checking: bytes, frameOffset: frameOffset) }
+
+    /// The checksum's verdict under `pseudoHeader`; nil when the datagram is not all there.
+    @inlinable
+    public func checksumIsValid(_ pseudoHeader: PseudoHeader) -> Bool? { complete?.checksumIsValid(pseudoHeader) }
+
+    /// A VXLAN header in the data, when its 8 bytes are there (whether the port means VXLAN is the
+    /// caller's to decide); nil when they are not.
+    @inlinable public var vxlan: VXLANPacket? { try? VXLANPacket(checking: payload, frameOffset: payloadOffset) }
+
+    /// `UDP 50000 > 4789 len 1430 (udp payload cut short: 8 of 1430 bytes present (byte 66))`.
+    public var description: String {
+        var text = "UDP"
+        if let sourcePort, let destinationPort { text += " \(sourcePort) > \(destinationPort)" }
+        if let length { text += " len \(length)" }
+        if let shortfall { text += " (\(shortfall))" }
+        return text
+    }
+}
