@@ -307,8 +307,8 @@ struct TestbedPlan {
                 var ruleset = NFTablesRuleset.middlebox(box)
                 ruleset.unsupported = ruleset.unsupported.map { "\(point): \($0)" }
                 rulesets.append((namespace, ruleset, box, point))
-                hops.append((namespace, "a"))
-                hops.append((namespace, "b"))
+                hops.append((namespace, "mb0"))
+                hops.append((namespace, "mb1"))
             }
             hops.append((nsB, link.b.interface))
             var pairIndex = 0
