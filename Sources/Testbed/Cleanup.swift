@@ -8,6 +8,9 @@ import Glibc
 final class Cleanup: @unchecked Sendable {
     static let shared = Cleanup()
     private let lock = NSLock()
+    /// Held for a whole removal, so a second caller (the run's own `defer` while a signal handler is
+    /// removing) waits until everything is gone before the process may exit.
+    private let removal = NSLock()
     private var namespaces: [String] = []
     private var processes: [Process] = []
     private var signalSources: [DispatchSourceSignal] = []
@@ -22,10 +25,12 @@ final class Cleanup: @unchecked Sendable {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [self] in
+                FileHandle.standardError.write(Data("overlay-sim testbed: signal \(number): removing the namespaces it made\n".utf8))
+                removal.lock()
                 lock.lock()
                 interrupted = true
                 lock.unlock()
-                FileHandle.standardError.write(Data("overlay-sim testbed: signal \(number): removing the namespaces it made\n".utf8))
+                removal.unlock()
                 removeAll()
                 exit(128 + number)
             }
@@ -48,6 +53,8 @@ final class Cleanup: @unchecked Sendable {
 
     /// Ends the agents this run started (by their own process), then deletes its namespaces.
     func removeAll() {
+        removal.lock()
+        defer { removal.unlock() }
         lock.lock()
         let running = processes, made = namespaces
         processes = []

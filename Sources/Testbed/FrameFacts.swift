@@ -70,7 +70,7 @@ struct FrameFacts: Sendable {
     /// The pod's packet: the frame itself, or the frame inside VXLAN; nil for ARP, an outer fragment
     /// without the inner header, or something unreadable.
     var packet: PacketFacts?
-    /// ARP, ICMPv6 neighbour discovery or MLD: link housekeeping, counted apart.
+    /// ARP, IGMP, ICMPv6 neighbour discovery or MLD: link housekeeping, counted apart.
     var housekeeping: String?
 }
 
@@ -86,6 +86,15 @@ struct FrameReader {
             return facts
         }
         guard var ip = Self.ip(bytes, at: 14, ethernet: ethernet) else { return facts }
+        if ip.isIPv4 && ip.protocol == 2 {
+            facts.housekeeping = "IGMP"
+            return facts
+        }
+        if !ip.isIPv4 && ip.protocol == 0 {
+            // A hop-by-hop header (router alert) in front of MLD.
+            facts.housekeeping = "MLD"
+            return facts
+        }
         if ip.protocol == 58, let type = ip.icmpType, (130...143).contains(type) {
             facts.housekeeping = type >= 133 && type <= 137 ? "neighbour discovery" : "MLD"
             return facts
