@@ -5,7 +5,8 @@ import Foundation
 /// whose memberwise initialisers are internal to ClusterSim; encoded here and decoded as a `Report`, so
 /// a field the two disagree on fails at once instead of writing a file the simulator would not read.
 struct ReportDraft: Codable {
-    struct Drop: Codable { var place: String; var reason: String; var count: Int }
+    /// A drop as ClusterSim reports it; the testbed lists none per flow (see TestbedRunner.buildReport).
+    struct Drop: Codable { var place: String; var code: String; var reason: String; var count: Int }
     struct Flow: Codable {
         var name: String
         var `protocol`: String
