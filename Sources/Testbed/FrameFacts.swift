@@ -99,7 +99,8 @@ struct FrameReader {
             facts.housekeeping = type >= 133 && type <= 137 ? "neighbour discovery" : "MLD"
             return facts
         }
-        let headerLength = ip.isIPv4 ? Int(bytes[14] & 0x0F) * 4 : 40
+        // IPv6: a fragment header (first fragment) sits between the fixed header and UDP.
+        let headerLength = ip.isIPv4 ? Int(bytes[14] & 0x0F) * 4 : (bytes[20] == 44 ? 48 : 40)
         let udp = 14 + headerLength
         if ip.protocol == 17, ip.fragmentOffset == 0, bytes.count >= udp + 16,
            let destinationPort = ip.destinationPort, vxlanPorts.contains(destinationPort) {
