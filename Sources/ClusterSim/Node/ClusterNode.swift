@@ -24,7 +24,10 @@ final class ClusterNode {
     var reassembly = IPv4Reassembler()
     /// kube-proxy on this node.
     let kubeProxy: KubeProxy
-    unowned let network: Network
+    /// What runs at each netfilter hook: kube-proxy's NAT, the host firewall's chains.
+    var hooks = NetfilterHooks()
+    // The network owns this part and outlives it: no reference counting on the way to it.
+    unowned(unsafe) let network: Network
 
     init(id: NodeID, spec: NodeSpec, network: Network, mode: any OverlayMode) {
         self.id = id
@@ -36,6 +39,8 @@ final class ClusterNode {
         overlay = OverlayDevice(mode: mode, vtepMAC: MACAddress(rawValue: 0x0200_0000_0000 | 0xAA_0000 | serial),
                                 vtepAddress: spec.podCIDR.network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
         kubeProxy = KubeProxy()
+        hooks.register(kubeProxy, at: .prerouting)
+        hooks.register(kubeProxy, at: .output)
     }
 
     /// The node's place on the underlay (its underlay interface).
