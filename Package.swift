@@ -12,6 +12,7 @@ let package = Package(
         // The measured loops and the suite behind `overlay-sim bench`, shared with Benchmarks/.
         .library(name: "OverlayBench", targets: ["OverlayBench"]),
         .library(name: "Firewall", targets: ["Firewall"]),
+        .library(name: "Testbed", targets: ["Testbed"]),
         .executable(name: "overlay-sim", targets: ["overlay-sim"]),
     ],
     dependencies: [
@@ -50,10 +51,13 @@ let package = Package(
             // against nothing a debug build does not already check, so release builds leave them out.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // The same scenario on this machine's kernel in network namespaces (`overlay-sim testbed`), and the
+        // frame-by-frame comparison of a simulated run with a testbed run (`overlay-sim compare`).
+        .target(name: "Testbed", dependencies: ["ClusterSim", "Capture", "CPcap", "PacketWire", "Firewall"]),
         .executableTarget(
             name: "overlay-sim",
             dependencies: [
-                "PacketWire", "VXLAN", "Capture", "ClusterSim", "OverlayBench",
+                "PacketWire", "VXLAN", "Capture", "ClusterSim", "OverlayBench", "Testbed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,6 +76,12 @@ let package = Package(
         .testTarget(
             name: "CaptureTests",
             dependencies: ["Capture", "PacketWire", "TestFixtures"],
+            resources: [.copy("Fixtures")]
+        ),
+        // testbed + compare on the Linux-truth scenarios (root and network namespaces; skips without them).
+        .testTarget(
+            name: "TestbedTests",
+            dependencies: ["Testbed", "ClusterSim", "Capture", "PacketWire", "overlay-sim"],
             resources: [.copy("Fixtures")]
         ),
         // The subcommands' logic, tested in-process (@testable import of the executable) and as a
