@@ -63,7 +63,7 @@ let package = Package(
             resources: [.copy("kernel"), .copy("odd")]
         ),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
-        .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire", "Firewall"]),
+        .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire", "Firewall"], exclude: ["Fixtures"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "PacketWire", "TestFixtures"]),
         .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "PacketWire", .product(name: "Yams", package: "Yams")], resources: [.copy("Fixtures")]),
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
