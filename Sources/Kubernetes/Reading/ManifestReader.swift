@@ -103,13 +103,21 @@ final class ManifestCollector {
     func read(yaml: String, file: String) throws(ManifestError) {
         let source = ManifestSource(file: file, text: yaml)
         set.files.append(file)
-        let documents: [Node]
+        var documents: [Node] = []
+        var failure: (any Error)?
         do {
-            documents = Array(try Yams.compose_all(yaml: yaml))
-        } catch let error as YamlError {
-            throw ManifestReader.yamlError(error, source: source)
+            // The sequence composes a document at a time and keeps a parse error in `error` instead of
+            // throwing it, so the error must be looked at once the sequence ends.
+            var sequence = try Yams.compose_all(yaml: yaml)
+            while let document = sequence.next() { documents.append(document) }
+            failure = sequence.error
         } catch {
-            throw .invalidYAML(ManifestLocation(file: file, line: 1, column: 1), "\(error)")
+            failure = error
+        }
+        if let error = failure as? YamlError {
+            throw ManifestReader.yamlError(error, source: source)
+        } else if let failure {
+            throw .invalidYAML(ManifestLocation(file: file, line: 1, column: 1), "\(failure)")
         }
         for document in documents {
             let value = ManifestValue(document, path: "", source: source)
