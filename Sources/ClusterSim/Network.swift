@@ -14,7 +14,7 @@ final class Network {
     let pool = BufferPool()
     let observers: Observers
     /// The control plane: pods and where they run. Changed only by control-plane events.
-    var cluster: Cluster
+    let cluster: Cluster
     let services: ServiceTable
     private(set) var nodes: [ClusterNode] = []
     private(set) var underlay: Underlay

@@ -17,8 +17,8 @@ public struct Pod: Hashable, Sendable {
 
 /// The cluster's control plane: nodes and their IPAM, workloads and the pods their controllers keep, and
 /// where each pod runs. Changes only through its methods, which the simulation calls at event times; the
-/// dataplane reads it to find a pod by address.
-public struct Cluster: Sendable {
+/// dataplane reads it to find a pod by address. A class: one instance, read in place on the packet path.
+public final class Cluster {
     public let nodes: [NodeSpec]
     public private(set) var pods: [Pod] = []
     private var ipam: [HostLocalIPAM]
@@ -110,7 +110,7 @@ public struct Cluster: Sendable {
 
     /// Deletes a pod and creates its replacement, as the workload's controller would. Returns the
     /// replacement (nil for a bare pod).
-    mutating func deletePod(_ id: PodID, at time: Nanoseconds) throws(ScenarioError) -> PodID? {
+    func deletePod(_ id: PodID, at time: Nanoseconds) throws(ScenarioError) -> PodID? {
         guard !pods[id.index].deleted else { return nil }
         let pod = pods[id.index]
         pods[id.index].deleted = true
@@ -129,7 +129,7 @@ public struct Cluster: Sendable {
     }
 
     @discardableResult
-    private mutating func addDeploymentPod(_ workload: WorkloadSpec, readyAt: Nanoseconds) throws(ScenarioError) -> PodID {
+    private func addDeploymentPod(_ workload: WorkloadSpec, readyAt: Nanoseconds) throws(ScenarioError) -> PodID {
         let ordinal = deploymentCounters[workload.name, default: 0]
         deploymentCounters[workload.name] = ordinal + 1
         return try addPod(name: Self.deploymentPodName(workload.name, seed: seed, ordinal: ordinal), workload: workload,
@@ -137,7 +137,7 @@ public struct Cluster: Sendable {
     }
 
     @discardableResult
-    private mutating func addPod(name: String, workload: WorkloadSpec, node: NodeID, readyAt: Nanoseconds) throws(ScenarioError) -> PodID {
+    private func addPod(name: String, workload: WorkloadSpec, node: NodeID, readyAt: Nanoseconds) throws(ScenarioError) -> PodID {
         let address: IPv4Address
         let placedNode: NodeID
         if workload.kind == .statefulSet, let sticky = stickyAddresses[name] {

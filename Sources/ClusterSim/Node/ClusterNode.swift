@@ -24,7 +24,8 @@ final class ClusterNode {
     var reassembly = IPv4Reassembler()
     /// kube-proxy on this node.
     let kubeProxy: KubeProxy
-    unowned let network: Network
+    // The network owns this part and outlives it: no reference counting on the way to it.
+    unowned(unsafe) let network: Network
 
     init(id: NodeID, spec: NodeSpec, network: Network, mode: any OverlayMode) {
         self.id = id

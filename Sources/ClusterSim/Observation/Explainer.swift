@@ -5,7 +5,7 @@ import PacketWire
 final class Explainer: PacketObserver {
     let flow: FlowID
     /// Which flow each sender belongs to.
-    private unowned let accounting: FlowAccounting
+    private unowned(unsafe) let accounting: FlowAccounting
     private(set) var lines: [String] = []
     static let limit = 600
 

@@ -13,8 +13,9 @@ final class PodStack {
     let gatewayMAC: MACAddress
     /// The interface MTU (the overlay's pod MTU).
     let mtu: Int
-    unowned let node: ClusterNode
-    unowned let network: Network
+    unowned(unsafe) let node: ClusterNode
+    // The network owns this part and outlives it: no reference counting on the way to it.
+    unowned(unsafe) let network: Network
     /// The IP layer's reassembly, made when the pod first receives a fragment.
     private var reassembly: IPv4Reassembler?
     /// Connections this pod opened, by local port, remote address and remote port.

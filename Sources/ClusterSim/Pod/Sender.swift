@@ -16,7 +16,8 @@ final class Sender {
     let identification: IdentificationCounter
     /// The TCP connection, once opened.
     var connection: TCPClientConnection?
-    unowned let network: Network
+    // The network owns this part and outlives it: no reference counting on the way to it.
+    unowned(unsafe) let network: Network
     /// Actions of the connection, reused between calls so handling a segment allocates nothing.
     private var actions: [TCPAction] = []
 
