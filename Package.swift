@@ -37,6 +37,8 @@ let package = Package(
         // Firewalls, security groups and middleboxes: rules, conntrack, NAT, verdicts with explanations.
         // Knows nothing of the simulation; ClusterSim places the devices on the path.
         .target(name: "Firewall", dependencies: ["PacketWire"]),
+        // Kubernetes manifests and CNI configurations read as values; NetworkPolicy evaluated with explanations.
+        .target(name: "Kubernetes", dependencies: ["PacketWire", .product(name: "Yams", package: "Yams")]),
         // The cluster simulation: scenarios, the discrete-event engine, nodes, pods, Services, the report.
         .target(
             name: "ClusterSim",
@@ -71,6 +73,7 @@ let package = Package(
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
         .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire", "Firewall"], exclude: ["Fixtures"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "PacketWire", "TestFixtures"]),
+        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "PacketWire", .product(name: "Yams", package: "Yams")], resources: [.copy("Fixtures")]),
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
         .testTarget(name: "OverlayBenchTests", dependencies: ["OverlayBench", "PacketWire", "VXLAN", "Capture"]),
         .testTarget(
