@@ -3,15 +3,6 @@ import Firewall
 import PacketWire
 import VXLAN
 
-/// Where the VTEP sits in a node.
-public enum VTEPLayout: String, Sendable, CaseIterable {
-    /// Flannel, Calico, Cilium: `flannel.1` has an address and the node routes each remote pod CIDR
-    /// through it (`ip route 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink`).
-    case routed
-    /// The vxlan device is a port of the `cni0` bridge; remote pods are reached through the bridge.
-    case bridged
-}
-
 /// What a testbed run is asked to do beyond the scenario.
 public struct TestbedOptions: Sendable {
     public var layout: VTEPLayout = .routed
