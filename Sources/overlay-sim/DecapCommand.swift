@@ -31,6 +31,9 @@ struct Decap: ParsableCommand {
     @Flag(help: "Accept a zero UDP checksum over IPv6 (ip link: udp6zerocsumrx).")
     var udp6zerocsumrx = false
 
+    @Flag(help: "Accept VXLAN-GBP headers (ip link: gbp). Without it a header with the G flag is dropped, as Linux drops it.")
+    var gbp = false
+
     func validate() throws {
         if let vni, vni > 0xFF_FFFF { throw ValidationError("--vni \(vni) exceeds 24 bits (at most 16777215)") }
     }
@@ -39,7 +42,7 @@ struct Decap: ParsableCommand {
         let console = Console.standard()
         let status = Self.decapsulate(input: input, output: output, vni: vni,
                                       destinationPorts: dstport.map { [$0] } ?? FrameDecoder.defaultVXLANPorts,
-                                      udp6ZeroChecksumRx: udp6zerocsumrx, console: console)
+                                      udp6ZeroChecksumRx: udp6zerocsumrx, groupBasedPolicy: gbp, console: console)
         console.flush()
         if status != 0 { throw ExitCode(status) }
     }
@@ -52,11 +55,12 @@ extension Decap {
     ///   - vni: the VNI to accept; nil accepts any.
     ///   - destinationPorts: the UDP ports a VXLAN packet may be sent to.
     static func decapsulate(input: String, output: String, vni: UInt32?, destinationPorts: [UInt16],
-                            udp6ZeroChecksumRx: Bool = false, console: Console,
+                            udp6ZeroChecksumRx: Bool = false, groupBasedPolicy: Bool = false, console: Console,
                             openWriter: CaptureConversion.WriterFactory = CaptureConversion.openWriter) -> Int32 {
         let firstPort = destinationPorts.first ?? TunnelConfiguration.ianaPort
         var endpoint = TunnelEndpoint(configuration: TunnelConfiguration(
-            vni: vni ?? 0, local: .v4(.any), destinationPort: firstPort, udp6ZeroChecksumRx: udp6ZeroChecksumRx))
+            vni: vni ?? 0, local: .v4(.any), destinationPort: firstPort, udp6ZeroChecksumRx: udp6ZeroChecksumRx,
+            groupBasedPolicy: groupBasedPolicy))
         var reassembler = IPv4Reassembler()
         var reassembled = 0
         let report: CaptureConversion.Report
