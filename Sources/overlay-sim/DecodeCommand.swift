@@ -22,12 +22,28 @@ struct Decode: ParsableCommand {
             help: "A UDP destination port to decode as VXLAN; repeat for several. Replaces the defaults, 4789 and 8472.")
     var vxlanPorts: [UInt16] = []
 
+    @Option(name: .customLong("geneve-port"),
+            help: "A UDP destination port to decode as Geneve (RFC 8926); repeat for several. Replaces the default, 6081.")
+    var genevePorts: [UInt16] = []
+
+    @Option(name: .customLong("vxlan-gpe-port"),
+            help: "A UDP destination port to decode as VXLAN-GPE; repeat for several. Replaces the default, 4790.")
+    var vxlanGPEPorts: [UInt16] = []
+
     @Flag(help: "Print JSON Lines instead of a table.")
     var json = false
+
+    func validate() throws {
+        if (vxlanPorts + genevePorts + vxlanGPEPorts).contains(0) {
+            throw ValidationError("UDP port 0 is reserved (RFC 768 sends nothing to it); give a port from 1 to 65535")
+        }
+    }
 
     func run() throws {
         let console = Console.standard()
         let status = Self.decode(path: file, vxlanPorts: vxlanPorts.isEmpty ? FrameDecoder.defaultVXLANPorts : vxlanPorts,
+                                 genevePorts: genevePorts.isEmpty ? FrameDecoder.defaultGenevePorts : genevePorts,
+                                 vxlanGPEPorts: vxlanGPEPorts.isEmpty ? FrameDecoder.defaultVXLANGPEPorts : vxlanGPEPorts,
                                  json: json, console: console)
         console.flush()
         if status != 0 { throw ExitCode(status) }
@@ -35,8 +51,8 @@ struct Decode: ParsableCommand {
 
     /// Decodes the file at `path` and prints it; returns the exit status (0, or 1 when the file could
     /// not be opened or read to its end).
-    static func decode(path: String, vxlanPorts: [UInt16], json: Bool, console: Console) -> Int32 {
-        var decoder = FrameDecoder(vxlanPorts: vxlanPorts)
+    static func decode(path: String, vxlanPorts: [UInt16], genevePorts: [UInt16] = FrameDecoder.defaultGenevePorts,
+                       vxlanGPEPorts: [UInt16] = FrameDecoder.defaultVXLANGPEPorts, json: Bool, console: Console) -> Int32 {
         var summary = DecodeSummary()
         let reader: PcapReader
         do {
@@ -45,10 +61,15 @@ struct Decode: ParsableCommand {
             console.error("error: \(error)")
             return 1
         }
+        var decoder = FrameDecoder(vxlanPorts: vxlanPorts, vxlanGPEPorts: vxlanGPEPorts, genevePorts: genevePorts,
+                                   linkType: reader.linkType)
         if !json { console.output(DecodeTable.header) }
+        var progress = ProgressLine(label: "decode", totalBytes: reader.fileSize)
+        defer { progress.finish() }
         var failure: (any Error)?
         do {
             try reader.forEach { view in
+                progress.update(frames: summary.frames + 1, bytesRead: reader.bytePosition)
                 let decoded = decoder.decode(view)
                 summary.add(decoded)
                 console.output(json ? decoded.jsonLine : DecodeTable.row(decoded))
@@ -71,6 +92,9 @@ struct Decode: ParsableCommand {
 struct DecodeSummary {
     var frames = 0
     var vxlan = 0
+    var vxlanGPE = 0
+    var geneve = 0
+    var cut = 0
     var fragments = 0
     var reassembled = 0
     var errors = 0
@@ -79,6 +103,9 @@ struct DecodeSummary {
     mutating func add(_ frame: DecodedFrame) {
         frames += 1
         if frame.vxlan != nil { vxlan += 1 }
+        if frame.vxlanGPE != nil { vxlanGPE += 1 }
+        if frame.geneve != nil { geneve += 1 }
+        if frame.cut != nil { cut += 1 }
         if frame.fragment != nil { fragments += 1 }
         if frame.fragment?.reassembledFrames != nil { reassembled += 1 }
         if frame.error != nil { errors += 1 }
@@ -87,6 +114,9 @@ struct DecodeSummary {
 
     func line(incompleteDatagrams: Int) -> String {
         var parts = ["\(frames) frame\(frames == 1 ? "" : "s")", "\(vxlan) VXLAN"]
+        if vxlanGPE > 0 { parts.append("\(vxlanGPE) VXLAN-GPE") }
+        if geneve > 0 { parts.append("\(geneve) Geneve") }
+        if cut > 0 { parts.append("\(cut) cut by the snapshot length") }
         if fragments > 0 {
             parts.append("\(fragments) outer fragment\(fragments == 1 ? "" : "s"), \(reassembled) datagram\(reassembled == 1 ? "" : "s") reassembled")
         }
@@ -107,11 +137,13 @@ enum DecodeTable {
             outer = "\(ip.source) → \(ip.destination)"
         } else if let ethernet = frame.outer.ethernet {
             outer = "\(ethernet.source) → \(ethernet.destination)"
+        } else if let cooked = frame.outer.linuxCooked {
+            outer = "\(cooked.source ?? "-") →"
         } else {
             outer = "-"
         }
         let ports = frame.outer.udp.map { "\($0.sourcePort) → \($0.destinationPort)" } ?? "-"
-        let vni = frame.vxlan.map { "\($0.vni)" } ?? "-"
+        let vni = (frame.vxlan?.vni ?? frame.vxlanGPE?.vni ?? frame.geneve?.vni).map { "\($0)" } ?? "-"
         let inner: String
         if let ip = frame.inner?.ip {
             inner = "\(ip.source) → \(ip.destination)"
@@ -126,6 +158,7 @@ enum DecodeTable {
     /// The innermost protocol decoded: the inner packet's, or the outer's when there is no inner frame.
     static func protocolName(_ frame: DecodedFrame) -> String {
         let ethernet = frame.inner != nil ? frame.inner?.ethernet : frame.outer.ethernet
+        let etherType = ethernet?.etherType ?? (frame.inner == nil ? frame.outer.linuxCooked?.protocol : nil)
         let ip: (version: Int, protocol: Int)? = frame.inner != nil
             ? frame.inner?.ip.map { ($0.version, $0.protocol) }
             : frame.outer.ip.map { ($0.version, $0.protocol) }
@@ -133,8 +166,9 @@ enum DecodeTable {
             let name = IPProtocol(rawValue: UInt8(truncatingIfNeeded: ip.protocol)).name
             return name == "unknown" ? "IP \(ip.protocol)" : name
         }
-        guard let ethernet else { return "-" }
-        switch EtherType(rawValue: UInt16(truncatingIfNeeded: ethernet.etherType)) {
+        if frame.inner?.nsh != nil { return "NSH" }
+        guard let etherType else { return "-" }
+        switch EtherType(rawValue: UInt16(truncatingIfNeeded: etherType)) {
         case .arp: return "ARP"
         case .ipv4: return "IPv4"
         case .ipv6: return "IPv6"
@@ -144,6 +178,9 @@ enum DecodeTable {
 
     static func notes(_ frame: DecodedFrame) -> String {
         var notes: [String] = []
+        if let cooked = frame.outer.linuxCooked {
+            notes.append((cooked.interfaceIndex.map { "ifindex \($0) " } ?? "") + cooked.direction)
+        }
         if let tags = frame.outer.ethernet?.vlanIDs, !tags.isEmpty {
             notes.append("vlan " + tags.map(String.init).joined(separator: ","))
         }
@@ -174,10 +211,27 @@ enum DecodeTable {
                 notes.append("gbp \(id)" + (flags & 0x40 != 0 ? " D" : "") + (flags & 0x08 != 0 ? " A" : ""))
             }
         }
+        if let gpe = frame.vxlanGPE {
+            notes.append("VXLAN-GPE next \(VXLANGPENextProtocol(rawValue: UInt8(truncatingIfNeeded: gpe.nextProtocol)))"
+                         + (gpe.oam ? " OAM" : ""))
+        }
+        if let nsh = frame.inner?.nsh {
+            notes.append("NSH spi \(nsh.servicePathIdentifier) si \(nsh.serviceIndex)")
+        }
+        if let geneve = frame.geneve {
+            var text = "Geneve" + (geneve.critical ? " C" : "") + (geneve.oam ? " O" : "")
+            for option in geneve.options {
+                text += " opt 0x\(String(option.optionClass, radix: 16)):0x\(String(option.type, radix: 16))"
+                    + (option.critical ? "!" : "") + " \(option.data)"
+            }
+            notes.append(text)
+        }
         if let vlans = frame.inner?.ethernet?.vlanIDs, !vlans.isEmpty {
             notes.append("inner vlan " + vlans.map(String.init).joined(separator: ","))
         }
-        if frame.capturedLength < frame.length && frame.error?.kind != .truncated {
+        if let cut = frame.cut {
+            notes.append("cut at \(frame.capturedLength) of \(frame.length) bytes, in the \(cut.description)")
+        } else if frame.capturedLength < frame.length {
             notes.append("captured \(frame.capturedLength) of \(frame.length) bytes")
         }
         if let summary = frame.inner?.summary { notes.append(summary) }

@@ -73,6 +73,9 @@ struct Encap: ParsableCommand {
     }
 
     func validate() throws {
+        if dstport == 0 {
+            throw ValidationError("--dstport 0: UDP port 0 is reserved and Linux would put it on the wire; give 1-65535 (4789, or 8472 for Flannel)")
+        }
         _ = try tunnelConfiguration()
     }
 
@@ -148,7 +151,7 @@ extension Encap {
         let largestInner = configuration.local.isIPv6 ? 65535 - 16 : 65535 - 36
         let report: CaptureConversion.Report
         do {
-            report = try CaptureConversion.run(input: input, output: output, openWriter: openWriter) { frame, buffer in
+            report = try CaptureConversion.run(input: input, output: output, openWriter: openWriter, label: "encap") { frame, buffer in
                 if frame.capturedLength < frame.originalLength {
                     return .refuse(code: "cutShort", reason: "the capture kept \(frame.capturedLength) of the frame's "
                                    + "\(frame.originalLength) bytes; the rest cannot be encapsulated")
@@ -176,6 +179,7 @@ extension Encap {
         }
         console.error("encap: read \(report.framesRead) frames from \(input), wrote \(report.framesWritten) to \(output) "
                       + "(\(configuration.ipLinkDescription))")
+        if let note = CaptureConversion.linkNote(report, command: "encap") { console.error(note) }
         if report.framesRefused > 0 {
             console.error("encap: refused \(report.framesRefused):")
             report.refusalLines.forEach(console.error)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Records the real captures overlay-sim's decoder is tested on (kernel/captures/), from this machine's
-# kernel in network namespaces: what `tcpdump -i any` writes (Linux cooked v1 and v2), VXLAN cut by a
+# kernel in network namespaces: what `tcpdump -i any` writes (Linux cooked v2 with libpcap 1.10, v1 with
+# -y LINUX_SLL), VXLAN cut by a
 # 128-byte snapshot length (IPv4 and IPv6 underlays), VXLAN-GPE from a `gpe external` device, a capture
-# taken on the sending node before checksum offload, and BIG TCP (GSO packets over 64 KiB: IPv4 total
-# length 0, IPv6 payload length 0). Beside each NAME.pcap, NAME.txt holds the devices' `ip -d link show`
+# taken on the sending node before checksum offload, and TSO packets of up to 64 KiB captured before
+# segmentation (BIG TCP's length-0 packets are made with scapy, see the bigtcp case). Beside each NAME.pcap, NAME.txt holds the devices' `ip -d link show`
 # lines and the tcpdump command. Everything stays inside namespaces named kc*, removed on exit.
 # Geneve is not recorded: this kernel is built without CONFIG_GENEVE (`ip link add ... type geneve` says
 # "Unknown device type"); the Geneve fixtures are made with scapy (odd/make_tunnels.py).
@@ -11,7 +12,7 @@
 set -euo pipefail
 out=${1:?outdir}; shift || true
 mkdir -p "$out"
-captures=${*:-"sll sll2 snap128-v4 snap128-v6 gpe offload bigtcp"}
+captures=${*:-"sll sll2 any snap128-v4 snap128-v6 gpe offload bigtcp"}
 spaces="kcA kcB kcPa kcPb"
 
 cleanup() { for n in $spaces; do ip netns del $n 2>/dev/null || true; done; }
@@ -91,7 +92,8 @@ traffic() {
 
 for c in $captures; do
   case $c in
-    sll)        nodes 4 "id 1 dstport 8472" off; capture $c kcA -i any -s 0; traffic; finish $c ;;
+    sll)        nodes 4 "id 1 dstport 8472" off; capture $c kcA -y LINUX_SLL -i any -s 0; traffic; finish $c ;;
+    any)        nodes 4 "id 1 dstport 8472" off; capture $c kcA -i any -s 0; traffic; finish $c ;;
     sll2)       nodes 4 "id 1 dstport 8472" off; capture $c kcA -y LINUX_SLL2 -i any -s 0; traffic; finish $c ;;
     snap128-v4) nodes 4 "id 42 dstport 4789" off; capture $c kcB -i ulB -s 128; traffic 6000; finish $c ;;
     snap128-v6) nodes 6 "id 7 dstport 4789" off; capture $c kcB -i ulB -s 128; traffic 6000; finish $c ;;
