@@ -34,11 +34,18 @@ struct Decap: ParsableCommand {
     @Flag(help: "Accept frames whose outer IPv4 header or UDP checksum is wrong, as a capture taken on the sending host before checksum offload has them.")
     var ignoreChecksums = false
 
+    @Flag(help: "Decapsulate Geneve (RFC 8926) instead of VXLAN; the default port is then 6081.")
+    var geneve = false
+
+    @Flag(help: "With --geneve, accept critical options, as a device made with `external` (collect metadata) does; without it a packet with the C bit set is dropped, as Linux drops it.")
+    var external = false
+
     @Flag(help: "Accept VXLAN-GBP headers (ip link: gbp). Without it a header with the G flag is dropped, as Linux drops it.")
     var gbp = false
 
     func validate() throws {
         if let vni, vni > 0xFF_FFFF { throw ValidationError("--vni \(vni) exceeds 24 bits (at most 16777215)") }
+        if external && !geneve { throw ValidationError("--external needs --geneve") }
         if dstport == 0 {
             throw ValidationError("--dstport 0: UDP port 0 is reserved and no VXLAN device listens on it; give 1-65535 (4789, or 8472 for Flannel)")
         }
@@ -47,7 +54,9 @@ struct Decap: ParsableCommand {
     func run() throws {
         let console = Console.standard()
         let status = Self.decapsulate(input: input, output: output, vni: vni,
-                                      destinationPorts: dstport.map { [$0] } ?? FrameDecoder.defaultVXLANPorts,
+                                      destinationPorts: dstport.map { [$0] }
+                                          ?? (geneve ? FrameDecoder.defaultGenevePorts : FrameDecoder.defaultVXLANPorts),
+                                      geneve: geneve, geneveExternal: external,
                                       udp6ZeroChecksumRx: udp6zerocsumrx, groupBasedPolicy: gbp,
                                       ignoreChecksums: ignoreChecksums, console: console)
         console.flush()
@@ -62,6 +71,7 @@ extension Decap {
     ///   - vni: the VNI to accept; nil accepts any.
     ///   - destinationPorts: the UDP ports a VXLAN packet may be sent to.
     static func decapsulate(input: String, output: String, vni: UInt32?, destinationPorts: [UInt16],
+                            geneve: Bool = false, geneveExternal: Bool = false,
                             udp6ZeroChecksumRx: Bool = false, groupBasedPolicy: Bool = false,
                             ignoreChecksums: Bool = false, console: Console,
                             openWriter: CaptureConversion.WriterFactory = CaptureConversion.openWriter) -> Int32 {
@@ -69,6 +79,8 @@ extension Decap {
         var endpoint = TunnelEndpoint(configuration: TunnelConfiguration(
             vni: vni ?? 0, local: .v4(.any), destinationPort: firstPort, udp6ZeroChecksumRx: udp6ZeroChecksumRx || ignoreChecksums,
             groupBasedPolicy: groupBasedPolicy))
+        var geneveEndpoint = GeneveEndpoint(configuration: GeneveEndpoint.Configuration(
+            vni: vni ?? 0, local: .v4(.any), destinationPort: firstPort, collectMetadata: geneveExternal))
         var reassembler = IPv4Reassembler()
         var reassembled = 0
         var partialChecksums = 0
@@ -98,8 +110,14 @@ extension Decap {
                 }
                 if OffloadChecksum.isPartial(buffer.readableBytes) { partialChecksums += 1 }
                 if ignoreChecksums { OffloadChecksum.neutralise(buffer.readableBytes) }
+                geneveEndpoint.configuration.vni = endpoint.configuration.vni
+                geneveEndpoint.configuration.destinationPort = endpoint.configuration.destinationPort
                 do throws(DecapsulationError) {
-                    _ = try endpoint.decapsulate(buffer)
+                    if geneve {
+                        _ = try geneveEndpoint.decapsulate(buffer)
+                    } else {
+                        _ = try endpoint.decapsulate(buffer)
+                    }
                 } catch {
                     return .refuse(code: error.code.rawValue, reason: error.reason)
                 }
@@ -214,8 +232,8 @@ enum OffloadChecksum {
     }
 }
 
-/// The UDP destination port and VNI of a VXLAN frame, read without checking anything else; nil when
-/// the frame does not get that far. `decapsulate` does the checking.
+/// The UDP destination port and VNI of a VXLAN (or Geneve: its VNI sits at the same offset) frame, read
+/// without checking anything else; nil when the frame does not get that far. `decapsulate` does the checking.
 struct VXLANFields {
     var destinationPort: UInt16
     var vni: UInt32

@@ -189,3 +189,63 @@ struct RealCaptureConversionTests {
         #expect(throws: (any Error).self) { _ = try OverlaySim.parseAsRoot(arguments) }
     }
 }
+
+@Suite("Geneve and --direction")
+struct GeneveDirectionTests {
+    /// The inner frames of the flannel kernel capture, both directions of every exchange.
+    func innerCapture(_ folder: TemporaryFolder) throws -> String {
+        let path = folder.file("inner.pcap")
+        try writeFrames(try kernelInnerFrames("flannel-v4"), to: path)
+        return path
+    }
+
+    @Test("decap --geneve --external (encap --geneve x) == x, options and the C bit on the wire; without --external the C bit is dropped")
+    func roundTrip() throws {
+        let folder = try TemporaryFolder()
+        let inner = try innerCapture(folder)
+        let command = try Encap.parse([inner, folder.file("outer.pcap"), "--geneve", "--vni", "77", "--local", "192.0.2.1",
+                                       "--remote", "192.0.2.2", "--geneve-option", "0x0102:0x80:00000001",
+                                       "--geneve-option", "0x0103:1:0000000200000003"])
+        let recorder = RecordingConsole()
+        #expect(Encap.encapsulate(input: inner, output: folder.file("outer.pcap"), configuration: try command.tunnelConfiguration(),
+                                  groupPolicyID: 0, geneve: try command.geneveConfiguration(), console: recorder.console) == 0)
+        var decoder = FrameDecoder()
+        let decoded = try readFrames(folder.file("outer.pcap")).map { decoder.decode($0) }
+        #expect(decoded.allSatisfy { $0.geneve?.vni == 77 && $0.geneve?.critical == true && $0.geneve?.options.count == 2 })
+        #expect(decoded.allSatisfy { $0.outer.udp?.destinationPort == 6081 && $0.outer.udp?.checksumValid == true })
+        #expect(Decap.decapsulate(input: folder.file("outer.pcap"), output: folder.file("back.pcap"), vni: 77, destinationPorts: [6081],
+                                  geneve: true, geneveExternal: true, console: recorder.console) == 0)
+        #expect(try readFrames(folder.file("back.pcap")) == readFrames(inner))
+        let strict = RecordingConsole()
+        #expect(Decap.decapsulate(input: folder.file("outer.pcap"), output: folder.file("none.pcap"), vni: 77, destinationPorts: [6081],
+                                  geneve: true, console: strict.console) == 0)
+        #expect(try readFrames(folder.file("none.pcap")).isEmpty)
+        #expect(strict.errors.contains { $0.contains(" reservedBits (frames ") && $0.contains("C bit") })
+        if Tshark.isAvailable {
+            let rows = try Tshark.fields(folder.file("outer.pcap"), ["geneve.vni", "ip.checksum.status", "udp.checksum.status", "_ws.malformed"])
+            #expect(rows.count == decoded.count)
+            #expect(rows.allSatisfy { $0["geneve.vni"] == ["0x00004d"] && $0["udp.checksum.status"]?.first == "1"
+                && $0["ip.checksum.status"]?.first == "1" && $0["_ws.malformed"] == [] })
+        }
+    }
+
+    @Test("--direction sends each frame from its sender's VTEP, learned from the inner addresses")
+    func direction() throws {
+        let folder = try TemporaryFolder()
+        let inner = try innerCapture(folder)
+        let command = try Encap.parse([inner, "x", "--vni", "1", "--local", "192.0.2.1", "--remote", "192.0.2.2", "--direction"])
+        let recorder = RecordingConsole()
+        #expect(Encap.encapsulate(input: inner, output: folder.file("outer.pcap"), configuration: try command.tunnelConfiguration(),
+                                  groupPolicyID: 0, direction: true, console: recorder.console) == 0)
+        var decoder = FrameDecoder()
+        let decoded = try readFrames(folder.file("outer.pcap")).map { decoder.decode($0) }
+        try #require(!decoded.isEmpty)
+        for frame in decoded {
+            guard let innerSource = frame.inner?.ip?.source else { continue }
+            // Pod 10.244.0.5 sits behind 192.0.2.1, pod 10.244.1.7 behind 192.0.2.2.
+            #expect(frame.outer.ip?.source == (innerSource == "10.244.0.5" ? "192.0.2.1" : "192.0.2.2"), "frame \(frame.frame)")
+        }
+        #expect(decoded.contains { $0.outer.ip?.source == "192.0.2.2" })
+        #expect(recorder.errors.contains { $0.hasSuffix("(--direction)") })
+    }
+}
