@@ -222,7 +222,9 @@ struct GeneveDirectionTests {
         #expect(try readFrames(folder.file("none.pcap")).isEmpty)
         #expect(strict.errors.contains { $0.contains(" reservedBits (frames ") && $0.contains("C bit") })
         if Tshark.isAvailable {
-            let rows = try Tshark.fields(folder.file("outer.pcap"), ["geneve.vni", "ip.checksum.status", "udp.checksum.status", "_ws.malformed"])
+            // The kernel capture's UDP 5353 datagram is malformed mDNS in the original too (see TsharkTests).
+            let rows = try Tshark.fields(folder.file("outer.pcap"), ["geneve.vni", "ip.checksum.status", "udp.checksum.status", "_ws.malformed"],
+                                         options: Tshark.standardOptions + ["--disable-protocol", "mdns"])
             #expect(rows.count == decoded.count)
             #expect(rows.allSatisfy { $0["geneve.vni"] == ["0x00004d"] && $0["udp.checksum.status"]?.first == "1"
                 && $0["ip.checksum.status"]?.first == "1" && $0["_ws.malformed"] == [] })
