@@ -63,19 +63,45 @@ struct Decode: ParsableCommand {
         }
         var decoder = FrameDecoder(vxlanPorts: vxlanPorts, vxlanGPEPorts: vxlanGPEPorts, genevePorts: genevePorts,
                                    linkType: reader.linkType)
-        if !json { console.output(DecodeTable.header) }
         var progress = ProgressLine(label: "decode", totalBytes: reader.fileSize)
         defer { progress.finish() }
+        // The table's address columns are as wide as the first frames need (IPv6 addresses are wider
+        // than the IPv4 default): up to `lookAhead` rows wait until the widths are known.
+        var table = DecodeTable()
+        var waiting: [DecodedFrame] = []
+        func flushWaiting() {
+            guard !json, !waiting.isEmpty || summary.frames == 0 else { return }
+            table.fit(waiting)
+            console.output(table.header)
+            waiting.forEach { console.output(table.row($0)) }
+            waiting.removeAll()
+        }
+        var headerPrinted = false
         var failure: (any Error)?
         do {
             try reader.forEach { view in
                 progress.update(frames: summary.frames + 1, bytesRead: reader.bytePosition)
                 let decoded = decoder.decode(view)
                 summary.add(decoded)
-                console.output(json ? decoded.jsonLine : DecodeTable.row(decoded))
+                if json {
+                    console.output(decoded.jsonLine)
+                } else if headerPrinted {
+                    console.output(table.row(decoded))
+                } else {
+                    waiting.append(decoded)
+                    if waiting.count >= DecodeTable.lookAhead {
+                        flushWaiting()
+                        headerPrinted = true
+                    }
+                }
             }
         } catch {
             failure = error
+        }
+        if !json && !headerPrinted {
+            table.fit(waiting)
+            console.output(table.header)
+            waiting.forEach { console.output(table.row($0)) }
         }
         if !json {
             console.output(summary.line(incompleteDatagrams: decoder.reassembler.pendingCount))
@@ -128,31 +154,47 @@ struct DecodeSummary {
 }
 
 /// The readable form: one line a frame, outer and inner side by side.
-enum DecodeTable {
-    static let header = line("#", "len", "outer src → dst", "sport → dport", "VNI", "inner src → dst", "proto", "notes")
+struct DecodeTable {
+    /// How many rows are looked at to size the address columns before the first is printed.
+    static let lookAhead = 1000
+    /// The address columns' widths: at least the IPv4 layout's, wider for the frames' IPv6 addresses.
+    var outerWidth = 37
+    var innerWidth = 31
 
-    static func row(_ frame: DecodedFrame) -> String {
-        let outer: String
-        if let ip = frame.outer.ip {
-            outer = "\(ip.source) → \(ip.destination)"
-        } else if let ethernet = frame.outer.ethernet {
-            outer = "\(ethernet.source) → \(ethernet.destination)"
-        } else if let cooked = frame.outer.linuxCooked {
-            outer = "\(cooked.source ?? "-") →"
-        } else {
-            outer = "-"
+    /// The header of a table sized for IPv4 and MAC addresses.
+    static var header: String { DecodeTable().header }
+
+    var header: String { line("#", "len", "outer src → dst", "sport → dport", "VNI", "inner src → dst", "proto", "notes") }
+
+    /// Widens the address columns to fit `frames`.
+    mutating func fit(_ frames: [DecodedFrame]) {
+        for frame in frames {
+            outerWidth = max(outerWidth, Self.outerAddresses(frame).count)
+            innerWidth = max(innerWidth, Self.innerAddresses(frame).count)
         }
+    }
+
+    static func row(_ frame: DecodedFrame) -> String { DecodeTable().row(frame) }
+
+    static func outerAddresses(_ frame: DecodedFrame) -> String {
+        if let ip = frame.outer.ip { return "\(ip.source) → \(ip.destination)" }
+        if let ethernet = frame.outer.ethernet { return "\(ethernet.source) → \(ethernet.destination)" }
+        if let cooked = frame.outer.linuxCooked { return "\(cooked.source ?? "-") →" }
+        return "-"
+    }
+
+    static func innerAddresses(_ frame: DecodedFrame) -> String {
+        if let ip = frame.inner?.ip { return "\(ip.source) → \(ip.destination)" }
+        if let ethernet = frame.inner?.ethernet { return "\(ethernet.source) → \(ethernet.destination)" }
+        return "-"
+    }
+
+    func row(_ frame: DecodedFrame) -> String {
+        let outer = Self.outerAddresses(frame)
         let ports = frame.outer.udp.map { "\($0.sourcePort) → \($0.destinationPort)" } ?? "-"
         let vni = (frame.vxlan?.vni ?? frame.vxlanGPE?.vni ?? frame.geneve?.vni).map { "\($0)" } ?? "-"
-        let inner: String
-        if let ip = frame.inner?.ip {
-            inner = "\(ip.source) → \(ip.destination)"
-        } else if let ethernet = frame.inner?.ethernet {
-            inner = "\(ethernet.source) → \(ethernet.destination)"
-        } else {
-            inner = "-"
-        }
-        return line("\(frame.frame)", "\(frame.length)", outer, ports, vni, inner, protocolName(frame), notes(frame))
+        let inner = Self.innerAddresses(frame)
+        return line("\(frame.frame)", "\(frame.length)", outer, ports, vni, inner, Self.protocolName(frame), Self.notes(frame))
     }
 
     /// The innermost protocol decoded: the inner packet's, or the outer's when there is no inner frame.
@@ -240,10 +282,11 @@ enum DecodeTable {
     }
 
     /// Columns padded to fixed widths; a value wider than its column pushes the rest right.
-    private static func line(_ number: String, _ length: String, _ outer: String, _ ports: String, _ vni: String,
-                             _ inner: String, _ proto: String, _ notes: String) -> String {
-        let text = pad(number, 5, right: true) + " " + pad(length, 5, right: true) + "  " + pad(outer, 37) + "  "
-            + pad(ports, 13) + "  " + pad(vni, 8, right: true) + "  " + pad(inner, 31) + "  " + pad(proto, 6) + "  " + notes
+    private func line(_ number: String, _ length: String, _ outer: String, _ ports: String, _ vni: String,
+                      _ inner: String, _ proto: String, _ notes: String) -> String {
+        let text = Self.pad(number, 5, right: true) + " " + Self.pad(length, 5, right: true) + "  " + Self.pad(outer, outerWidth) + "  "
+            + Self.pad(ports, 13) + "  " + Self.pad(vni, 8, right: true) + "  " + Self.pad(inner, innerWidth) + "  "
+            + Self.pad(proto, 6) + "  " + notes
         return String(text.reversed().drop { $0 == " " }.reversed())
     }
 

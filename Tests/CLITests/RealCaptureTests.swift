@@ -251,3 +251,28 @@ struct GeneveDirectionTests {
         #expect(recorder.errors.contains { $0.hasSuffix("(--direction)") })
     }
 }
+
+@Suite("decode table")
+struct DecodeTableAlignmentTests {
+    @Test("long IPv6 addresses widen the address columns so every row stays aligned")
+    func ipv6Widens() {
+        var long = DecodedFrame(frame: 1, timestampNanoseconds: 0, length: 150, capturedLength: 150)
+        long.outer.ip = .init(version: 6, source: "2001:db8:aaaa:bbbb:cccc:dddd:eeee:1", destination: "2001:db8:aaaa:bbbb:cccc:dddd:eeee:2",
+                              protocol: 17, ttl: 64)
+        long.inner = .init(ip: .init(version: 6, source: "fd00:244:1111:2222:3333:4444:5555:6", destination: "fd00:244::7", protocol: 58))
+        var short = DecodedFrame(frame: 2, timestampNanoseconds: 0, length: 42, capturedLength: 42)
+        short.outer.ethernet = .init(source: "02:00:00:00:0a:01", destination: "ff:ff:ff:ff:ff:ff", etherType: 0x0806)
+        var table = DecodeTable()
+        table.fit([long, short])
+        let lines = [table.header, table.row(long), table.row(short)]
+        // The ports column starts at the same character on every line; so does the inner column.
+        let ports = 5 + 1 + 5 + 2 + table.outerWidth + 2
+        let inner = ports + 13 + 2 + 8 + 2
+        #expect(table.outerWidth > 37 && table.innerWidth > 31)
+        for line in lines.map(Array.init) {
+            #expect(line.count > inner && (line[ports] == "s" || line[ports] == "-") && line[ports - 1] == " ", "\(String(line))")
+            #expect(line[inner] == "i" || line[inner] == "f" || line[inner] == "-", "\(String(line))")
+        }
+        #expect(DecodeTable().row(short) == DecodeTable.row(short))
+    }
+}
