@@ -581,7 +581,7 @@ struct IPv6Reading {
     var source: IPv6Address
     var destination: IPv6Address
     var `protocol`: IPProtocol
-    var fragment: IPv6Packet.IPv6Fragment?
+    var fragment: IPv6FragmentHeader?
     /// The upper layer's header and data.
     var payload: UnsafeRawBufferPointer
     var payloadOffset: Int
@@ -633,8 +633,9 @@ struct IPv6Reading {
                 }
                 if next == .ipv6Fragment {
                     let bits = data.getInteger(at: offset + 2, as: UInt16.self)
-                    fragment = IPv6Packet.IPv6Fragment(offset: Int(bits & 0xFFF8), moreFragments: bits & 1 != 0,
-                                                       identification: data.getInteger(at: offset + 4, as: UInt32.self))
+                    fragment = IPv6FragmentHeader(nextHeader: IPProtocol(rawValue: data.getInteger(at: offset, as: UInt8.self)),
+                                                  fragmentOffset: Int(bits & 0xFFF8), moreFragments: bits & 1 != 0,
+                                                  identification: data.getInteger(at: offset + 4, as: UInt32.self))
                 }
                 if next == .hopByHopOptions, payloadLength == 0 {
                     // RFC 2675 §2: option type 0xC2, length 4, the payload's length after the IPv6 header.
@@ -655,7 +656,7 @@ struct IPv6Reading {
             }
             next = IPProtocol(rawValue: data.getInteger(at: offset, as: UInt8.self))
             offset += length
-            if let fragment, fragment.offset != 0 { break walk }
+            if let fragment, fragment.fragmentOffset != 0 { break walk }
         }
         self.protocol = next
         payload = data.dropFirst(count: min(offset, data.count))

@@ -141,7 +141,7 @@ public struct GeneveEndpoint: Sendable {
                 ip = try IPv6Packet(checking: ethernet.payload, frameOffset: ethernet.payloadOffset)
                 upper = try ip.upperLayer()
             } catch { throw .malformed(error) }
-            if let fragment = upper.fragment { throw .fragment(offset: fragment.offset, more: fragment.moreFragments) }
+            if let fragment = upper.fragment { throw .fragment(offset: fragment.fragmentOffset, more: fragment.moreFragments) }
             guard upper.protocol == .udp else { throw .notUDP(upper.protocol) }
             (udpBytes, udpOffset) = (ip.payload.dropFirst(count: upper.offset), ip.payloadOffset + upper.offset)
             pseudoHeader = .ipv6(source: ip.source, destination: ip.destination)
