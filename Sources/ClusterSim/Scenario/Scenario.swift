@@ -50,7 +50,7 @@ public enum FDBMode: String, Hashable, Sendable {
 }
 
 /// Where the VXLAN device sits in a node.
-public enum VTEPLayout: String, Hashable, Sendable {
+public enum VTEPLayout: String, Hashable, Sendable, CaseIterable {
     /// Flannel, Calico and Cilium: pod traffic is routed to the vxlan device (`flannel.1` has an address
     /// and routes to the other nodes' pod CIDRs); it is not a bridge port.
     case routed
