@@ -528,7 +528,7 @@ public struct FrameDecoder: Sendable {
             return checked({ (p: PseudoHeader?) throws(DecodeError) in try UDPHeader(UDPDatagram(checking: bytes, frameOffset: offset), verifyingWith: p) },
                            describe: \.description)
         case .icmp:
-            return checked({ (p: PseudoHeader?) throws(DecodeError) in try ICMPv4Header(ICMPv4Message(checking: bytes, frameOffset: offset), verifyChecksum: p != nil) },
+            return checked({ (p: PseudoHeader?) throws(DecodeError) in try ICMPv4Header(ICMPv4Message(checking: bytes, frameOffset: offset), verifyingChecksum: p != nil) },
                            describe: \.description)
         default:
             return nil

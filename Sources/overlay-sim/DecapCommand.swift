@@ -157,7 +157,7 @@ extension Decap {
         guard let ethernet = try? EthernetFrame(checking: frame.bytes), ethernet.etherType == .ipv4,
               let ip = try? IPv4Packet(checking: ethernet.payload, frameOffset: ethernet.payloadOffset), ip.isFragment
         else { return nil }
-        guard ip.checksumIsValid else {
+        guard ip.checksumIsValid() else {
             return .refuse(code: "malformed", reason: "an outer fragment's IPv4 header checksum is wrong (Linux drops it)")
         }
         switch reassembler.add(ip, time: frame.timestampNanoseconds, tag: frame.number) {
