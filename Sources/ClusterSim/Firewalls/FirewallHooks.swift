@@ -3,7 +3,7 @@ import Firewall
 import PacketWire
 
 /// Where firewalls sit on the dataplane, and what happens when one drops a packet: the report's
-/// firewall drops, `drops.pcap`, the flow's drop count, the `--explain` trace, and for `reject` an ICMP
+/// firewall drops, `drops.pcap`, the flow's drop count, the `--explain` trace (the decision's own steps), and for `reject` an ICMP
 /// error back to the sender.
 extension Simulation {
     /// Runs firewall `index` on `buffer` at `hook`. Returns true when the packet goes on (a NAT may have
@@ -15,11 +15,13 @@ extension Simulation {
                       rejectFrom place: Int? = nil) throws(CaptureError) -> Bool {
         let device = firewalls.devices[index]
         let explained = isExplained(tag)
+        // The explained flow's decision records its steps as it is made; no other packet has a trace.
+        let trace = explained ? DecisionTrace() : nil
         if explained {
             explain(tag, point, "\(device.configuration.title) (\(hook)) checks \(device.names.describe(buffer.readableBytes, vxlanPorts: device.configuration.vxlanAware ? device.configuration.vxlanPorts : []))")
-            for line in device.trace(buffer.readableBytes, at: hook, now: events.now) { explain(tag, point, "  " + line) }
         }
-        let decision = device.inspect(buffer.mutableBytes, at: hook, now: events.now)
+        let decision = device.inspect(buffer.mutableBytes, at: hook, now: events.now, trace: trace)
+        if let trace { for step in trace.steps { explain(tag, point, "  " + step) } }
         if decision.accepted {
             if decision.rewrite != nil {
                 let verdict = device.verdict(for: decision)
