@@ -25,8 +25,6 @@ final class Network {
     private(set) var firewalls: FirewallPlan
     /// Names for addresses, for explanations.
     private(set) var names: AddressBook
-    /// Per-flow identification counters and TCP initial sequence numbers (see ``ConnectionSeeds``).
-    let seeds = ConnectionSeeds()
     /// The seeded generator behind link loss.
     var random: SplitMix64
     private var nodeByUnderlayAddress: [IPAddress: NodeID] = [:]

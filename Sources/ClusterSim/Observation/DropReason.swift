@@ -43,4 +43,8 @@ public enum DropCode: String, Hashable, Sendable, CaseIterable, Codable {
     case malformed
     /// The sender had no destination to send to (its pod, or every endpoint, is gone).
     case destinationUnavailable
+    /// Nothing listens on the destination port: the pod's kernel answered TCP with RST
+    /// (`tcp_v4_send_reset`) and UDP with ICMP port unreachable (`__udp4_lib_rcv` → `icmp_send`); the
+    /// sender's socket gets ECONNREFUSED, "connection refused".
+    case connectionRefused
 }

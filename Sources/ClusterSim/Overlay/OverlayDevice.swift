@@ -69,7 +69,7 @@ final class OverlayDevice {
             // VXLAN-GBP carries a group policy ID; the simulation gives each sender's packets their own.
             let group = network.scenario.overlay.groupBasedPolicy ? UInt16(truncatingIfNeeded: (tag.sender?.index ?? -1) + 1) : 0
             try mode.encapsulate(buffer, to: TunnelDestination(address: target.underlayAddress, nextHopMAC: nextHopMAC),
-                                 groupPolicyID: group)
+                                 groupPolicyID: group, flowHash: tag.socketHash)
         } catch {
             network.drop(buffer, tag, at: point, DropReason(.encapsulationFailed, error.reason)); return
         }

@@ -176,8 +176,11 @@ public struct TrafficSpec: Hashable, Sendable {
     public var rate: Double
     public var start: Nanoseconds
     public var port: UInt16
-    /// Set Don't Fragment on the pod's packets (TCP always does, as Linux does with PMTU discovery on).
-    public var dontFragment: Bool
+    /// `df: true`: IP_PMTUDISC_DO (DF set, EMSGSIZE above the MTU); `df: false`: IP_PMTUDISC_DONT (DF
+    /// clear, fragmented by the pod); absent (nil): the kernel's default IP_PMTUDISC_WANT, DF on every
+    /// datagram that fits the MTU and fragmentation without DF for one that does not
+    /// (net/ipv4/ip_output.c `__ip_make_skb`, `ip_dont_fragment`). TCP always sets DF.
+    public var dontFragment: Bool?
     public var location: SourceLocation
 }
 

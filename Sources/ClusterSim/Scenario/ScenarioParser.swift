@@ -401,7 +401,7 @@ struct Context {
             name: try f.optional("name").map { (n: Node) throws(ScenarioError) in try string(n, "name") } ?? "flow-\(index + 1)",
             from: try endpoint(try f.required("from"), "from"), to: try endpoint(try f.required("to"), "to"),
             protocol: proto, size: proto == .tcp ? 100_000 : 56, count: 10, rate: 100, start: 0,
-            port: proto == .udp ? 5353 : 80, dontFragment: proto != .udp, location: location(node))
+            port: proto == .udp ? 5353 : 80, dontFragment: nil, location: location(node))
         if let value = f.optional("size") { flow.size = try int(value, "size", in: 0...1_000_000_000) }
         if let value = f.optional("count") { flow.count = try int(value, "count", in: 1...1_000_000_000) }
         if let value = f.optional("rate") {
