@@ -363,6 +363,10 @@ struct TCPSegmentFields {
         self.payloadLength = payloadLength
     }
 
+    /// An option's layout (RFC 9293 §3.2): kind, length, then its data.
+    private static let optionLengthField = 1
+    private static let optionDataStart = 2
+
     /// Walks the options as `tcp_parse_options` does, without building a list: a malformed option ends
     /// the walk.
     private mutating func readOptions(_ options: UnsafeRawBufferPointer) {
@@ -371,18 +375,18 @@ struct TCPSegmentFields {
             let kind = options.getInteger(at: offset, as: UInt8.self)
             if kind == TCPOption.Kind.endOfOptionList { return }
             if kind == TCPOption.Kind.noOperation { offset += 1; continue }
-            guard offset + 2 <= options.count else { return }
-            let length = Int(options.getInteger(at: offset + 1, as: UInt8.self))
+            guard offset + Self.optionDataStart <= options.count else { return }
+            let length = Int(options.getInteger(at: offset + Self.optionLengthField, as: UInt8.self))
             guard length >= 2, offset + length <= options.count else { return }
             switch (kind, length) {
             case (TCPOption.Kind.maximumSegmentSize, 4):
-                maximumSegmentSize = options.getInteger(at: offset + 2, as: UInt16.self)
+                maximumSegmentSize = options.getInteger(at: offset + Self.optionDataStart, as: UInt16.self)
             case (TCPOption.Kind.windowScale, 3):
-                windowScale = min(14, options.getInteger(at: offset + 2, as: UInt8.self))
+                windowScale = min(14, options.getInteger(at: offset + Self.optionDataStart, as: UInt8.self))
             case (TCPOption.Kind.sackPermitted, 2):
                 sackPermitted = true
             case (TCPOption.Kind.timestamps, 10):
-                timestampValue = options.getInteger(at: offset + 2, as: UInt32.self)
+                timestampValue = options.getInteger(at: offset + Self.optionDataStart, as: UInt32.self)
             default:
                 break
             }
