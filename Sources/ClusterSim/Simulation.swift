@@ -76,6 +76,10 @@ public final class Simulation {
     var lastActivity: Nanoseconds = 0
     /// Called now and then with (virtual time, packets so far): the CLI draws its progress line.
     public var progress: ((Nanoseconds, Int) -> Void)?
+    /// Packets and capture bytes the run may spend; `run` stops when one is reached.
+    public var limits = RunLimits()
+    /// Set when `run` stopped at a limit: the captures were abandoned and the report is partial.
+    public private(set) var stopped: RunStop?
     var firewalls: FirewallPlan
     var firewallDrops = FirewallDropLog()
     var firewallRewrites = FirewallRewriteLog()
@@ -129,10 +133,23 @@ public final class Simulation {
                 case .deleteDeploymentPod(let deployment): events.schedule(at: event.at, .deleteDeploymentPod(deployment))
                 }
             }
+            let maximumPackets = limits.maximumPackets ?? .max, maximumCaptureBytes = limits.maximumCaptureBytes ?? .max
             while let (time, event) = events.next() {
                 peakQueuedEvents = max(peakQueuedEvents, events.count + 1)
                 try handle(event, at: time)
                 if packetsSimulated & 0xFFFF == 0 { progress?(time, packetsSimulated) }
+                if time > Units.maximumVirtualTime {
+                    stopped = RunStop(limit: .virtualTime(Units.maximumVirtualTime), virtualTime: time, packets: packetsSimulated)
+                } else if packetsSimulated >= maximumPackets {
+                    stopped = RunStop(limit: .packets(maximumPackets), virtualTime: time, packets: packetsSimulated)
+                } else if let captures, captures.bytesWritten > maximumCaptureBytes {
+                    stopped = RunStop(limit: .captureBytes(maximumCaptureBytes), virtualTime: time, packets: packetsSimulated)
+                }
+                if stopped != nil {
+                    captures?.abandon()
+                    captures = nil
+                    return makeReport()
+                }
             }
             try captures?.close()
         } catch {

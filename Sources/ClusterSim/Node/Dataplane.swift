@@ -336,10 +336,10 @@ extension Simulation {
         }
         // Ethernet on the wire adds preamble, FCS and inter-frame gap: 24 bytes per frame.
         let wireBits = UInt64(buffer.count + 24) * 8
-        let serialisation = (wireBits * 1_000_000_000 + link.bandwidth - 1) / link.bandwidth
+        let serialisation = (wireBits * 1_000_000_000 + link.bandwidth - 1) / max(1, link.bandwidth)
         let start = max(now, direction.busyUntil)
         if start > now { direction.waiting.append(start) }
-        direction.busyUntil = start + serialisation
+        direction.busyUntil = start.addingSaturating(serialisation)
         direction.packets += 1
         direction.bytes += buffer.count
         direction.innerBytes += tag.innerLength
@@ -350,8 +350,8 @@ extension Simulation {
             drop(buffer, tag, at: "link \(from)→\(to)", "lost on the link (loss \(link.loss))")
             return
         }
-        if explainSpec >= 0 { explain(tag, "link \(from)→\(to)", "\(buffer.count) bytes on the wire, arriving at \(Units.exact(direction.busyUntil + link.latency))") }
-        events.schedule(at: direction.busyUntil + link.latency, .arrive(buffer, tag, place: direction.to, direction: index))
+        if explainSpec >= 0 { explain(tag, "link \(from)→\(to)", "\(buffer.count) bytes on the wire, arriving at \(Units.exact(direction.busyUntil.addingSaturating(link.latency)))") }
+        events.schedule(at: direction.busyUntil.addingSaturating(link.latency), .arrive(buffer, tag, place: direction.to, direction: index))
     }
 
     /// A router's ICMP fragmentation needed (RFC 1191) to the outer source. It carries the offending

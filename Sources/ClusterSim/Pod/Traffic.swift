@@ -165,7 +165,10 @@ extension Simulation {
         try podSend(flow.client, buffer, tag)
     }
 
-    func interval(_ spec: TrafficSpec) -> Nanoseconds { Nanoseconds((1e9 / spec.rate).rounded()) }
+    func interval(_ spec: TrafficSpec) -> Nanoseconds {
+        let nanoseconds = (1e9 / spec.rate).rounded()  // saturating: the parser refuses rates outside Units.rateRange
+        return nanoseconds >= 0 && nanoseconds < Double(Units.maximumDuration) ? Nanoseconds(nanoseconds) : Units.maximumDuration
+    }
 
     // MARK: Receiving
 
