@@ -75,8 +75,8 @@ extension Simulation {
         let mtu = max(68, scenario.overlay.mtu)
         for spec in scenario.traffic {
             let clients: UInt64 = switch spec.from {
-            case .pod(let name): cluster.podIndex(named: name) == nil ? 0 : 1
-            case .selector(let selector): UInt64(cluster.pods(matching: selector, at: .max).count)
+            case .pod(let name): network.cluster.pod(named: name) == nil ? 0 : 1
+            case .selector(let selector): UInt64(network.cluster.pods(matching: selector, at: .max).count)
             case .service: 0
             }
             senders = senders.addingSaturating(clients)
@@ -95,14 +95,14 @@ extension Simulation {
             }
             packets = packets.addingSaturating(clients.multipliedSaturating(by: perClient))
         }
-        let pods = UInt64(cluster.pods.count)
+        let pods = UInt64(network.cluster.pods.count)
         var memory = RunEstimate.baseBytes + RunEstimate.bufferPoolBytes
         memory = memory.addingSaturating(pods.multipliedSaturating(by: RunEstimate.bytesPerPod
             + (capturesEnabled && scenario.captures.pods ? RunEstimate.bytesPerPodCapture : 0)))
         memory = memory.addingSaturating(senders.multipliedSaturating(by: RunEstimate.bytesPerSender))
         memory = memory.addingSaturating(UInt64(scenario.traffic.count).multipliedSaturating(by: RunEstimate.bytesPerTrafficEntry))
         // The next-hop table: a row of every place for every place.
-        let places = UInt64(underlay.places.count)
+        let places = UInt64(network.underlay.places.count)
         memory = memory.addingSaturating(places.multipliedSaturating(by: places).multipliedSaturating(by: 8))
         return RunEstimate(packets: packets, peakMemoryBytes: memory)
     }

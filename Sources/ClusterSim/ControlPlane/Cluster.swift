@@ -1,12 +1,12 @@
 import PacketWire
-import VXLAN
 
-/// A pod as the cluster knows it now.
+/// A pod as the control plane knows it now.
 public struct Pod: Hashable, Sendable {
+    public var id: PodID
     public var name: String
     public var workload: String
     public var kind: WorkloadKind
-    public var node: Int
+    public var node: NodeID
     public var address: IPv4Address
     public var mac: MACAddress
     public var labels: [String: String]
@@ -15,40 +15,26 @@ public struct Pod: Hashable, Sendable {
     public var deleted = false
 }
 
-/// The cluster's control-plane state: nodes, pods and where they run, and Service endpoints. Changes
-/// only through its methods, which the engine calls at event times.
-public struct Cluster: Sendable {
-    public struct NodeInfo: Sendable {
-        public var spec: NodeSpec
-        /// The VTEP device's MAC (Flannel's flannel.1) and its overlay address (the pod CIDR's network address).
-        public var vtepMAC: MACAddress
-        public var vtepAddress: IPv4Address
-        /// MAC of the underlay interface.
-        public var underlayMAC: MACAddress
-        /// MAC of the pod-facing gateway (the cni0 bridge).
-        public var gatewayMAC: MACAddress
-        /// Next host index host-local IPAM hands out: it walks forward and does not reuse a freed address
-        /// at once, so a replaced Deployment pod gets a new address.
-        var nextHostIndex: UInt32 = 2
-        var reserved: Set<UInt32> = []
-    }
-
-    public private(set) var nodes: [NodeInfo]
+/// The cluster's control plane: nodes and their IPAM, workloads and the pods their controllers keep, and
+/// where each pod runs. Changes only through its methods, which the simulation calls at event times; the
+/// dataplane reads it to find a pod by address. A class: one instance, read in place on the packet path.
+public final class Cluster {
+    public let nodes: [NodeSpec]
     public private(set) var pods: [Pod] = []
-    var podIndexByName: [String: Int] = [:]
-    var podIndexByAddress: [IPv4Address: Int] = [:]
+    private var ipam: [HostLocalIPAM]
+    private var podByName: [String: PodID] = [:]
+    private var podByAddress: [IPv4Address: PodID] = [:]
     let seed: UInt64
     /// Per Deployment: pods created so far, for new names.
-    var deploymentCounters: [String: Int] = [:]
-    /// StatefulSet pods keep their address across replacement (sticky IPAM).
-    var stickyAddresses: [String: (node: Int, address: IPv4Address)] = [:]
+    private var deploymentCounters: [String: Int] = [:]
+    /// StatefulSet pods keep their node and address across replacement (sticky IPAM).
+    private var stickyAddresses: [String: (node: NodeID, address: IPv4Address)] = [:]
     let workloads: [WorkloadSpec]
-    /// Live pods per node, for scheduling without counting every pod each time.
-    var livePodsPerNode: [Int]
+    private var scheduler: PodScheduler
     /// When every pod CIDR has the same length (as Kubernetes' node IPAM gives them), the node owning an
     /// address is one dictionary lookup on its network bits instead of a scan of every node.
-    let uniformPrefixLength: Int?
-    let nodeByPrefix: [UInt32: Int]
+    private let uniformPrefixLength: Int?
+    private let nodeByPrefix: [UInt32: NodeID]
 
     /// Delay between a StatefulSet's pods becoming ready (OrderedReady), and before a replacement runs.
     public static let orderedStartInterval: Nanoseconds = 1_000_000
@@ -57,37 +43,33 @@ public struct Cluster: Sendable {
     init(scenario: Scenario) throws(ScenarioError) {
         seed = scenario.seed
         workloads = scenario.workloads
-        livePodsPerNode = Array(repeating: 0, count: scenario.nodes.count)
+        nodes = scenario.nodes
+        ipam = scenario.nodes.map { HostLocalIPAM(prefix: $0.podCIDR) }
+        scheduler = PodScheduler(nodes: scenario.nodes)
         let lengths = Set(scenario.nodes.map(\.podCIDR.length))
         uniformPrefixLength = lengths.count == 1 ? lengths.first.flatMap { $0 > 0 ? $0 : nil } : nil
-        var byPrefix: [UInt32: Int] = [:]
+        var byPrefix: [UInt32: NodeID] = [:]
         if let length = uniformPrefixLength {
-            for (index, node) in scenario.nodes.enumerated() { byPrefix[node.podCIDR.network.rawValue >> UInt32(32 - length)] = index }
+            for (index, node) in scenario.nodes.enumerated() { byPrefix[node.podCIDR.network.rawValue >> UInt32(32 - length)] = NodeID(index) }
         }
         nodeByPrefix = byPrefix
-        nodes = scenario.nodes.enumerated().map { index, spec in
-            let id = UInt64(index + 1)
-            return NodeInfo(spec: spec,
-                            vtepMAC: MACAddress(rawValue: 0x0200_0000_0000 | 0xAA_0000 | id),
-                            vtepAddress: spec.podCIDR.network,
-                            underlayMAC: MACAddress(rawValue: 0x0200_0000_0000 | 0x0A_0000 | id),
-                            gatewayMAC: MACAddress(rawValue: 0x0200_0000_0000 | 0xC0_0000 | id))
-        }
         for workload in scenario.workloads {
             switch workload.kind {
             case .pod:
-                let node = nodes.firstIndex { $0.spec.name == workload.nodes[0] }!
-                try addPod(name: workload.name, workload: workload, node: node, readyAt: 0)
+                guard let node = scenario.nodes.firstIndex(where: { $0.name == workload.nodes.first }) else {
+                    throw ScenarioError(workload.location, "pod '\(workload.name)' names no node that exists")
+                }
+                try addPod(name: workload.name, workload: workload, node: NodeID(node), readyAt: 0)
             case .deployment:
                 for _ in 0..<workload.replicas { try addDeploymentPod(workload, readyAt: 0) }
             case .statefulSet:
                 for ordinal in 0..<workload.replicas {
                     try addPod(name: "\(workload.name)-\(ordinal)", workload: workload,
-                               node: scheduleNode(for: workload), readyAt: Nanoseconds(ordinal) * Self.orderedStartInterval)
+                               node: scheduler.node(for: workload), readyAt: Nanoseconds(ordinal) * Self.orderedStartInterval)
                 }
             case .daemonSet:
-                for node in nodes.indices {
-                    try addPod(name: "\(workload.name)-\(nodes[node].spec.name)", workload: workload, node: node, readyAt: 0)
+                for node in scenario.nodes.indices {
+                    try addPod(name: "\(workload.name)-\(scenario.nodes[node].name)", workload: workload, node: NodeID(node), readyAt: 0)
                 }
             }
         }
@@ -104,34 +86,37 @@ public struct Cluster: Sendable {
         return "\(deployment)-\(hash.prefix(9))-\(suffix)"
     }
 
-    public func pod(named name: String) -> Pod? { podIndexByName[name].map { pods[$0] } }
-    public func podIndex(named name: String) -> Int? { podIndexByName[name] }
-    public func podIndex(at address: IPv4Address) -> Int? { podIndexByAddress[address] }
+    public subscript(pod: PodID) -> Pod { pods[pod.index] }
+
+    /// The live pod of that name.
+    public func pod(named name: String) -> PodID? { podByName[name] }
+    /// The live pod holding that address.
+    public func pod(at address: IPv4Address) -> PodID? { podByAddress[address] }
     public var livePods: [Pod] { pods.filter { !$0.deleted } }
 
     /// Pods matching `selector` that are running at `time`, in name order.
-    public func pods(matching selector: LabelSelector, at time: Nanoseconds) -> [Int] {
+    public func pods(matching selector: LabelSelector, at time: Nanoseconds) -> [PodID] {
         pods.indices.filter { !pods[$0].deleted && pods[$0].readyAt <= time && selector.matches(pods[$0].labels) }
-            .sorted { pods[$0].name < pods[$1].name }
+            .sorted { pods[$0].name < pods[$1].name }.map(PodID.init)
     }
 
     /// The node whose pod CIDR holds `address`.
-    public func node(owning address: IPv4Address) -> Int? {
+    public func node(owning address: IPv4Address) -> NodeID? {
         if let prefixLength = uniformPrefixLength {
             return nodeByPrefix[address.rawValue >> UInt32(32 - prefixLength)]
         }
-        return nodes.firstIndex { $0.spec.podCIDR.contains(address) }
+        return nodes.firstIndex { $0.podCIDR.contains(address) }.map(NodeID.init)
     }
 
     /// Deletes a pod and creates its replacement, as the workload's controller would. Returns the
-    /// replacement's index (nil for a bare pod).
-    mutating func deletePod(named name: String, at time: Nanoseconds) throws(ScenarioError) -> Int? {
-        guard let index = podIndexByName[name], !pods[index].deleted else { return nil }
-        let pod = pods[index]
-        pods[index].deleted = true
-        livePodsPerNode[pod.node] -= 1
-        podIndexByName[name] = nil
-        podIndexByAddress[pod.address] = nil
+    /// replacement (nil for a bare pod).
+    func deletePod(_ id: PodID, at time: Nanoseconds) throws(ScenarioError) -> PodID? {
+        guard !pods[id.index].deleted else { return nil }
+        let pod = pods[id.index]
+        pods[id.index].deleted = true
+        scheduler.removed(from: pod.node)
+        podByName[pod.name] = nil
+        podByAddress[pod.address] = nil
         guard let workload = workloads.first(where: { $0.name == pod.workload }) else { return nil }
         switch workload.kind {
         case .pod:
@@ -144,55 +129,38 @@ public struct Cluster: Sendable {
     }
 
     @discardableResult
-    private mutating func addDeploymentPod(_ workload: WorkloadSpec, readyAt: Nanoseconds) throws(ScenarioError) -> Int {
+    private func addDeploymentPod(_ workload: WorkloadSpec, readyAt: Nanoseconds) throws(ScenarioError) -> PodID {
         let ordinal = deploymentCounters[workload.name, default: 0]
         deploymentCounters[workload.name] = ordinal + 1
         return try addPod(name: Self.deploymentPodName(workload.name, seed: seed, ordinal: ordinal), workload: workload,
-                          node: scheduleNode(for: workload), readyAt: readyAt)
-    }
-
-    /// The allowed node with the fewest live pods; ties go to the first in scenario order.
-    private func scheduleNode(for workload: WorkloadSpec) -> Int {
-        let allowed = workload.nodes.isEmpty ? Array(nodes.indices)
-            : nodes.indices.filter { workload.nodes.contains(nodes[$0].spec.name) }
-        return allowed.min { (livePodsPerNode[$0], $0) < (livePodsPerNode[$1], $1) } ?? 0
+                          node: scheduler.node(for: workload), readyAt: readyAt)
     }
 
     @discardableResult
-    private mutating func addPod(name: String, workload: WorkloadSpec, node: Int, readyAt: Nanoseconds) throws(ScenarioError) -> Int {
+    private func addPod(name: String, workload: WorkloadSpec, node: NodeID, readyAt: Nanoseconds) throws(ScenarioError) -> PodID {
         let address: IPv4Address
-        let placedNode: Int
+        let placedNode: NodeID
         if workload.kind == .statefulSet, let sticky = stickyAddresses[name] {
             address = sticky.address
             placedNode = sticky.node
         } else {
             placedNode = node
-            address = try allocateAddress(on: node, for: name, workload: workload)
+            let byAddress = podByAddress
+            guard let free = ipam[node.index].allocate(inUse: { byAddress[$0] != nil }, sticky: workload.kind == .statefulSet) else {
+                throw ScenarioError(workload.location, "podCIDR \(ipam[node.index].prefix) of node '\(nodes[node.index].name)' has no free address for pod '\(name)'")
+            }
+            address = free
             if workload.kind == .statefulSet { stickyAddresses[name] = (node, address) }
         }
-        let index = pods.count
+        let id = PodID(pods.count)
+        // The pod's eth0 MAC as the bridge CNI plugin derives it from the address (0a:58 + the IPv4 address).
         let mac = MACAddress(rawValue: 0x0A58_0000_0000 | UInt64(address.rawValue))
-        livePodsPerNode[placedNode] += 1
-        pods.append(Pod(name: name, workload: workload.name, kind: workload.kind, node: placedNode, address: address,
+        scheduler.placed(on: placedNode)
+        pods.append(Pod(id: id, name: name, workload: workload.name, kind: workload.kind, node: placedNode, address: address,
                         mac: mac, labels: workload.labels, readyAt: readyAt))
-        podIndexByName[name] = index
-        podIndexByAddress[address] = index
-        return index
-    }
-
-    private mutating func allocateAddress(on node: Int, for pod: String, workload: WorkloadSpec) throws(ScenarioError) -> IPv4Address {
-        let prefix = nodes[node].spec.podCIDR
-        let usable = UInt32(prefix.size - 1)
-        for _ in 2..<max(usable, 3) {
-            let candidate = nodes[node].nextHostIndex
-            nodes[node].nextHostIndex = candidate + 1 >= usable ? 2 : candidate + 1
-            let address = prefix.address(candidate)
-            if podIndexByAddress[address] == nil && !nodes[node].reserved.contains(candidate) {
-                if workload.kind == .statefulSet { nodes[node].reserved.insert(candidate) }
-                return address
-            }
-        }
-        throw ScenarioError(workload.location, "podCIDR \(prefix) of node '\(nodes[node].spec.name)' has no free address for pod '\(pod)'")
+        podByName[name] = id
+        podByAddress[address] = id
+        return id
     }
 }
 
@@ -202,4 +170,3 @@ func stableHash(_ text: String) -> UInt64 {
     for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
     return hash
 }
-

@@ -3,58 +3,79 @@ import PacketWire
 
 /// The scenario's firewalls placed on the path: a host firewall per node, a security group per node's
 /// interface, and the middleboxes on each direction of each link. With no firewalls every list is
-/// empty and the dataplane pays one array read per hook. A class: read per packet through the
-/// simulation without copying, and fixed once built.
+/// empty and the dataplane pays one array read per hook. A class: read per packet without copying, and
+/// fixed once built.
 final class FirewallPlan {
     private(set) var devices: [FirewallDevice] = []
     private(set) var specs: [FirewallSpec] = []
-    /// Device index of each node's host firewall, or -1.
-    private(set) var hostByNode: [Int]
-    /// Device index of the security group on each node's interface, or -1.
-    private(set) var groupByNode: [Int]
+    private var hostByNode: [FirewallID?]
+    private var groupByNode: [FirewallID?]
     /// Middleboxes on each link direction, in scenario order, and whether that direction leaves the
     /// link's first end (a NAT's inside).
-    private(set) var boxesByDirection: [[(device: Int, outbound: Bool)]]
+    private var boxesByDirection: [[(device: FirewallID, outbound: Bool)]]
     /// Whether a direction has any middlebox: read per packet instead of the list.
-    private(set) var directionHasBoxes: [Bool]
+    private var directionHasBoxes: [Bool]
 
-    var isEmpty: Bool { devices.isEmpty }
+    /// A plan with no firewalls, while the network is being built.
+    init() {
+        hostByNode = []
+        groupByNode = []
+        boxesByDirection = []
+        directionHasBoxes = []
+    }
 
-    init(scenario: Scenario, cluster: Cluster, underlay: Underlay, names: AddressBook) {
-        hostByNode = Array(repeating: -1, count: cluster.nodes.count)
-        groupByNode = Array(repeating: -1, count: cluster.nodes.count)
+    init(scenario: Scenario, nodes: [ClusterNode], underlay: Underlay, names: AddressBook) {
+        hostByNode = Array(repeating: nil, count: nodes.count)
+        groupByNode = Array(repeating: nil, count: nodes.count)
         boxesByDirection = Array(repeating: [], count: underlay.directions.count)
         directionHasBoxes = Array(repeating: false, count: underlay.directions.count)
         defer { directionHasBoxes = boxesByDirection.map { !$0.isEmpty } }
         guard !scenario.firewalls.isEmpty else { return }
-        let nodeIndex = Dictionary(uniqueKeysWithValues: cluster.nodes.enumerated().map { ($1.spec.name, $0) })
+        var nodeByName: [String: NodeID] = [:]
+        for node in nodes where nodeByName[node.name] == nil { nodeByName[node.name] = node.id }
         for (index, spec) in scenario.firewalls.enumerated() {
+            let id = FirewallID(index)
             let seed = scenario.seed ^ stableHash(spec.name)
             devices.append(FirewallDevice(configuration: spec.configuration, placement: Self.placementText(spec.placement),
                                           names: names, seed: seed))
             specs.append(spec)
             switch spec.placement {
             case .node(let name):
-                if let node = nodeIndex[name] { hostByNode[node] = index }
+                if let node = nodeByName[name] { hostByNode[node.index] = id }
             case .interface(let name):
-                if let node = nodeIndex[name] { groupByNode[node] = index }
+                if let node = nodeByName[name] { groupByNode[node.index] = id }
             case let .link(a, b):
-                for (directionIndex, direction) in underlay.directions.enumerated() {
-                    let from = underlay.places[direction.from].name, to = underlay.places[direction.to].name
-                    if from == a && to == b { boxesByDirection[directionIndex].append((index, true)) }
-                    if from == b && to == a { boxesByDirection[directionIndex].append((index, false)) }
+                for direction in underlay.directions {
+                    let from = underlay[direction.from].name, to = underlay[direction.to].name
+                    if from == a && to == b { boxesByDirection[direction.id.index].append((id, true)) }
+                    if from == b && to == a { boxesByDirection[direction.id.index].append((id, false)) }
                 }
             }
         }
     }
 
+    subscript(id: FirewallID) -> FirewallDevice { devices[id.index] }
+
+    /// The node's host firewall (its nftables/iptables), if it has one.
+    @inline(__always)
+    func hostFirewall(of node: NodeID) -> FirewallID? { hostByNode.isEmpty ? nil : hostByNode[node.index] }
+
+    /// The security group on the node's underlay interface, if it has one.
+    @inline(__always)
+    func securityGroup(of node: NodeID) -> FirewallID? { groupByNode.isEmpty ? nil : groupByNode[node.index] }
+
+    @inline(__always)
+    func hasMiddleboxes(on direction: DirectionID) -> Bool { directionHasBoxes.isEmpty ? false : directionHasBoxes[direction.index] }
+
+    func middleboxes(on direction: DirectionID) -> [(device: FirewallID, outbound: Bool)] { boxesByDirection[direction.index] }
+
     /// Names for the addresses explanations mention: nodes, their pod gateways (cni0), routers, and the
     /// pods that exist at the start.
-    static func names(cluster: Cluster, underlay: Underlay) -> AddressBook {
+    static func names(nodes: [ClusterNode], cluster: Cluster, underlay: Underlay) -> AddressBook {
         var names = AddressBook()
-        for node in cluster.nodes {
-            names[node.spec.address] = node.spec.name
-            names[.v4(node.spec.podCIDR.address(1))] = "\(node.spec.name) cni0"
+        for node in nodes {
+            names[node.underlayAddress] = node.name
+            names[.v4(node.gatewayAddress)] = "\(node.name) cni0"
         }
         for place in underlay.places where place.node == nil { names[.v4(place.address)] = place.name }
         for pod in cluster.pods { names[.v4(pod.address)] = pod.name }

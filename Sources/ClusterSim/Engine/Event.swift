@@ -1,0 +1,15 @@
+import PacketWire
+
+/// Something that happens at a moment of virtual time.
+enum Event {
+    /// A sender's generator fires: its next UDP datagram or echo request, or its TCP connection opens.
+    case senderTick(SenderID)
+    /// A TCP connection's retransmission timer; stale when the connection re-armed it since.
+    case tcpTimer(SenderID, generation: Int)
+    /// A frame reaches the far end of one direction of a link.
+    case arrive(PacketBuffer, PacketTag, at: PlaceID, via: DirectionID)
+    /// A frame crosses a veth into a pod (same-node delivery, and the last hop of every delivery).
+    case vethDelivery(PacketBuffer, PacketTag, to: PodID)
+    /// A scenario event for the control plane (deleting a pod).
+    case controlPlane(EventAction)
+}

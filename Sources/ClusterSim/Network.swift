@@ -1,0 +1,96 @@
+import Capture
+import Firewall
+import PacketWire
+import VXLAN
+
+/// The simulated network's parts, wired together, and what they share: the clock and event queue, the
+/// packet buffers, the observers, the run's random source. `Simulation` builds one from a scenario, drives
+/// its events, and asks it for the report. Parts reach each other through it, as ns-3's nodes reach their
+/// devices and channels: pods hand frames to their node over a veth, nodes to the underlay's links, links
+/// deliver to the place at their far end.
+final class Network {
+    let scenario: Scenario
+    let scheduler = Scheduler()
+    let pool = BufferPool()
+    let observers: Observers
+    /// The control plane: pods and where they run. Changed only by control-plane events.
+    let cluster: Cluster
+    let services: ServiceTable
+    private(set) var nodes: [ClusterNode] = []
+    private(set) var underlay: Underlay
+    /// Each pod's network stack, made when the control plane creates the pod.
+    private(set) var pods: [PodStack] = []
+    /// The traffic entries' senders (applications in the client pods), in creation order.
+    private(set) var senders: [Sender] = []
+    private(set) var firewalls: FirewallPlan
+    /// Names for addresses, for explanations.
+    private(set) var names: AddressBook
+    /// Per-flow identification counters and TCP initial sequence numbers (see ``ConnectionSeeds``).
+    let seeds = ConnectionSeeds()
+    /// The seeded generator behind link loss.
+    var random: SplitMix64
+    private var nodeByUnderlayAddress: [IPAddress: NodeID] = [:]
+    /// The VXLAN overhead on this underlay: 50 bytes over IPv4, 70 over IPv6.
+    let overhead: Int
+    /// Virtual time of the last packet activity: the run's duration in the report.
+    var lastActivity: Nanoseconds = 0
+
+    init(scenario: Scenario) throws(ScenarioError) {
+        self.scenario = scenario
+        cluster = try Cluster(scenario: scenario)
+        services = ServiceTable(scenario.services)
+        random = SplitMix64(seed: scenario.seed)
+        overhead = TunnelEndpoint.overhead(ipv6: scenario.nodes.first?.address.isIPv6 ?? false)
+        observers = Observers(accounting: FlowAccounting(traffic: scenario.traffic, overlayPort: scenario.overlay.destinationPort))
+        underlay = Underlay(scenario: scenario, nodes: [])
+        firewalls = FirewallPlan()
+        names = AddressBook()
+        var made: [ClusterNode] = []
+        for (index, spec) in scenario.nodes.enumerated() {
+            made.append(ClusterNode(id: NodeID(index), spec: spec, network: self,
+                             mode: VXLANMode(node: spec, index: index, scenario: scenario)))
+            nodeByUnderlayAddress[spec.address] = NodeID(index)
+        }
+        nodes = made
+        underlay = Underlay(scenario: scenario, nodes: made)
+        let names = FirewallPlan.names(nodes: made, cluster: cluster, underlay: underlay)
+        self.names = names
+        firewalls = FirewallPlan(scenario: scenario, nodes: made, underlay: underlay, names: names)
+        for pod in cluster.pods { addStack(for: pod.id) }
+    }
+
+    // MARK: - Parts
+
+    subscript(node: NodeID) -> ClusterNode { nodes[node.index] }
+    subscript(pod: PodID) -> PodStack { pods[pod.index] }
+    subscript(sender: SenderID) -> Sender { senders[sender.index] }
+
+    /// The node whose underlay address this is.
+    func node(atUnderlay address: IPAddress) -> NodeID? { nodeByUnderlayAddress[address] }
+
+    /// Makes the network stack of a pod the control plane just created.
+    func addStack(for pod: PodID) {
+        precondition(pod.index == pods.count, "pod stacks are made in creation order")
+        let info = cluster[pod]
+        pods.append(PodStack(pod: info, node: self[info.node], network: self))
+    }
+
+    func addSender(_ sender: Sender) {
+        senders.append(sender)
+    }
+
+    // MARK: - What every part does
+
+    var now: Nanoseconds { scheduler.now }
+
+    /// Records a drop with every observer and recycles the buffer.
+    func drop(_ buffer: PacketBuffer, _ tag: PacketTag, at place: String, _ reason: DropReason) {
+        observers.dropped(buffer.readableBytes, tag: tag, at: place, reason: reason, time: now)
+        pool.release(buffer)
+    }
+
+    /// The explained flow's description of a frame (with VXLAN contents when it is one).
+    func describe(_ bytes: UnsafeRawBufferPointer) -> String {
+        names.describe(bytes, vxlanPorts: [scenario.overlay.destinationPort])
+    }
+}

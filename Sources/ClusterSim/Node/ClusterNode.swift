@@ -1,0 +1,47 @@
+import PacketWire
+import VXLAN
+
+/// A Kubernetes node as Linux builds one for Flannel: an underlay interface (eth0), a `cni0` bridge that
+/// the pods' veths hang off, a VTEP device (`flannel.1`), an IP stack that routes between them with
+/// netfilter's hooks on the way, and kube-proxy's Service NAT at those hooks. One object per node, holding
+/// all of that node's state.
+final class ClusterNode {
+    let id: NodeID
+    let spec: NodeSpec
+    var name: String { spec.name }
+    /// The underlay interface's address and MAC.
+    var underlayAddress: IPAddress { spec.address }
+    let underlayMAC: MACAddress
+    /// The `cni0` bridge's MAC and address (the pod CIDR's first host, the pods' default gateway).
+    let gatewayMAC: MACAddress
+    var gatewayAddress: IPv4Address { spec.podCIDR.address(1) }
+    /// The VTEP: its MAC (Flannel's `flannel.1`, advertised in the node's `backend-data` annotation), its
+    /// overlay address (the pod CIDR's network address), and its tunnel endpoint and forwarding database.
+    let overlay: OverlayDevice
+    /// The path MTU toward other nodes' VTEPs, as learned from ICMP (route exceptions).
+    var pathMTU = PathMTUCache()
+    /// The IP layer's reassembly of outer fragments (and of Service-bound inner fragments, for conntrack).
+    var reassembly = IPv4Reassembler()
+    /// kube-proxy on this node.
+    let kubeProxy: KubeProxy
+    // The network owns this part and outlives it: no reference counting on the way to it.
+    unowned(unsafe) let network: Network
+
+    init(id: NodeID, spec: NodeSpec, network: Network, mode: any OverlayMode) {
+        self.id = id
+        self.spec = spec
+        self.network = network
+        let serial = UInt64(id.index + 1)
+        underlayMAC = MACAddress(rawValue: 0x0200_0000_0000 | 0x0A_0000 | serial)
+        gatewayMAC = MACAddress(rawValue: 0x0200_0000_0000 | 0xC0_0000 | serial)
+        overlay = OverlayDevice(mode: mode, vtepMAC: MACAddress(rawValue: 0x0200_0000_0000 | 0xAA_0000 | serial),
+                                vtepAddress: spec.podCIDR.network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
+        kubeProxy = KubeProxy()
+    }
+
+    /// The node's place on the underlay (its underlay interface).
+    var place: PlaceID { PlaceID(id) }
+
+    /// Where the report says a packet was dropped in this node's IP layer.
+    var routingPoint: String { "\(name) routing" }
+}

@@ -1,0 +1,34 @@
+import Capture
+import PacketWire
+
+/// Writes what passes each capture point into its pcap (the files are `CaptureSet`'s), and every dropped
+/// frame into drops.pcap. A failed write does not stop the packet: the first error is kept and the run
+/// reports it when it ends, leaving nothing under a final name.
+final class CaptureObserver: PacketObserver {
+    let files: CaptureSet
+    /// Pod names, for the pod capture files.
+    private let podName: (PodID) -> String
+    private(set) var failure: CaptureError?
+
+    init(files: CaptureSet, podName: @escaping (PodID) -> String) {
+        self.files = files
+        self.podName = podName
+    }
+
+    @inline(__always)
+    func transmitted(_ frame: UnsafeRawBufferPointer, at point: CapturePoint, tag: PacketTag, time: Nanoseconds) {
+        do {
+            switch point {
+            case .underlay(let node): try files.underlay(node.index, frame, at: time)
+            case .vtep(let node): try files.vtep(node.index, frame, at: time)
+            case .pod(let pod): try files.pod(podName(pod), frame, at: time)
+            }
+        } catch {
+            if failure == nil { failure = error }
+        }
+    }
+
+    func dropped(_ frame: UnsafeRawBufferPointer, tag: PacketTag, at place: String, reason: DropReason, time: Nanoseconds) {
+        do { try files.drop(frame, at: time) } catch { if failure == nil { failure = error } }
+    }
+}

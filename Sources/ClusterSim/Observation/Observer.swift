@@ -1,0 +1,65 @@
+import PacketWire
+
+/// Something that watches packets move through the simulated network without taking part: the captures,
+/// the flow accounting behind the report, the `--explain` trace. The forwarding code tells every observer
+/// the same three things and never builds a string or writes a file itself.
+protocol PacketObserver: AnyObject {
+    /// A frame passes a capture point (a pod's eth0, a VTEP, a node's underlay interface).
+    func transmitted(_ frame: UnsafeRawBufferPointer, at point: CapturePoint, tag: PacketTag, time: Nanoseconds)
+    /// A frame goes no further: where, and why.
+    func dropped(_ frame: UnsafeRawBufferPointer, tag: PacketTag, at place: String, reason: DropReason, time: Nanoseconds)
+    /// A pod's network stack takes a whole datagram (after reassembly) off its interface.
+    func delivered(_ frame: UnsafeRawBufferPointer, to pod: PodID, tag: PacketTag, time: Nanoseconds)
+}
+
+extension PacketObserver {
+    func transmitted(_ frame: UnsafeRawBufferPointer, at point: CapturePoint, tag: PacketTag, time: Nanoseconds) {}
+    func dropped(_ frame: UnsafeRawBufferPointer, tag: PacketTag, at place: String, reason: DropReason, time: Nanoseconds) {}
+    func delivered(_ frame: UnsafeRawBufferPointer, to pod: PodID, tag: PacketTag, time: Nanoseconds) {}
+}
+
+/// The observers of one run, attached once at the start. Calls go to each concrete observer directly
+/// (no dynamic dispatch on the hot path); `others` takes any further observer a caller attaches.
+final class Observers {
+    let accounting: FlowAccounting
+    let firewallLog = FirewallLog()
+    var captures: CaptureObserver?
+    var explainer: Explainer?
+    var others: [any PacketObserver] = []
+
+    init(accounting: FlowAccounting) {
+        self.accounting = accounting
+    }
+
+    @inline(__always)
+    func transmitted(_ frame: UnsafeRawBufferPointer, at point: CapturePoint, tag: PacketTag, time: Nanoseconds) {
+        captures?.transmitted(frame, at: point, tag: tag, time: time)
+        for observer in others { observer.transmitted(frame, at: point, tag: tag, time: time) }
+    }
+
+    func dropped(_ frame: UnsafeRawBufferPointer, tag: PacketTag, at place: String, reason: DropReason, time: Nanoseconds) {
+        explainer?.dropped(frame, tag: tag, at: place, reason: reason, time: time)
+        captures?.dropped(frame, tag: tag, at: place, reason: reason, time: time)
+        accounting.dropped(frame, tag: tag, at: place, reason: reason, time: time)
+        for observer in others { observer.dropped(frame, tag: tag, at: place, reason: reason, time: time) }
+    }
+
+    @inline(__always)
+    func delivered(_ frame: UnsafeRawBufferPointer, to pod: PodID, tag: PacketTag, time: Nanoseconds) {
+        accounting.delivered(frame, to: pod, tag: tag, time: time)
+        for observer in others { observer.delivered(frame, to: pod, tag: tag, time: time) }
+    }
+
+    /// Whether `tag`'s packet is followed by `--explain`: only then is a trace line's text built.
+    @inline(__always)
+    func isExplained(_ tag: PacketTag) -> Bool {
+        explainer?.follows(tag) ?? false
+    }
+
+    /// A step of the explained flow's trace, recorded where the decision is made.
+    @inline(__always)
+    func trace(_ tag: PacketTag, _ place: @autoclosure () -> String, _ text: @autoclosure () -> String, time: Nanoseconds) {
+        guard let explainer, explainer.follows(tag) else { return }
+        explainer.record(place(), text(), time: time)
+    }
+}

@@ -1,0 +1,43 @@
+import PacketWire
+
+/// What the simulation knows about a packet beyond its bytes, as Linux keeps state in `skb->cb`: which
+/// sender's flow it belongs to and when it was sent, for the observers that account and explain. It never
+/// appears on the wire, and nothing that forwards or delivers a packet reads it: pods find their sockets by
+/// address and port, nodes route by address.
+struct PacketTag {
+    /// Which way the packet goes relative to the flow that caused it.
+    enum Role: UInt8 {
+        /// From the flow's sender toward its destination (datagrams, echo requests, TCP client segments).
+        case toServer
+        /// Back toward the sender (echo replies, TCP server segments, ICMP errors about its packets).
+        case toClient
+        /// Underlay control traffic.
+        case control
+    }
+
+    var sender: SenderID?
+    var role: Role
+    var sentAt: Nanoseconds
+    /// This packet carries the flow's payload forward (counted as sent and delivered).
+    var isData: Bool
+    /// Bytes of the inner frame inside this outer packet (its first fragment carries them all), for the
+    /// links' encapsulation overhead.
+    var innerLength = 0
+    /// The NAT that left this packet's UDP checksum wrong (the 2020 checksum-offload bug), for the
+    /// sentence of the drop it causes at the far VTEP.
+    var brokenChecksumBy: FirewallID?
+    /// The link this outer packet was fragmented for, and its length before: why it is in pieces, for a
+    /// fragment filter's sentence.
+    var fragmentedOnLink: LinkID?
+    var unfragmentedLength: UInt16 = 0
+
+    static let none = PacketTag(sender: nil, role: .control, sentAt: 0, isData: false)
+
+    /// The tag of a packet answering this one (an ICMP error, a reply): the same flow, the other way.
+    var reversed: PacketTag {
+        var tag = self
+        tag.role = role == .toServer ? .toClient : .toServer
+        tag.isData = false
+        return tag
+    }
+}

@@ -1,0 +1,20 @@
+import PacketWire
+import VXLAN
+
+/// One way of carrying pod frames between nodes over the underlay: VXLAN today (RFC 7348, as Linux's
+/// vxlan driver does it); Geneve (RFC 8926) or WireGuard would be further modes. The node's overlay device
+/// (`OverlayDevice`) does what every mode shares — the path-MTU check, the forwarding database, the capture
+/// point — and asks its mode for the bytes.
+protocol OverlayMode: AnyObject {
+    /// Bytes the mode adds in front of an inner Ethernet frame (50 for VXLAN over IPv4, 70 over IPv6).
+    var overhead: Int { get }
+    /// The UDP ports the mode's packets use (receivers and firewalls recognise them by these).
+    var ports: [UInt16] { get }
+    /// The settings as the tool that configures them prints them (`ip -d link show` for VXLAN).
+    var description: String { get }
+    /// Prepends the outer headers to the inner frame in `buffer`, toward `destination`.
+    /// - Parameter groupPolicyID: a group policy identifier to carry, where the mode has one (VXLAN-GBP).
+    func encapsulate(_ buffer: PacketBuffer, to destination: TunnelDestination, groupPolicyID: UInt16) throws(EncapsulationError)
+    /// Checks and strips the outer headers, leaving the inner frame in `buffer`.
+    func decapsulate(_ buffer: PacketBuffer) throws(DecapsulationError) -> DecapsulatedPacket
+}

@@ -1,0 +1,35 @@
+import PacketWire
+import VXLAN
+
+/// VXLAN as the overlay mode: the node's `TunnelEndpoint`, configured with the scenario's `ip link ... type
+/// vxlan` options, the node's underlay address and MAC, and a per-node flow-hash seed (Linux seeds its
+/// source-port hash randomly at boot; here it comes from the scenario's seed so runs repeat).
+final class VXLANMode: OverlayMode {
+    private(set) var endpoint: TunnelEndpoint
+
+    init(node: NodeSpec, index: Int, scenario: Scenario) {
+        let overlay = scenario.overlay
+        var configuration = TunnelConfiguration(
+            vni: overlay.vni, local: node.address, destinationPort: overlay.destinationPort,
+            sourcePortRange: overlay.sourcePortRange, ttl: overlay.ttl, tos: overlay.tos, df: overlay.df,
+            udpChecksum: overlay.udpChecksum, groupBasedPolicy: overlay.groupBasedPolicy,
+            underlaySourceMAC: MACAddress(rawValue: 0x0200_0000_0000 | 0x0A_0000 | UInt64(index + 1)),
+            flowHashSeed: UInt32(truncatingIfNeeded: scenario.seed &* 31 &+ UInt64(index)))
+        configuration.udp6ZeroChecksumRx = false
+        // Linux starts each destination's IP ID counter at a random value; here it comes from the node's name.
+        let initialID = UInt16(truncatingIfNeeded: stableHash(node.name) ^ scenario.seed)
+        endpoint = TunnelEndpoint(configuration: configuration, initialIdentification: initialID)
+    }
+
+    var overhead: Int { endpoint.configuration.overhead }
+    var ports: [UInt16] { [endpoint.configuration.destinationPort] }
+    var description: String { endpoint.configuration.ipLinkDescription }
+
+    func encapsulate(_ buffer: PacketBuffer, to destination: TunnelDestination, groupPolicyID: UInt16) throws(EncapsulationError) {
+        try endpoint.encapsulate(buffer, to: destination, groupPolicyID: groupPolicyID)
+    }
+
+    func decapsulate(_ buffer: PacketBuffer) throws(DecapsulationError) -> DecapsulatedPacket {
+        try endpoint.decapsulate(buffer)
+    }
+}
