@@ -47,7 +47,7 @@ for target in "${targets[@]}"; do
     esac
     echo "fuzz $target for ${seconds}s"
     status=0
-    nice -n "$nice_level" "$binary" "$target" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 \
+    nice -n "$nice_level" "$binary" "$target" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=3072 \
         -print_final_stats=1 -artifact_prefix="$artifacts/" "${dictionary[@]}" "$corpus" "$regressions" \
         > ".build-fuzz/$target.log" 2>&1 || status=$?
     grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done )' ".build-fuzz/$target.log" | sed "s/^/  $target: /" || true

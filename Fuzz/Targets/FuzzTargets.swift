@@ -97,6 +97,8 @@ public enum FuzzTargets {
     /// Packets a fuzzed scenario may simulate: enough to reach every part of the dataplane, few enough
     /// that a run takes milliseconds.
     public static let packetBudget = 2_000
+    /// Nodes, and pods, a fuzzed scenario may have and still be run.
+    public static let largestRun = 64
 
     /// The input is a scenario file. One that parses is also built and run (no captures, at most
     /// ``packetBudget`` packets), which is where impossible values that slipped through would trap.
@@ -118,6 +120,12 @@ public enum FuzzTargets {
             }
             return nil
         }
+        // Building thousands of pods under the sanitizers takes seconds: large scenarios are parsed and
+        // validated, and only small ones are also built and run.
+        let pods = scenario.workloads.reduce(0) { total, workload in
+            total + (workload.kind == .daemonSet ? scenario.nodes.count : workload.replicas)
+        }
+        guard scenario.nodes.count <= largestRun, pods <= largestRun else { return nil }
         do {
             let simulation = try Simulation(scenario: scenario)
             simulation.limits.maximumPackets = packetBudget

@@ -25,14 +25,18 @@ final class OutputFolder {
     let shown: String
     /// `--out` as an absolute path.
     let path: String
-    let staging: String
+    /// The run's folder beside `--out`; empty until it is made.
+    private(set) var staging = ""
     let lockPath: String
     /// `--out` held a previous result when the run began.
-    let hadPreviousResult: Bool
+    private(set) var hadPreviousResult = false
     private var lockDescriptor: Int32 = -1
     /// Serialises finishing (commit or abort) between the main thread and the signal handler.
     private let finishing = NSLock()
     private var finished = false
+    /// Where the previous result went when the new one took its place, until it is deleted.
+    private var previousResult: String?
+    private var committed = false
     private var signalSources: [DispatchSourceSignal] = []
     /// Set while a progress line is on the terminal, so a message starts on a new line.
     nonisolated(unsafe) static var progressLineShown = false
@@ -53,6 +57,11 @@ final class OutputFolder {
         let parent = (absolute as NSString).deletingLastPathComponent
         let name = (absolute as NSString).lastPathComponent
         lockPath = parent + "/." + name + ".lock"
+        // Before anything is created: from here on SIGINT and SIGTERM remove what this run made.
+        installSignalHandlers()
+        // A signal handled while the lock and the staging folder are being made waits for them.
+        finishing.lock()
+        defer { finishing.unlock() }
 
         var status = stat()
         if lstat(absolute, &status) == 0 {
@@ -119,9 +128,15 @@ final class OutputFolder {
         guard mkdir(staging, 0o755) == 0 else {
             let code = errno
             Self.unlock(lockPath, lockDescriptor)
+            staging = ""
             throw RunFailure("\(out): cannot create a folder beside it for the run (\(Self.describe(code)))")
         }
-        installSignalHandlers()
+    }
+
+    deinit {
+        for source in signalSources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
     }
 
     /// The folder's parent, made if missing; a component that is a file is named.
@@ -199,9 +214,13 @@ final class OutputFolder {
             throw failure("\(shown): cannot put the new result in place (\(Self.describe(code)))")
         }
         finished = true
+        committed = true
+        previousResult = old
+        // The lock goes while `finishing` is held, so a signal handled now cannot leave it behind.
+        Self.unlock(lockPath, lockDescriptor)
+        lockDescriptor = -1
         finishing.unlock()
         if let old { try? FileManager.default.removeItem(atPath: old) }
-        Self.unlock(lockPath, lockDescriptor)
     }
 
     /// Removes the run's folder after a failure and returns the line saying what `--out` holds.
@@ -213,6 +232,7 @@ final class OutputFolder {
         finished = true
         try? FileManager.default.removeItem(atPath: staging)
         Self.unlock(lockPath, lockDescriptor)
+        lockDescriptor = -1
         return keptLine
     }
 
@@ -244,17 +264,22 @@ final class OutputFolder {
         finishing.lock()
         let newline = Self.progressLineShown ? "\n" : ""
         if finished {
-            FileHandle.standardError.write(Data("\(newline)overlay-sim: interrupted (\(name)) after the run finished; \(shown) holds its complete result\n".utf8))
+            // Committed (the previous result may still be being deleted) or aborted: finish the deleting.
+            if let previousResult { try? FileManager.default.removeItem(atPath: previousResult) }
+            let what = committed ? "\(shown) holds its complete result" : keptLine
+            FileHandle.standardError.write(Data("\(newline)overlay-sim: interrupted (\(name)) after the run finished; \(what)\n".utf8))
             _exit(128 + number)
         }
         finished = true
         // Rename first: the main thread, still writing, then finds no folder to create files in, and
         // files it has open are removed with the rest.
-        let trash = staging + "-interrupted"
-        let target = rename(staging, trash) == 0 ? trash : staging
-        for _ in 0..<3 {
-            try? FileManager.default.removeItem(atPath: target)
-            if access(target, F_OK) != 0 { break }
+        if !staging.isEmpty {
+            let trash = staging + "-interrupted"
+            let target = rename(staging, trash) == 0 ? trash : staging
+            for _ in 0..<3 {
+                try? FileManager.default.removeItem(atPath: target)
+                if access(target, F_OK) != 0 { break }
+            }
         }
         Self.unlock(lockPath, lockDescriptor)
         FileHandle.standardError.write(Data("\(newline)overlay-sim: interrupted (\(name)); \(keptLine)\n".utf8))

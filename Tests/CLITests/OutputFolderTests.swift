@@ -64,7 +64,7 @@ struct OutputFolderTests {
         #expect(Self.isComplete(previous))
         // More interruption points for quick scenarios, fewer for the scale run; seeded, so a failure
         // can be repeated.
-        let points = duration < 3 ? 10 : 3
+        let points = duration < 3 ? 8 : 2
         var random = SplitMix64(seed: UInt64(scenario.utf8.count) &* 7919)
         var outcomes: [String] = []
         for _ in 0..<points {
