@@ -12,8 +12,14 @@ FUZZ_SECONDS ?= 600
 deps:
 	@pkg-config --exists libpcap 2>/dev/null || { $(SUDO) apt-get update -qq && $(APT_INSTALL) libpcap-dev pkg-config; }
 
+# The testbed suite (Tests/TestbedTests) builds scenarios in network namespaces: iproute2 (ip, bridge,
+# tc), nftables, ethtool, procps (sysctl), iproute2's nstat; tcpdump to look at its captures by hand.
+TESTBED_TOOLS = ip:iproute2 nft:nftables ethtool:ethtool sysctl:procps tcpdump:tcpdump
+
 test-deps: deps
 	@command -v tshark >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(APT_INSTALL) tshark; }
+	@missing=""; for pair in $(TESTBED_TOOLS); do command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; done; \
+	  [ -z "$$missing" ] || { $(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; }
 
 run: deps
 	swift run -c release overlay-sim run

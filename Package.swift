@@ -12,6 +12,7 @@ let package = Package(
         // The measured loops and the suite behind `overlay-sim bench`, shared with Benchmarks/.
         .library(name: "OverlayBench", targets: ["OverlayBench"]),
         .library(name: "Firewall", targets: ["Firewall"]),
+        .library(name: "Testbed", targets: ["Testbed"]),
         .executable(name: "overlay-sim", targets: ["overlay-sim"]),
     ],
     dependencies: [
@@ -36,6 +37,8 @@ let package = Package(
         // Firewalls, security groups and middleboxes: rules, conntrack, NAT, verdicts with explanations.
         // Knows nothing of the simulation; ClusterSim places the devices on the path.
         .target(name: "Firewall", dependencies: ["PacketWire"]),
+        // Kubernetes manifests and CNI configurations read as values; NetworkPolicy evaluated with explanations.
+        .target(name: "Kubernetes", dependencies: ["PacketWire", .product(name: "Yams", package: "Yams")]),
         // The cluster simulation: scenarios, the discrete-event engine, nodes, pods, Services, the report.
         .target(
             name: "ClusterSim",
@@ -50,10 +53,13 @@ let package = Package(
             // against nothing a debug build does not already check, so release builds leave them out.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // The same scenario on this machine's kernel in network namespaces (`overlay-sim testbed`), and the
+        // frame-by-frame comparison of a simulated run with a testbed run (`overlay-sim compare`).
+        .target(name: "Testbed", dependencies: ["ClusterSim", "Capture", "CPcap", "PacketWire", "Firewall"]),
         .executableTarget(
             name: "overlay-sim",
             dependencies: [
-                "PacketWire", "VXLAN", "Capture", "ClusterSim", "OverlayBench",
+                "PacketWire", "VXLAN", "Capture", "ClusterSim", "OverlayBench", "Testbed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,11 +77,18 @@ let package = Package(
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
         .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire", "Firewall"], exclude: ["Fixtures"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "PacketWire", "TestFixtures"]),
+        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "PacketWire", .product(name: "Yams", package: "Yams")], resources: [.copy("Fixtures")]),
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
         .testTarget(name: "OverlayBenchTests", dependencies: ["OverlayBench", "PacketWire", "VXLAN", "Capture"]),
         .testTarget(
             name: "CaptureTests",
             dependencies: ["Capture", "PacketWire", "TestFixtures"],
+            resources: [.copy("Fixtures")]
+        ),
+        // testbed + compare on the Linux-truth scenarios (root and network namespaces; skips without them).
+        .testTarget(
+            name: "TestbedTests",
+            dependencies: ["Testbed", "ClusterSim", "Capture", "PacketWire", "overlay-sim"],
             resources: [.copy("Fixtures")]
         ),
         // The subcommands' logic, tested in-process (@testable import of the executable) and as a

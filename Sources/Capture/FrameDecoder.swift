@@ -137,7 +137,7 @@ public struct FrameDecoder: Sendable {
         result.outer.ip?.protocol = Int(upper.protocol.rawValue)
         if let fragment = upper.fragment {
             // TODO: reassemble outer IPv6 fragments too (RFC 8200 §4.5); for now the frame reports the fragment.
-            result.fragment = DecodedFrame.Fragment(offset: fragment.offset, moreFragments: fragment.moreFragments,
+            result.fragment = DecodedFrame.Fragment(offset: fragment.fragmentOffset, moreFragments: fragment.moreFragments,
                                                     identification: Int(fragment.identification))
             return
         }

@@ -56,6 +56,12 @@ final class Network {
         let names = FirewallPlan.names(nodes: made, cluster: cluster, underlay: underlay)
         self.names = names
         firewalls = FirewallPlan(scenario: scenario, nodes: made, underlay: underlay, names: names)
+        for node in made {
+            if let host = firewalls.hostFirewall(of: node.id) {
+                let filter = HostFirewallFilter(device: host)
+                for hook in [NetfilterHook.input, .forward, .output] { node.hooks.register(filter, at: hook) }
+            }
+        }
         for pod in cluster.pods { addStack(for: pod.id) }
     }
 

@@ -143,7 +143,7 @@ public struct PacketFields: Sendable {
             if let fragment = upper.fragment {
                 identification = fragment.identification
                 moreFragments = fragment.moreFragments
-                fragmentOffset = fragment.offset
+                fragmentOffset = fragment.fragmentOffset
             }
             transport = ip.payload.dropFirst(count: upper.offset)
             transportOffset = ip.payloadOffset + upper.offset

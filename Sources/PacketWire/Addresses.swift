@@ -32,15 +32,17 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     public var isMulticast: Bool { rawValue & 0x0100_0000_0000 != 0 }
     public var isBroadcast: Bool { self == .broadcast }
 
+    /// The address in the 6 bytes at `offset`, first octet first; the caller checks that they are there.
     @inlinable
-    init(reading bytes: UnsafeRawBufferPointer, at offset: Int) {
+    public init(reading bytes: UnsafeRawBufferPointer, at offset: Int) {
         let high = UInt64(bytes.getInteger(at: offset, as: UInt16.self))
         let low = UInt64(bytes.getInteger(at: offset + 2, as: UInt32.self))
         self.rawValue = high << 32 | low
     }
 
+    /// Writes the address into the 6 bytes at `offset`; the caller checks that they are there.
     @inlinable
-    func write(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
+    public func write(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
         bytes.setInteger(UInt16(truncatingIfNeeded: rawValue >> 32), at: offset, as: UInt16.self)
         bytes.setInteger(UInt32(truncatingIfNeeded: rawValue), at: offset + 2, as: UInt32.self)
     }
@@ -77,6 +79,18 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
             value = value << 8 | UInt32(octet)
         }
         self.rawValue = value
+    }
+
+    /// The address in the 4 bytes at `offset`, network order; the caller checks that they are there.
+    @inlinable
+    public init(reading bytes: UnsafeRawBufferPointer, at offset: Int) {
+        self.rawValue = bytes.getInteger(at: offset, as: UInt32.self)
+    }
+
+    /// Writes the address into the 4 bytes at `offset`; the caller checks that they are there.
+    @inlinable
+    public func write(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
+        bytes.setInteger(rawValue, at: offset, as: UInt32.self)
     }
 
     public static let any = IPv4Address(rawValue: 0)
@@ -145,16 +159,18 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
         self.low = groups[4..<8].reduce(0) { $0 << 16 | UInt64($1) }
     }
 
+    /// The address in the 16 bytes at `offset`, network order; the caller checks that they are there.
     @inlinable
-    init(reading bytes: UnsafeRawBufferPointer, at offset: Int) {
-        self.high = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-        self.low = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+    public init(reading bytes: UnsafeRawBufferPointer, at offset: Int) {
+        self.high = bytes.getInteger(at: offset, as: UInt64.self)
+        self.low = bytes.getInteger(at: offset + 8, as: UInt64.self)
     }
 
+    /// Writes the address into the 16 bytes at `offset`; the caller checks that they are there.
     @inlinable
-    func write(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
-        bytes.storeBytes(of: high.bigEndian, toByteOffset: offset, as: UInt64.self)
-        bytes.storeBytes(of: low.bigEndian, toByteOffset: offset + 8, as: UInt64.self)
+    public func write(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
+        bytes.setInteger(high, at: offset, as: UInt64.self)
+        bytes.setInteger(low, at: offset + 8, as: UInt64.self)
     }
 
     /// The eight 16-bit groups, most significant first.
@@ -214,6 +230,11 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var isIPv6: Bool { if case .v6 = self { true } else { false } }
+
+    /// The IPv4 address, or nil for an IPv6 one.
+    @inlinable public var ipv4: IPv4Address? { if case .v4(let address) = self { address } else { nil } }
+    /// The IPv6 address, or nil for an IPv4 one.
+    @inlinable public var ipv6: IPv6Address? { if case .v6(let address) = self { address } else { nil } }
 }
 
 extension Character {

@@ -38,9 +38,16 @@ extension UnsafeMutableRawBufferPointer {
         storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self)
     }
 
+    /// The bytes `range` of this buffer, writable, without copying.
     @inlinable @inline(__always)
     public func slice(_ range: Range<Int>) -> UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(rebasing: self[range])
+    }
+
+    /// The bytes from `offset` to the end, writable, without copying.
+    @inlinable @inline(__always)
+    public func dropFirst(count offset: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(rebasing: self[offset...])
     }
 }
 

@@ -96,13 +96,65 @@ public struct InternetChecksum: Sendable {
         return state.checksum
     }
 
+    // MARK: Incremental update (RFC 1624)
+    //
+    // One's-complement arithmetic has two zeros, 0x0000 (+0) and 0xFFFF (-0). A header whose data is not
+    // all zero never sums to +0, so a checksum computed from scratch is never 0xFFFF: it ranges over
+    // 0x0000...0xFFFE. RFC 1624 §3 shows that RFC 1141's update, HC' = HC + m + ~m' (eqn. 2), can land on
+    // the other zero and give 0xFFFF where recomputation gives 0x0000 (its example: HC 0xDD2F, m 0x5555,
+    // m' 0x3285); eqn. 3, HC' = ~(~HC + ~m + m'), cannot, because the sum inside it is never +0.
+    //
+    // Linux computes eqn. 3 in 32 bits: `csum_replace4` and `csum_replace2` (include/net/checksum.h)
+    // fold `~csum_unfold(*sum) + ~from + to`, where `~csum_unfold` of the 16-bit field sets the upper 16
+    // bits, so the 32-bit sum is never zero and `csum_fold` never returns 0xFFFF. `inet_proto_csum_replace4`
+    // (net/core/utils.c), which NAT uses for the TCP/UDP pseudo-header, does the same when the checksum
+    // is complete (not CHECKSUM_PARTIAL). The updates below give the same values: a result of +0 is
+    // written as 0x0000, never as 0xFFFF, even from a field that held -0 (a UDP checksum's 0xFFFF); UDP's
+    // own rule that a computed 0 is sent as 0xFFFF (RFC 768; Linux's `CSUM_MANGLED_0` in
+    // net/netfilter/nf_nat_proto.c) is applied by the UDP view on top.
+
     /// RFC 1624 eqn. 3: the checksum after one 16-bit word of the covered data changes from `old` to
-    /// `new`, without summing the data again: HC' = ~(~HC + ~m + m').
+    /// `new`, without summing the data again: HC' = ~(~HC + ~m + m'). Never returns 0xFFFF (see above).
     @inlinable
     public static func updated(_ checksum: UInt16, replacing old: UInt16, with new: UInt16) -> UInt16 {
-        var sum = UInt32(~checksum) &+ UInt32(~old) &+ UInt32(new)
+        // The 0xFFFF term is a one's-complement zero; it keeps the sum away from +0, as Linux's 32-bit
+        // `~csum_unfold` does, so the result is never -0.
+        var sum = UInt32(~checksum) &+ UInt32(~old) &+ UInt32(new) &+ 0xFFFF
         sum = (sum & 0xFFFF) &+ (sum >> 16)
         sum = (sum & 0xFFFF) &+ (sum >> 16)
         return ~UInt16(truncatingIfNeeded: sum)
+    }
+
+    /// RFC 1624 eqn. 3 for an IPv4 address, two 16-bit words: Linux's `csum_replace4`.
+    @inlinable
+    public static func updated(_ checksum: UInt16, replacing old: IPv4Address, with new: IPv4Address) -> UInt16 {
+        var sum = UInt64(~checksum) &+ 0xFFFF
+        sum &+= UInt64(~UInt16(truncatingIfNeeded: old.rawValue >> 16)) &+ UInt64(~UInt16(truncatingIfNeeded: old.rawValue))
+        sum &+= UInt64(UInt16(truncatingIfNeeded: new.rawValue >> 16)) &+ UInt64(UInt16(truncatingIfNeeded: new.rawValue))
+        return fold(sum)
+    }
+
+    /// RFC 1624 eqn. 3 for a 128-bit field, an IPv6 address: Linux's `inet_proto_csum_replace16`.
+    @inlinable
+    public static func updated(_ checksum: UInt16, replacing old: IPv6Address, with new: IPv6Address) -> UInt16 {
+        var sum = UInt64(~checksum) &+ 0xFFFF
+        sum &+= wordSum(~old.high) &+ wordSum(~old.low) &+ wordSum(new.high) &+ wordSum(new.low)
+        return fold(sum)
+    }
+
+    /// The four 16-bit words of `value` added as plain integers (at most 2^18).
+    @inlinable @inline(__always)
+    static func wordSum(_ value: UInt64) -> UInt64 {
+        (value & 0xFFFF) &+ (value >> 16 & 0xFFFF) &+ (value >> 32 & 0xFFFF) &+ (value >> 48)
+    }
+
+    /// ~(the one's-complement sum `sum` folded to 16 bits), for sums of at most a few thousand words.
+    @inlinable @inline(__always)
+    static func fold(_ sum: UInt64) -> UInt16 {
+        var folded = (sum & 0xFFFF_FFFF) &+ (sum >> 32)
+        folded = (folded & 0xFFFF) &+ (folded >> 16)
+        folded = (folded & 0xFFFF) &+ (folded >> 16)
+        folded = (folded & 0xFFFF) &+ (folded >> 16)
+        return ~UInt16(truncatingIfNeeded: folded)
     }
 }

@@ -75,3 +75,50 @@ func hex16(_ value: UInt16) -> String {
     let digits = String(value, radix: 16)
     return "0x" + String(repeating: "0", count: 4 - digits.count) + digits
 }
+
+/// What a lenient view found missing: a header cut short, or fewer bytes than a length field announces.
+///
+/// Lenient views (``PartialIPv4Packet``, ``PartialIPv6Packet``, ``PartialUDPDatagram``,
+/// ``PartialTCPSegment``) read what is there and report the first gap with this instead of throwing:
+/// an ICMP error quotes only the start of a datagram by design (RFC 792), and a capture's snap length
+/// cuts frames on purpose.
+public struct Shortfall: Hashable, Sendable, CustomStringConvertible {
+    /// Which part of the layer is cut.
+    public enum Part: String, Sendable, Hashable, Codable {
+        /// The header itself (its fixed part, or the options its length field announces).
+        case header
+        /// The data after a whole header, as the layer's length field (or the one below) announces it.
+        case payload
+    }
+
+    public let layer: Layer
+    public let part: Part
+    /// The byte in the frame the strict view's error names: the layer's start when its fixed header is
+    /// cut, otherwise the length field that announced the missing bytes (IPv4 total length, UDP length,
+    /// IPv6 payload length, TCP data offset). A TCP segment cut before the end the IP header announces
+    /// names the segment's start.
+    public let offset: Int
+    /// Bytes the layer needs from its start: its header, or header and data.
+    public let needed: Int
+    /// Bytes that are there from the layer's start.
+    public let available: Int
+
+    public init(layer: Layer, part: Part, offset: Int, needed: Int, available: Int) {
+        self.layer = layer
+        self.part = part
+        self.offset = offset
+        self.needed = needed
+        self.available = available
+    }
+
+    /// Bytes missing.
+    public var missing: Int { needed - available }
+
+    /// The error the strict view (``IPv4Packet``, ``UDPDatagram``, ...) throws for the same bytes.
+    public var error: DecodeError { .truncated(layer, offset: offset, needed: needed, available: available) }
+
+    /// `udp payload cut short: 8 of 1430 bytes present (byte 66)`.
+    public var description: String {
+        "\(layer.rawValue) \(part.rawValue) cut short: \(available) of \(needed) bytes present (byte \(offset))"
+    }
+}

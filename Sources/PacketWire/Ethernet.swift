@@ -141,6 +141,14 @@ public struct EthernetFrame {
         self.headerLength = typeOffset + 2
     }
 
+    /// A view over bytes a checked view already vouched for (a mutable view's own bytes).
+    @inlinable
+    init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int, headerLength: Int) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+        self.headerLength = headerLength
+    }
+
     @inlinable public var destination: MACAddress { MACAddress(reading: bytes, at: 0) }
     @inlinable public var source: MACAddress { MACAddress(reading: bytes, at: 6) }
     /// The EtherType after any VLAN tags: what the payload is.
@@ -163,6 +171,65 @@ public struct EthernetFrame {
     /// The bytes after the MAC header, without copying.
     @inlinable public var payload: UnsafeRawBufferPointer { bytes.dropFirst(count: headerLength) }
     /// Where the payload starts in the bytes being decoded.
+    @inlinable public var payloadOffset: Int { frameOffset + headerLength }
+}
+
+/// A zero-copy, writable view of an Ethernet II frame: the addresses and the EtherType after the tags.
+///
+/// The MAC header's length (how many VLAN tags) is fixed when the view is made; the setters write
+/// inside it, so none reaches outside ``bytes``. Writing a VLAN TPID as the EtherType makes a frame that
+/// reads back with one more tag: the setter writes what it is given.
+public struct MutableEthernetFrame {
+    public typealias Field = EthernetFrame.Field
+
+    public let bytes: UnsafeMutableRawBufferPointer
+    public let frameOffset: Int
+    /// Length of the MAC header including any VLAN tags.
+    public let headerLength: Int
+
+    /// - Throws: what ``EthernetFrame/init(checking:frameOffset:)`` throws for the same bytes.
+    @inlinable
+    public init(checking bytes: UnsafeMutableRawBufferPointer, frameOffset: Int = 0) throws(DecodeError) {
+        let frame = try EthernetFrame(checking: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset)
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+        self.headerLength = frame.headerLength
+    }
+
+    /// An untagged header at the front of `bytes` (at least 14 bytes) for the setters to fill; nothing is
+    /// written.
+    @inlinable
+    public init(formatting bytes: UnsafeMutableRawBufferPointer, frameOffset: Int = 0) {
+        precondition(bytes.count >= EthernetFrame.minimumHeaderLength, "buffer too small for the Ethernet header")
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+        self.headerLength = EthernetFrame.minimumHeaderLength
+    }
+
+    /// The same bytes, read-only.
+    @inlinable
+    public var readOnly: EthernetFrame {
+        EthernetFrame(unchecked: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset, headerLength: headerLength)
+    }
+
+    @inlinable public var destination: MACAddress {
+        get { readOnly.destination }
+        nonmutating set { newValue.write(into: bytes, at: Field.destination.lowerBound) }
+    }
+
+    @inlinable public var source: MACAddress {
+        get { readOnly.source }
+        nonmutating set { newValue.write(into: bytes, at: Field.source.lowerBound) }
+    }
+
+    /// The EtherType after any VLAN tags.
+    @inlinable public var etherType: EtherType {
+        get { readOnly.etherType }
+        nonmutating set { bytes.setInteger(newValue.rawValue, at: headerLength - 2, as: UInt16.self) }
+    }
+
+    /// The bytes after the MAC header, writable.
+    @inlinable public var payload: UnsafeMutableRawBufferPointer { bytes.dropFirst(count: headerLength) }
     @inlinable public var payloadOffset: Int { frameOffset + headerLength }
 }
 

@@ -154,6 +154,13 @@ public struct ICMPv4Message {
         self.frameOffset = frameOffset
     }
 
+    /// A view over bytes a checked view already vouched for (a mutable view's own bytes).
+    @inlinable
+    init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
     @inlinable public var type: ICMPv4Type { ICMPv4Type(rawValue: bytes.getInteger(at: 0, as: UInt8.self)) }
     @inlinable public var code: UInt8 { bytes.getInteger(at: 1, as: UInt8.self) }
     @inlinable public var checksum: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
@@ -175,6 +182,15 @@ public struct ICMPv4Message {
     @inlinable
     public var invokingPacket: UnsafeRawBufferPointer? { type.isError ? payload : nil }
 
+    /// For an error message, the quoted datagram as a lenient view: addresses, protocol and ports of the
+    /// packet that caused it, and what the quote leaves out; nil for other types.
+    /// - Throws: what ``PartialIPv4Packet/init(_:frameOffset:)`` throws for a quote no cut explains.
+    @inlinable
+    public func invokingIPv4Packet() throws(DecodeError) -> PartialIPv4Packet? {
+        guard type.isError else { return nil }
+        return try PartialIPv4Packet(payload, frameOffset: payloadOffset)
+    }
+
     /// RFC 792: the checksum covers the whole message, header and data.
     @inlinable
     public var checksumIsValid: Bool { InternetChecksum.checksum(bytes) == 0 }
@@ -186,6 +202,99 @@ public struct ICMPv4Message {
         state.add(bytes.slice(0..<2))
         state.add(bytes.dropFirst(count: 4))
         return state.checksum
+    }
+}
+
+/// A zero-copy, writable view of an ICMPv4 message: ``ICMPv4Message``'s getters, a setter for every
+/// field, ``fillChecksum()``, and the echo identifier rewrite NAT does, with an RFC 1624 update.
+///
+/// After ``init(checking:frameOffset:)`` (8 bytes present) no getter or setter reaches outside
+/// ``bytes``; the message has no length field, so any buffer of 8 bytes or more is a valid one to fill.
+public struct MutableICMPv4Message {
+    public typealias Field = ICMPv4Message.Field
+
+    public let bytes: UnsafeMutableRawBufferPointer
+    public let frameOffset: Int
+
+    /// - Throws: `truncated` when fewer than 8 bytes are present.
+    @inlinable
+    public init(checking bytes: UnsafeMutableRawBufferPointer, frameOffset: Int = 0) throws(DecodeError) {
+        _ = try ICMPv4Message(checking: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset)
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
+    /// Over at least the 8 header bytes (the NAT rewrites inside an IP view).
+    @inlinable
+    init(header bytes: UnsafeMutableRawBufferPointer) {
+        self.bytes = bytes
+        self.frameOffset = 0
+    }
+
+    /// The same bytes, read-only.
+    @inlinable
+    public var readOnly: ICMPv4Message {
+        ICMPv4Message(unchecked: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset)
+    }
+
+    @inlinable public var type: ICMPv4Type {
+        get { readOnly.type }
+        nonmutating set { bytes.setInteger(newValue.rawValue, at: Field.type, as: UInt8.self) }
+    }
+
+    @inlinable public var code: UInt8 {
+        get { readOnly.code }
+        nonmutating set { bytes.setInteger(newValue, at: Field.code, as: UInt8.self) }
+    }
+
+    @inlinable public var checksum: UInt16 {
+        get { readOnly.checksum }
+        nonmutating set { bytes.setInteger(newValue, at: Field.checksum.lowerBound, as: UInt16.self) }
+    }
+
+    /// Bytes 4-7 as one word.
+    @inlinable public var restOfHeader: UInt32 {
+        get { readOnly.restOfHeader }
+        nonmutating set { bytes.setInteger(newValue, at: Field.restOfHeader.lowerBound, as: UInt32.self) }
+    }
+
+    /// Echo request/reply: the identifier (bytes 4-5).
+    @inlinable public var identifier: UInt16 {
+        get { readOnly.identifier }
+        nonmutating set { bytes.setInteger(newValue, at: Field.identifier.lowerBound, as: UInt16.self) }
+    }
+
+    /// Echo request/reply: the sequence number (bytes 6-7).
+    @inlinable public var sequenceNumber: UInt16 {
+        get { readOnly.sequenceNumber }
+        nonmutating set { bytes.setInteger(newValue, at: Field.sequenceNumber.lowerBound, as: UInt16.self) }
+    }
+
+    /// Destination unreachable, code 4 (RFC 1191 §4): the next-hop MTU (bytes 6-7).
+    @inlinable public var nextHopMTU: UInt16 {
+        get { readOnly.nextHopMTU }
+        nonmutating set { bytes.setInteger(newValue, at: Field.nextHopMTU.lowerBound, as: UInt16.self) }
+    }
+
+    /// Everything after the 8-byte header, writable.
+    @inlinable public var payload: UnsafeMutableRawBufferPointer { bytes.dropFirst(count: ICMPv4Message.headerLength) }
+    @inlinable public var payloadOffset: Int { frameOffset + ICMPv4Message.headerLength }
+
+    @inlinable public var checksumIsValid: Bool { readOnly.checksumIsValid }
+
+    /// Computes the checksum over the whole message and writes it (RFC 792).
+    @inlinable
+    public func fillChecksum() {
+        checksum = 0
+        checksum = InternetChecksum.checksum(UnsafeRawBufferPointer(bytes))
+    }
+
+    /// Sets the echo identifier and patches the checksum by RFC 1624, as Linux's `icmp_manip_pkt`
+    /// (net/netfilter/nf_nat_proto.c) does when NAT maps an echo's identifier like a port.
+    @inlinable
+    public func rewriteIdentifier(_ identifier: UInt16) {
+        checksum = InternetChecksum.updated(checksum, replacing: self.identifier, with: identifier)
+        self.identifier = identifier
     }
 }
 

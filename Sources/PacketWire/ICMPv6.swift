@@ -146,6 +146,13 @@ public struct ICMPv6Message {
         self.frameOffset = frameOffset
     }
 
+    /// A view over bytes a checked view already vouched for (a mutable view's own bytes).
+    @inlinable
+    init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
     @inlinable public var type: ICMPv6Type { ICMPv6Type(rawValue: bytes.getInteger(at: 0, as: UInt8.self)) }
     @inlinable public var code: UInt8 { bytes.getInteger(at: 1, as: UInt8.self) }
     @inlinable public var checksum: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
@@ -166,6 +173,14 @@ public struct ICMPv6Message {
     @inlinable
     public var invokingPacket: UnsafeRawBufferPointer? { type.isError ? payload : nil }
 
+    /// For an error message, the quoted packet as a lenient view; nil for informational messages.
+    /// - Throws: what ``PartialIPv6Packet/init(_:frameOffset:)`` throws for a quote no cut explains.
+    @inlinable
+    public func invokingIPv6Packet() throws(DecodeError) -> PartialIPv6Packet? {
+        guard type.isError else { return nil }
+        return try PartialIPv6Packet(payload, frameOffset: payloadOffset)
+    }
+
     /// RFC 4443 §2.3: the message sums to all ones with its pseudo-header (an `.ipv6` one).
     @inlinable
     public func checksumIsValid(_ pseudoHeader: PseudoHeader) -> Bool {
@@ -180,6 +195,106 @@ public struct ICMPv6Message {
         state.add(bytes.slice(0..<2))
         state.add(bytes.dropFirst(count: 4))
         return state.checksum
+    }
+}
+
+/// A zero-copy, writable view of an ICMPv6 message: ``ICMPv6Message``'s getters, a setter for every
+/// field, ``fillChecksum(_:)``, and the rewrites NAT does, with RFC 1624 updates.
+///
+/// After ``init(checking:frameOffset:)`` (8 bytes present) no getter or setter reaches outside ``bytes``.
+public struct MutableICMPv6Message {
+    public typealias Field = ICMPv6Message.Field
+
+    public let bytes: UnsafeMutableRawBufferPointer
+    public let frameOffset: Int
+
+    /// - Throws: `truncated` when fewer than 8 bytes are present.
+    @inlinable
+    public init(checking bytes: UnsafeMutableRawBufferPointer, frameOffset: Int = 0) throws(DecodeError) {
+        _ = try ICMPv6Message(checking: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset)
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
+    /// Over at least the 8 header bytes (the NAT rewrites inside an IP view).
+    @inlinable
+    init(header bytes: UnsafeMutableRawBufferPointer) {
+        self.bytes = bytes
+        self.frameOffset = 0
+    }
+
+    /// The same bytes, read-only.
+    @inlinable
+    public var readOnly: ICMPv6Message {
+        ICMPv6Message(unchecked: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset)
+    }
+
+    @inlinable public var type: ICMPv6Type {
+        get { readOnly.type }
+        nonmutating set { bytes.setInteger(newValue.rawValue, at: Field.type, as: UInt8.self) }
+    }
+
+    @inlinable public var code: UInt8 {
+        get { readOnly.code }
+        nonmutating set { bytes.setInteger(newValue, at: Field.code, as: UInt8.self) }
+    }
+
+    @inlinable public var checksum: UInt16 {
+        get { readOnly.checksum }
+        nonmutating set { bytes.setInteger(newValue, at: Field.checksum.lowerBound, as: UInt16.self) }
+    }
+
+    /// Bytes 4-7 as one word.
+    @inlinable public var restOfHeader: UInt32 {
+        get { readOnly.restOfHeader }
+        nonmutating set { bytes.setInteger(newValue, at: Field.restOfHeader.lowerBound, as: UInt32.self) }
+    }
+
+    /// Echo request/reply (RFC 4443 §4): the identifier (bytes 4-5).
+    @inlinable public var identifier: UInt16 {
+        get { readOnly.identifier }
+        nonmutating set { bytes.setInteger(newValue, at: Field.identifier.lowerBound, as: UInt16.self) }
+    }
+
+    /// Echo request/reply: the sequence number (bytes 6-7).
+    @inlinable public var sequenceNumber: UInt16 {
+        get { readOnly.sequenceNumber }
+        nonmutating set { bytes.setInteger(newValue, at: Field.sequenceNumber.lowerBound, as: UInt16.self) }
+    }
+
+    /// Packet too big (RFC 4443 §3.2): the MTU (bytes 4-7).
+    @inlinable public var mtu: UInt32 {
+        get { readOnly.mtu }
+        nonmutating set { bytes.setInteger(newValue, at: Field.mtu.lowerBound, as: UInt32.self) }
+    }
+
+    /// Everything after the 8-byte header, writable.
+    @inlinable public var payload: UnsafeMutableRawBufferPointer { bytes.dropFirst(count: ICMPv6Message.headerLength) }
+    @inlinable public var payloadOffset: Int { frameOffset + ICMPv6Message.headerLength }
+
+    @inlinable
+    public func checksumIsValid(_ pseudoHeader: PseudoHeader) -> Bool { readOnly.checksumIsValid(pseudoHeader) }
+
+    /// Computes the checksum over `pseudoHeader` (an `.ipv6` one, RFC 4443 §2.3) and the whole message
+    /// and writes it.
+    @inlinable
+    public func fillChecksum(_ pseudoHeader: PseudoHeader) {
+        checksum = 0
+        checksum = pseudoHeader.checksum(of: UnsafeRawBufferPointer(bytes), protocol: .icmpv6)
+    }
+
+    /// Sets the echo identifier and patches the checksum by RFC 1624 (Linux `icmpv6_manip_pkt`).
+    @inlinable
+    public func rewriteIdentifier(_ identifier: UInt16) {
+        checksum = InternetChecksum.updated(checksum, replacing: self.identifier, with: identifier)
+        self.identifier = identifier
+    }
+
+    /// Patches the checksum for a pseudo-header address that changed from `old` to `new` (the IPv6
+    /// header's address is the caller's to write): Linux's `inet_proto_csum_replace16`.
+    @inlinable
+    public func updateChecksum(replacingAddress old: IPv6Address, with new: IPv6Address) {
+        checksum = InternetChecksum.updated(checksum, replacing: old, with: new)
     }
 }
 

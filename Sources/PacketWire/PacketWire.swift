@@ -17,3 +17,36 @@
 //   emit (a buffer smaller than the header).
 // - Parsing and emitting allocate nothing for the headers the hot path sees (no options, no extension
 //   headers kept), so encapsulation and decapsulation run allocation-free.
+//
+// Writing (mutable views, RFC 1624 rewrites, the fragmenter):
+//
+// - Beside each read-only view of IPv4, IPv6, UDP, TCP, ICMPv4, ICMPv6 and Ethernet is a mutable one
+//   (`MutableIPv4Packet`, ...) over `UnsafeMutableRawBufferPointer`, made with the same
+//   `init(checking:frameOffset:)` (the same checks) or with `init(formatting:...)`, which writes the
+//   fields that fix the header's extent (version and lengths) so a header can be built from scratch.
+//   Its getters are the read-only view's (`readOnly` gives that view of the same bytes).
+// - After either init, no getter and no setter reads or writes outside the buffer. A setter writes its
+//   own field only. Setters of fields that bound the header (IPv4 IHL and total length, TCP data
+//   offset, UDP length, IPv6 payload length) take only values that keep the header inside the buffer;
+//   another value is a programming error and stops the program (precondition), never an input error.
+// - A setter leaves checksums alone; `fillChecksum()` (`fillChecksum(_ pseudoHeader:)` where the
+//   checksum covers a pseudo-header) recomputes one from scratch. The `rewrite...` methods (address,
+//   port, TTL, echo identifier) change a field and patch every checksum covering it by RFC 1624 eqn. 3,
+//   as Linux's NAT and forwarding do: the result equals a recomputation (both give 0x0000, never 0xFFFF,
+//   for a one's-complement zero; see Checksum.swift), a UDP checksum of 0 stays 0, and a UDP checksum
+//   that comes out 0 is sent as 0xFFFF. A checksum that was wrong before a rewrite stays wrong by the
+//   same amount.
+// - `IPv4Fragmenter` writes each fragment into a buffer the caller supplies (or turns the original into
+//   the first fragment in place) and allocates nothing.
+//
+// Reading what is cut short (lenient views):
+//
+// - `PartialIPv4Packet`, `PartialIPv6Packet`, `PartialUDPDatagram` and `PartialTCPSegment` read a header
+//   that may stop early: the datagram quoted in an ICMP error (`ICMPv4Message.invokingIPv4Packet()`,
+//   `ICMPv6Message.invokingIPv6Packet()`) or a frame cut by a capture's snap length. Every field is nil
+//   exactly when its bytes are missing; no accessor reads past the bytes given. A verdict that needs
+//   missing bytes (a checksum, whether a length fits) is nil, never false.
+// - `shortfall` names the first gap (layer, header or payload, bytes needed and present). Its `error` is
+//   exactly the `DecodeError` the strict view throws for the same bytes; nil means the strict view
+//   accepts them (`complete` returns it).
+// - They throw only for what no cut explains: a wrong version, a header or length field below its minimum.

@@ -221,6 +221,13 @@ public struct TCPSegment {
         self.frameOffset = frameOffset
     }
 
+    /// A view over bytes a checked view already vouched for (a mutable view's own bytes).
+    @inlinable
+    init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
     @inlinable public var sourcePort: UInt16 { bytes.getInteger(at: 0, as: UInt16.self) }
     @inlinable public var destinationPort: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
     @inlinable public var sequenceNumber: UInt32 { bytes.getInteger(at: 4, as: UInt32.self) }
@@ -320,6 +327,161 @@ public struct TCPSegment {
     }
 }
 
+/// A zero-copy, writable view of a TCP segment: ``TCPSegment``'s getters, a setter for every field,
+/// ``fillChecksum(_:)``, and port and address rewrites with RFC 1624 checksum updates.
+///
+/// After ``init(checking:frameOffset:)`` or ``init(formatting:headerLength:frameOffset:)`` no getter or
+/// setter reaches outside ``bytes``: the header length setter takes only 20 to 60 bytes within the
+/// segment. As with ``TCPSegment``, make the view over exactly the IP payload.
+public struct MutableTCPSegment {
+    public typealias Field = TCPSegment.Field
+
+    public let bytes: UnsafeMutableRawBufferPointer
+    public let frameOffset: Int
+
+    /// - Throws: what ``TCPSegment/init(checking:frameOffset:)`` throws for the same bytes.
+    @inlinable
+    public init(checking bytes: UnsafeMutableRawBufferPointer, frameOffset: Int = 0) throws(DecodeError) {
+        _ = try TCPSegment(checking: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset)
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
+    /// Starts a segment at the front of `bytes` for the setters to fill: writes the data offset for
+    /// `headerLength` with the reserved bits zero; every other byte is left as it was.
+    /// - Parameter headerLength: 20 to 60, a multiple of 4, at most `bytes.count`.
+    @inlinable
+    public init(formatting bytes: UnsafeMutableRawBufferPointer, headerLength: Int = TCPSegment.minimumHeaderLength,
+                frameOffset: Int = 0) {
+        precondition((TCPSegment.minimumHeaderLength...TCPSegment.maximumHeaderLength).contains(headerLength)
+                     && headerLength % 4 == 0 && headerLength <= bytes.count,
+                     "TCP header length must be 20 to 60, a multiple of 4, within the buffer")
+        bytes.setInteger(UInt8(headerLength / 4) << 4, at: Field.dataOffset, as: UInt8.self)
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
+    /// Over at least the 20 fixed header bytes, whatever the data offset says: only ports and checksum
+    /// are touched (the NAT rewrites of a segment inside an IPv4 or IPv6 view).
+    @inlinable
+    init(header bytes: UnsafeMutableRawBufferPointer) {
+        self.bytes = bytes
+        self.frameOffset = 0
+    }
+
+    /// The same bytes, read-only.
+    @inlinable
+    public var readOnly: TCPSegment { TCPSegment(unchecked: UnsafeRawBufferPointer(bytes), frameOffset: frameOffset) }
+
+    @inlinable public var sourcePort: UInt16 {
+        get { readOnly.sourcePort }
+        nonmutating set { bytes.setInteger(newValue, at: Field.sourcePort.lowerBound, as: UInt16.self) }
+    }
+
+    @inlinable public var destinationPort: UInt16 {
+        get { readOnly.destinationPort }
+        nonmutating set { bytes.setInteger(newValue, at: Field.destinationPort.lowerBound, as: UInt16.self) }
+    }
+
+    @inlinable public var sequenceNumber: UInt32 {
+        get { readOnly.sequenceNumber }
+        nonmutating set { bytes.setInteger(newValue, at: Field.sequenceNumber.lowerBound, as: UInt32.self) }
+    }
+
+    @inlinable public var acknowledgmentNumber: UInt32 {
+        get { readOnly.acknowledgmentNumber }
+        nonmutating set { bytes.setInteger(newValue, at: Field.acknowledgmentNumber.lowerBound, as: UInt32.self) }
+    }
+
+    /// Header length in bytes (the data offset counts 32-bit words).
+    /// - Precondition: 20 to 60, a multiple of 4, at most `bytes.count`.
+    @inlinable public var headerLength: Int {
+        get { readOnly.headerLength }
+        nonmutating set {
+            precondition((TCPSegment.minimumHeaderLength...TCPSegment.maximumHeaderLength).contains(newValue)
+                         && newValue % 4 == 0 && newValue <= bytes.count,
+                         "TCP header length must be 20 to 60, a multiple of 4, within the segment")
+            let byte = bytes.getInteger(at: Field.dataOffset, as: UInt8.self)
+            bytes.setInteger(UInt8(newValue / 4) << 4 | byte & 0x0F, at: Field.dataOffset, as: UInt8.self)
+        }
+    }
+
+    /// The four reserved bits (only the low 4 bits of the value are written).
+    @inlinable public var reservedBits: UInt8 {
+        get { readOnly.reservedBits }
+        nonmutating set {
+            let byte = bytes.getInteger(at: Field.dataOffset, as: UInt8.self)
+            bytes.setInteger(byte & 0xF0 | newValue & 0x0F, at: Field.dataOffset, as: UInt8.self)
+        }
+    }
+
+    @inlinable public var flags: TCPFlags {
+        get { readOnly.flags }
+        nonmutating set { bytes.setInteger(newValue.rawValue, at: Field.flags, as: UInt8.self) }
+    }
+
+    @inlinable public var window: UInt16 {
+        get { readOnly.window }
+        nonmutating set { bytes.setInteger(newValue, at: Field.window.lowerBound, as: UInt16.self) }
+    }
+
+    @inlinable public var checksum: UInt16 {
+        get { readOnly.checksum }
+        nonmutating set { bytes.setInteger(newValue, at: Field.checksum.lowerBound, as: UInt16.self) }
+    }
+
+    @inlinable public var urgentPointer: UInt16 {
+        get { readOnly.urgentPointer }
+        nonmutating set { bytes.setInteger(newValue, at: Field.urgentPointer.lowerBound, as: UInt16.self) }
+    }
+
+    /// The option bytes, padding included, writable.
+    @inlinable public var optionBytes: UnsafeMutableRawBufferPointer {
+        bytes.slice(TCPSegment.minimumHeaderLength..<headerLength)
+    }
+
+    /// The segment's data, writable.
+    @inlinable public var payload: UnsafeMutableRawBufferPointer { bytes.dropFirst(count: headerLength) }
+    @inlinable public var payloadOffset: Int { frameOffset + headerLength }
+
+    @inlinable
+    public func checksumIsValid(_ pseudoHeader: PseudoHeader) -> Bool { readOnly.checksumIsValid(pseudoHeader) }
+
+    /// Computes the checksum over `pseudoHeader`, header and data and writes it (RFC 9293 §3.1).
+    @inlinable
+    public func fillChecksum(_ pseudoHeader: PseudoHeader) {
+        checksum = 0
+        checksum = pseudoHeader.checksum(of: UnsafeRawBufferPointer(bytes), protocol: .tcp)
+    }
+
+    /// Sets the source port and patches the checksum by RFC 1624 (Linux `tcp_manip_pkt`).
+    @inlinable
+    public func rewriteSourcePort(_ port: UInt16) {
+        checksum = InternetChecksum.updated(checksum, replacing: sourcePort, with: port)
+        sourcePort = port
+    }
+
+    /// Sets the destination port and patches the checksum by RFC 1624.
+    @inlinable
+    public func rewriteDestinationPort(_ port: UInt16) {
+        checksum = InternetChecksum.updated(checksum, replacing: destinationPort, with: port)
+        destinationPort = port
+    }
+
+    /// Patches the checksum for a pseudo-header address that changed from `old` to `new` (the IP
+    /// header's address is the caller's to write): Linux's `inet_proto_csum_replace4`.
+    @inlinable
+    public func updateChecksum(replacingAddress old: IPv4Address, with new: IPv4Address) {
+        checksum = InternetChecksum.updated(checksum, replacing: old, with: new)
+    }
+
+    /// Patches the checksum for an IPv6 pseudo-header address that changed: `inet_proto_csum_replace16`.
+    @inlinable
+    public func updateChecksum(replacingAddress old: IPv6Address, with new: IPv6Address) {
+        checksum = InternetChecksum.updated(checksum, replacing: old, with: new)
+    }
+}
+
 /// A TCP header as a plain value, options included.
 public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
     public var sourcePort: UInt16
@@ -415,5 +577,92 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
         if flags.contains(.urg) { text += " urg \(urgentPointer)" }
         if !options.isEmpty { text += " [" + options.map(\.description).joined(separator: ",") + "]" }
         return text + " len \(payloadLength)"
+    }
+}
+
+/// A lenient view of a TCP segment that may stop early (quoted in an ICMP error, cut by a snap length):
+/// each field is read when its bytes are there, ``shortfall`` says what is missing.
+///
+/// RFC 792 quotes 8 bytes: ports and sequence number. TCP has no length field, so how much data is
+/// missing is known only from the IP header (`segmentLength`).
+public struct PartialTCPSegment: CustomStringConvertible {
+    public typealias Field = TCPSegment.Field
+
+    public let bytes: UnsafeRawBufferPointer
+    public let frameOffset: Int
+    /// Header and data as the IP header announces them; nil when not known (a fragment, a bare segment).
+    public let segmentLength: Int?
+
+    /// - Throws: `badLength` when the data offset is there and below 5 words, which no cut explains.
+    @inlinable
+    public init(_ bytes: UnsafeRawBufferPointer, frameOffset: Int = 0, segmentLength: Int? = nil) throws(DecodeError) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+        self.segmentLength = segmentLength
+        if let headerLength, headerLength < TCPSegment.minimumHeaderLength {
+            throw .badLength(.tcp, offset: frameOffset + Field.dataOffset,
+                             expected: "header length of at least 20 bytes (data offset >= 5)", found: headerLength)
+        }
+    }
+
+    @inlinable
+    func read<T: FixedWidthInteger>(_ offset: Int, as type: T.Type) -> T? {
+        offset + MemoryLayout<T>.size <= bytes.count ? bytes.getInteger(at: offset, as: T.self) : nil
+    }
+
+    @inlinable public var sourcePort: UInt16? { read(Field.sourcePort.lowerBound, as: UInt16.self) }
+    @inlinable public var destinationPort: UInt16? { read(Field.destinationPort.lowerBound, as: UInt16.self) }
+    @inlinable public var sequenceNumber: UInt32? { read(Field.sequenceNumber.lowerBound, as: UInt32.self) }
+    @inlinable public var acknowledgmentNumber: UInt32? { read(Field.acknowledgmentNumber.lowerBound, as: UInt32.self) }
+    /// Header length in bytes, from the data offset.
+    @inlinable public var headerLength: Int? { read(Field.dataOffset, as: UInt8.self).map { Int($0 >> 4) * 4 } }
+    @inlinable public var flags: TCPFlags? { read(Field.flags, as: UInt8.self).map(TCPFlags.init(rawValue:)) }
+    @inlinable public var window: UInt16? { read(Field.window.lowerBound, as: UInt16.self) }
+    @inlinable public var checksum: UInt16? { read(Field.checksum.lowerBound, as: UInt16.self) }
+    @inlinable public var urgentPointer: UInt16? { read(Field.urgentPointer.lowerBound, as: UInt16.self) }
+
+    /// Whether the header, options included, is there.
+    @inlinable public var hasCompleteHeader: Bool { headerLength.map { bytes.count >= $0 } ?? false }
+
+    /// The data that is there after the header (up to `segmentLength` when known).
+    @inlinable public var payload: UnsafeRawBufferPointer {
+        guard let headerLength, bytes.count >= headerLength else { return bytes.slice(0..<0) }
+        return bytes.slice(headerLength..<min(segmentLength ?? bytes.count, bytes.count))
+    }
+    @inlinable public var payloadOffset: Int { frameOffset + (headerLength ?? TCPSegment.minimumHeaderLength) }
+
+    /// The header cut (20 bytes, or the data offset's), or data the IP header announces that is not
+    /// there; nil when nothing is known to be missing.
+    @inlinable public var shortfall: Shortfall? {
+        if bytes.count < TCPSegment.minimumHeaderLength {
+            return Shortfall(layer: .tcp, part: .header, offset: frameOffset, needed: TCPSegment.minimumHeaderLength,
+                             available: bytes.count)
+        }
+        if let headerLength, bytes.count < headerLength {
+            return Shortfall(layer: .tcp, part: .header, offset: frameOffset + Field.dataOffset, needed: headerLength,
+                             available: bytes.count)
+        }
+        if let segmentLength, bytes.count < segmentLength {
+            return Shortfall(layer: .tcp, part: .payload, offset: frameOffset, needed: segmentLength,
+                             available: bytes.count)
+        }
+        return nil
+    }
+
+    /// The strict view, when the header is there and no data is known to be missing.
+    @inlinable public var complete: TCPSegment? {
+        guard shortfall == nil else { return nil }
+        return try? TCPSegment(checking: bytes.slice(0..<min(segmentLength ?? bytes.count, bytes.count)),
+                               frameOffset: frameOffset)
+    }
+
+    /// `TCP 40000 > 8080 seq 16909060 (tcp header cut short: 8 of 20 bytes present (byte 42))`.
+    public var description: String {
+        var text = "TCP"
+        if let sourcePort, let destinationPort { text += " \(sourcePort) > \(destinationPort)" }
+        if let flags { text += " \(flags)" }
+        if let sequenceNumber { text += " seq \(sequenceNumber)" }
+        if let shortfall { text += " (\(shortfall))" }
+        return text
     }
 }

@@ -375,7 +375,7 @@ public struct TunnelEndpoint: Sendable {
             } catch {
                 throw .malformed(error)
             }
-            if let fragment = upper.fragment { throw .fragment(offset: fragment.offset, more: fragment.moreFragments) }
+            if let fragment = upper.fragment { throw .fragment(offset: fragment.fragmentOffset, more: fragment.moreFragments) }
             guard upper.protocol == .udp else { throw .notUDP(upper.protocol) }
             udpBytes = ip.payload.dropFirst(count: upper.offset)
             udpOffset = ip.payloadOffset + upper.offset

@@ -122,8 +122,8 @@ struct IPv6Tests {
         let upper = try decoding(bytes) { bytes in try IPv6Packet(checking: bytes).upperLayer() }
         #expect(upper.protocol == .udp)
         #expect(upper.offset == 8)
-        #expect(upper.fragment == IPv6Packet.IPv6Fragment(offset: offset, moreFragments: moreFragments,
-                                                         identification: 0x1234_5678))
+        #expect(upper.fragment == IPv6FragmentHeader(nextHeader: .udp, fragmentOffset: offset,
+                                                     moreFragments: moreFragments, identification: 0x1234_5678))
     }
 
     @Test func description() {

@@ -6,7 +6,7 @@ import PacketWire
 /// the choice; replies from the endpoint get the Service's address and port back as their source. For UDP,
 /// kube-proxy deletes a removed endpoint's conntrack entries (pkg/proxy/conntrack `CleanStaleEntries`), so
 /// the next datagram picks a live endpoint; TCP entries stay until they time out.
-final class KubeProxy {
+final class KubeProxy: PacketFilter {
     struct FlowKey: Hashable {
         var proto: UInt8, source: IPv4Address, sourcePort: UInt16, destination: IPv4Address, destinationPort: UInt16
     }
@@ -16,7 +16,14 @@ final class KubeProxy {
     private var forward: [FlowKey: Target] = [:]
     private var reverse: [FlowKey: Target] = [:]
 
-    /// The NAT at PREROUTING (and OUTPUT for the node's own packets), in place.
+    /// kube-proxy's rules sit in the nat table's PREROUTING chain (traffic from pods and the VTEP) and
+    /// OUTPUT chain (the node's own); they only rewrite, never drop.
+    func filter(_ buffer: PacketBuffer, _ tag: inout PacketTag, at hook: NetfilterHook, in node: ClusterNode) -> Bool {
+        translate(buffer, at: node, tag)
+        return true
+    }
+
+    /// The NAT, in place.
     func translate(_ buffer: PacketBuffer, at node: ClusterNode, _ tag: PacketTag) {
         guard let editable = MutableIPv4Frame(buffer.mutableBytes) else { return }
         let frame = editable.frame

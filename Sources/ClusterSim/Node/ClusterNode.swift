@@ -24,6 +24,8 @@ final class ClusterNode {
     var reassembly = IPv4Reassembler()
     /// kube-proxy on this node.
     let kubeProxy: KubeProxy
+    /// What runs at each netfilter hook: kube-proxy's NAT, the host firewall's chains.
+    var hooks = NetfilterHooks()
     // The network owns this part and outlives it: no reference counting on the way to it.
     unowned(unsafe) let network: Network
 
@@ -37,6 +39,8 @@ final class ClusterNode {
         overlay = OverlayDevice(mode: mode, vtepMAC: MACAddress(rawValue: 0x0200_0000_0000 | 0xAA_0000 | serial),
                                 vtepAddress: spec.podCIDR.network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
         kubeProxy = KubeProxy()
+        hooks.register(kubeProxy, at: .prerouting)
+        hooks.register(kubeProxy, at: .output)
     }
 
     /// The node's place on the underlay (its underlay interface).

@@ -5,27 +5,30 @@ import PacketWire
 /// locally, fragments and reassembles.
 extension ClusterNode {
     /// A packet enters the IP layer: from a pod's veth, from the VTEP after decapsulation (both
-    /// `forwarded`), or made by the node itself (an ICMP error; the FORWARD chain does not see it).
+    /// `forwarded`: the PREROUTING hook), or made by the node itself (an ICMP error: the OUTPUT hook; the
+    /// FORWARD hook does not see it).
     ///
-    /// kube-proxy's Service NAT runs first (its rules sit in the nat table's PREROUTING and OUTPUT chains).
-    /// With conntrack loaded, netfilter reassembles fragments before NAT (`nf_defrag_ipv4`); the model
-    /// does so for packets to a Service, and fragments the whole datagram again to the pod MTU on the way out.
+    /// With conntrack loaded (kube-proxy loads it), netfilter reassembles fragments before NAT
+    /// (`nf_defrag_ipv4`); the model does so for packets to a Service, and fragments the whole datagram
+    /// again to the pod MTU on the way out.
     func route(_ buffer: PacketBuffer, _ tag: PacketTag, forwarded: Bool = true) {
         guard let frame = IPv4Frame(buffer.readableBytes), (try? IPv4Packet(checking: frame.packet)) != nil else {
             network.drop(buffer, tag, at: routingPoint, DropReason(.malformed, "not an IPv4 packet")); return
         }
+        var tag = tag
+        let hook: NetfilterHook = forwarded ? .prerouting : .output
         if frame.isFragment, network.services.isServiceAddress(frame.destination) {
             guard let whole = reassemble(buffer, tag) else { return }
-            kubeProxy.translate(whole, at: self, tag)
+            guard hooks.run(hook, whole, &tag, in: self) else { return }
             for piece in network.fragment(whole, mtu: network.scenario.overlay.mtu) { forward(piece, tag, forwarded: forwarded) }
             return
         }
-        kubeProxy.translate(buffer, at: self, tag)
+        guard hooks.run(hook, buffer, &tag, in: self) else { return }
         forward(buffer, tag, forwarded: forwarded)
     }
 
-    /// Forwarding after NAT: the TTL (decremented before the FORWARD hook, as `ip_forward` does), the host
-    /// firewall's forward chain, then a local pod over its veth, or the VTEP for a pod on another node.
+    /// Forwarding after NAT: the TTL (decremented before the FORWARD hook, as `ip_forward` does), the
+    /// FORWARD hook, then a local pod over its veth, or the VTEP for a pod on another node.
     func forward(_ buffer: PacketBuffer, _ tag: PacketTag, forwarded: Bool) {
         var tag = tag
         guard let editable = MutableIPv4Frame(buffer.mutableBytes) else {
@@ -35,8 +38,8 @@ extension ClusterNode {
         guard let ttl = editable.decrementTimeToLive(), ttl > 0 else {
             network.drop(buffer, tag, at: routingPoint, DropReason(.ttlExpired, "TTL expired")); return
         }
-        if forwarded, let host = network.firewalls.hostFirewall(of: id) {
-            guard network.passFirewall(host, .forward, buffer, &tag, at: "\(name) forward chain", rejectFrom: place) else { return }
+        if forwarded {
+            guard hooks.run(.forward, buffer, &tag, in: self) else { return }
         }
         let cluster = network.cluster
         if let pod = cluster.pod(at: destination), cluster[pod].node == id {
@@ -80,9 +83,7 @@ extension ClusterNode {
             frame = whole
             network.observers.trace(tag, "\(name) IP reassembly", "reassembled \(whole.count) bytes", time: network.now)
         }
-        if let host = network.firewalls.hostFirewall(of: id) {
-            guard network.passFirewall(host, .input, frame, &tag, at: "\(name) input chain", rejectFrom: place) else { return }
-        }
+        guard hooks.run(.input, frame, &tag, in: self) else { return }
         if isIPv4, IPv4Frame(frame.readableBytes)?.protocol == .icmp {
             network.observers.trace(tag, name, "receives \(network.describe(frame.readableBytes))", time: network.now)
             learnPathMTU(from: frame.readableBytes)

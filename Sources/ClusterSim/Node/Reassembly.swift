@@ -27,34 +27,23 @@ extension Network {
         }
     }
 
-    /// RFC 791 fragmentation of an IPv4 packet (outer, or a pod's) into pieces that fit `mtu`; the first
-    /// piece reuses the buffer. Fragments carry copies of the header, options included, and keep the
-    /// more-fragments flag of a packet that was itself a fragment.
+    /// RFC 791 fragmentation of an IPv4 packet (outer, or a pod's) into pieces that fit `mtu`, by
+    /// PacketWire's `IPv4Fragmenter` (Linux `ip_do_fragment`): the first piece stays in the buffer, the others
+    /// go into pooled buffers; each carries the Ethernet header and a copy of the IP header, and a packet that
+    /// was itself a non-last fragment keeps more-fragments on its last piece.
     func fragment(_ buffer: PacketBuffer, mtu: Int) -> [PacketBuffer] {
-        let original = buffer.bytes
-        let ethernet = IPv4Frame.ethernetHeaderLength
-        guard let view = original.withUnsafeBytes({ raw in IPv4Frame(raw).map { ($0.headerLength, $0.moreFragments, $0.fragmentOffset) } }) else {
-            return [buffer]
-        }
-        let (headerLength, originalMore, originalOffset) = view
-        let payload = original.count - ethernet - headerLength
-        let chunk = (mtu - headerLength) / 8 * 8
-        var pieces: [PacketBuffer] = []
-        var offset = 0
-        while offset < payload {
-            let size = min(chunk, payload - offset)
-            let piece = offset == 0 ? buffer : pool.take()
-            piece.reset()
-            original.withUnsafeBytes { raw in
-                _ = piece.append(ethernet + headerLength).map { $0.copyMemory(from: raw.slice(0..<(ethernet + headerLength))) }
-                _ = piece.append(size).map { $0.copyMemory(from: raw.slice((ethernet + headerLength + offset)..<(ethernet + headerLength + offset + size))) }
-            }
-            let more = offset + size < payload || originalMore
-            MutableIPv4Frame(piece.mutableBytes)?.setFragment(totalLength: headerLength + size, moreFragments: more,
-                                                              offsetUnits: originalOffset / 8 + offset / 8)
+        let bytes = buffer.readableBytes
+        guard let frame = IPv4Frame(bytes),
+              let fragmenter = try? IPv4Fragmenter(frame.ip, linkHeader: bytes.slice(0..<frame.ethernet.headerLength), mtu: mtu),
+              fragmenter.count > 1 else { return [buffer] }
+        var pieces = [buffer]
+        for index in 1..<fragmenter.count {
+            let piece = pool.take()
+            fragmenter.emitPiece(index, into: piece)
             pieces.append(piece)
-            offset += size
         }
+        // Last: it shortens the original, which the other pieces were copied from.
+        fragmenter.formFirstPieceInPlace(in: buffer)
         return pieces
     }
 }

@@ -76,9 +76,8 @@ final class OverlayDevice {
         var outerTag = tag
         outerTag.innerLength = innerLength + IPv4Frame.ethernetHeaderLength
         network.observers.trace(tag, point, "encapsulates: \(network.describe(buffer.readableBytes)), \(buffer.count) bytes", time: network.now)
-        if let host = network.firewalls.hostFirewall(of: node.id) {
-            guard network.passFirewall(host, .output, buffer, &outerTag, at: "\(node.name) output chain") else { return }
-        }
+        // The outer packet is the node's own (the vxlan driver sends it through `ip_local_out`).
+        guard node.hooks.run(.output, buffer, &outerTag, in: node) else { return }
         network.sendOnUnderlay(from: node.place, toward: target.place, buffer, outerTag)
     }
 

@@ -1,10 +1,13 @@
 import PacketWire
 
-/// Builds the frames a pod's network stack sends, into pooled packet buffers, with lengths and checksums
-/// filled: Ethernet from the pod's MAC to its gateway, IPv4, then ICMP, UDP or TCP.
+/// Builds the frames a host's stack sends (a pod's, a node's, a router's), into pooled packet buffers with
+/// lengths and checksums filled: Ethernet to the next hop, IPv4, then ICMP, UDP or TCP. Headers are
+/// emitted innermost first by PacketWire's values, at positions the header lengths give.
 enum PodPackets {
-    static let ipHeader = 20
-    static let ethernetHeader = 14
+    static let ethernetHeader = EthernetFrame.minimumHeaderLength
+    static let ipHeader = IPv4Packet.minimumHeaderLength
+    /// Where the transport header starts in an untagged frame with an option-less IPv4 header.
+    static let transportStart = ethernetHeader + ipHeader
 
     struct Addressing {
         var sourceMAC: MACAddress
@@ -12,20 +15,21 @@ enum PodPackets {
         var source: IPv4Address
         var destination: IPv4Address
         var timeToLive: UInt8 = 64
+        var typeOfService: UInt8 = 0
         var dontFragment: Bool
         var identification: UInt16
     }
 
     /// Writes Ethernet + IPv4 in front of an upper-layer packet of `upperLength` bytes already written at
-    /// offset 34 of `buffer`.
+    /// ``transportStart``.
     static func finish(_ buffer: PacketBuffer, _ addressing: Addressing, protocol: IPProtocol, upperLength: Int) {
         let bytes = buffer.mutableBytes
-        IPv4Header(identification: addressing.identification, dontFragment: addressing.dontFragment,
-                   timeToLive: addressing.timeToLive, protocol: `protocol`, source: addressing.source,
-                   destination: addressing.destination, payloadLength: upperLength)
-            .emit(into: bytes.slice(14..<34))
+        IPv4Header(typeOfService: addressing.typeOfService, identification: addressing.identification,
+                   dontFragment: addressing.dontFragment, timeToLive: addressing.timeToLive, protocol: `protocol`,
+                   source: addressing.source, destination: addressing.destination, payloadLength: upperLength)
+            .emit(into: bytes.slice(ethernetHeader..<transportStart))
         EthernetHeader(destination: addressing.destinationMAC, source: addressing.sourceMAC, etherType: .ipv4)
-            .emit(into: bytes.slice(0..<14))
+            .emit(into: bytes.slice(0..<ethernetHeader))
     }
 
     /// Fills `count` payload bytes with a recognisable pattern (like ping's).
@@ -35,11 +39,11 @@ enum PodPackets {
 
     static func udp(_ buffer: PacketBuffer, _ addressing: Addressing, sourcePort: UInt16, destinationPort: UInt16,
                     payload: Int, seed: UInt32) {
-        let upper = 8 + payload
-        guard let bytes = buffer.append(34 + upper) else { return }
-        fillPayload(bytes, from: 42, count: payload, seed: seed)
+        let upper = UDPDatagram.headerLength + payload
+        guard let bytes = buffer.append(transportStart + upper) else { return }
+        fillPayload(bytes, from: transportStart + UDPDatagram.headerLength, count: payload, seed: seed)
         UDPHeader(sourcePort: sourcePort, destinationPort: destinationPort, payloadLength: payload)
-            .emit(into: bytes.slice(34..<(34 + upper)),
+            .emit(into: bytes.slice(transportStart..<(transportStart + upper)),
                   checksum: .ipv4(source: addressing.source, destination: addressing.destination))
         finish(buffer, addressing, protocol: .udp, upperLength: upper)
     }
@@ -50,9 +54,9 @@ enum PodPackets {
         let kind: ICMPv4Header.Kind = reply ? .echoReply(identifier: identifier, sequenceNumber: sequence)
             : .echoRequest(identifier: identifier, sequenceNumber: sequence)
         let header = ICMPv4Header(kind, payloadLength: payload)
-        guard let bytes = buffer.append(34 + header.length) else { return }
-        fillPayload(bytes, from: 42, count: payload, seed: UInt32(sequence))
-        header.emit(into: bytes.slice(34..<(34 + header.length)))
+        guard let bytes = buffer.append(transportStart + header.length) else { return }
+        fillPayload(bytes, from: transportStart + ICMPv4Message.headerLength, count: payload, seed: UInt32(sequence))
+        header.emit(into: bytes.slice(transportStart..<(transportStart + header.length)))
         finish(buffer, addressing, protocol: .icmp, upperLength: header.length)
     }
 
@@ -65,25 +69,33 @@ enum PodPackets {
     }
 
     /// ICMP destination unreachable (type 3) with `code`, quoting the offending datagram's IP header and
-    /// first 8 data bytes (RFC 792); `nextHopMTU` fills bytes 6–7 for code 4 (RFC 1191 §4).
+    /// first 8 data bytes (RFC 792's minimum); `nextHopMTU` fills bytes 6–7 for code 4 (RFC 1191 §4).
     static func destinationUnreachable(_ buffer: PacketBuffer, _ addressing: Addressing, code: UInt8, nextHopMTU: Int = 0,
                                        quoting datagram: UnsafeRawBufferPointer) {
-        let quoted = min(datagram.count, Int(datagram.first.map { ($0 & 0x0F) * 4 } ?? 20) + 8)
+        let headerLength = (try? PartialIPv4Packet(datagram))?.headerLength ?? IPv4Packet.minimumHeaderLength
         let kind: ICMPv4Header.Kind = code == ICMPv4UnreachableCode.fragmentationNeeded.rawValue
             ? .destinationUnreachable(.fragmentationNeeded, nextHopMTU: UInt16(truncatingIfNeeded: nextHopMTU))
             : .destinationUnreachable(ICMPv4UnreachableCode(rawValue: code), nextHopMTU: 0)
+        error(buffer, addressing, kind, quoting: datagram, length: min(datagram.count, headerLength + 8))
+    }
+
+    /// An ICMP error of `kind` quoting the first `length` bytes of `datagram`.
+    static func error(_ buffer: PacketBuffer, _ addressing: Addressing, _ kind: ICMPv4Header.Kind,
+                      quoting datagram: UnsafeRawBufferPointer, length: Int) {
+        let quoted = min(length, datagram.count)
         let header = ICMPv4Header(kind, payloadLength: quoted)
-        guard let bytes = buffer.append(34 + header.length) else { return }
-        UnsafeMutableRawBufferPointer(rebasing: bytes[42..<(42 + quoted)]).copyMemory(from: datagram.slice(0..<quoted))
-        header.emit(into: bytes.slice(34..<(34 + header.length)))
+        guard let bytes = buffer.append(transportStart + header.length) else { return }
+        let quoteStart = transportStart + ICMPv4Message.headerLength
+        bytes.slice(quoteStart..<(quoteStart + quoted)).copyMemory(from: datagram.slice(0..<quoted))
+        header.emit(into: bytes.slice(transportStart..<(transportStart + header.length)))
         finish(buffer, addressing, protocol: .icmp, upperLength: header.length)
     }
 
     static func tcp(_ buffer: PacketBuffer, _ addressing: Addressing, header: TCPHeader) {
         let upper = header.length
-        guard let bytes = buffer.append(34 + upper) else { return }
-        fillPayload(bytes, from: 34 + header.headerLength, count: header.payloadLength, seed: header.sequenceNumber)
-        header.emit(into: bytes.slice(34..<(34 + upper)),
+        guard let bytes = buffer.append(transportStart + upper) else { return }
+        fillPayload(bytes, from: transportStart + header.headerLength, count: header.payloadLength, seed: header.sequenceNumber)
+        header.emit(into: bytes.slice(transportStart..<(transportStart + upper)),
                     checksum: .ipv4(source: addressing.source, destination: addressing.destination))
         finish(buffer, addressing, protocol: .tcp, upperLength: upper)
     }

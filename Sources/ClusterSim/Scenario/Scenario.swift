@@ -49,6 +49,17 @@ public enum FDBMode: String, Hashable, Sendable {
     case learning
 }
 
+/// Where the VXLAN device sits in a node.
+public enum VTEPLayout: String, Hashable, Sendable, CaseIterable {
+    /// Flannel, Calico and Cilium: pod traffic is routed to the vxlan device (`flannel.1` has an address
+    /// and routes to the other nodes' pod CIDRs); it is not a bridge port.
+    case routed
+    /// The vxlan device is a port of the pods' bridge (Docker's overlay, a hand-built L2 overlay). Only
+    /// then does the driver answer a packet too big for the path with ICMP itself
+    /// (`skb_tunnel_check_pmtu` with `reply = netif_is_any_bridge_port(dev)`).
+    case bridged
+}
+
 /// The overlay's settings, with `ip link ... type vxlan` names.
 public struct OverlaySettings: Hashable, Sendable {
     public var vni: UInt32 = 1
@@ -62,6 +73,8 @@ public struct OverlaySettings: Hashable, Sendable {
     public var groupBasedPolicy = false
     public var sourcePortRange: Range<UInt16> = TunnelConfiguration.linuxEphemeralPorts
     public var fdb: FDBMode = .static
+    /// How the VTEP sits in the node (`cluster.overlay.vtep`).
+    public var vtep: VTEPLayout = .routed
     public var location: SourceLocation?
 }
 
@@ -91,11 +104,27 @@ public enum WorkloadKind: String, Hashable, Sendable {
     case pod, deployment, statefulSet = "statefulset", daemonSet = "daemonset"
 }
 
+/// A port a pod's container listens on (Kubernetes `containers[].ports`).
+public struct ContainerPort: Hashable, Sendable {
+    public var name: String?
+    public var port: UInt16
+    public var `protocol`: ServiceProtocol
+    public init(name: String? = nil, port: UInt16, protocol: ServiceProtocol) {
+        self.name = name
+        self.port = port
+        self.protocol = `protocol`
+    }
+}
+
 public struct WorkloadSpec: Hashable, Sendable {
     public var kind: WorkloadKind
     public var name: String
     public var replicas: Int
     public var labels: [String: String]
+    /// The ports the pods listen on. Empty: they listen on every port the scenario's traffic sends them
+    /// (like the upstream tests' agnhost servers); given: only on these, and a connection to any other
+    /// port is refused (TCP RST, ICMP port unreachable for UDP).
+    public var ports: [ContainerPort] = []
     /// Nodes the scheduler may use (all when empty); a bare pod names exactly one.
     public var nodes: [String]
     public var location: SourceLocation
@@ -193,6 +222,8 @@ public struct Scenario: Hashable, Sendable {
     public var events: [EventSpec] = []
     public var firewalls: [FirewallSpec] = []
     public var captures = CaptureSettings()
+    /// Kernel settings every node and pod uses (`sysctl:`), Linux's defaults unless set.
+    public var sysctls = Sysctls()
     /// Legal but suspicious things found while reading the file (firewall rules that can never match).
     public var warnings: [ScenarioWarning] = []
 }

@@ -349,6 +349,7 @@ struct Context {
         if let node = top.optional("events") {
             for event in try sequence(node, "events") { scenario.events.append(try self.event(event)) }
         }
+        if let node = top.optional("sysctl") { scenario.sysctls = try sysctls(node) }
         if let node = top.optional("captures") {
             let captures = try fields(node, "captures")
             if let value = captures.optional("underlay") { scenario.captures.underlay = try bool(value, "captures.underlay") }
@@ -402,6 +403,11 @@ struct Context {
             guard let mode = FDBMode(rawValue: text) else { throw error(value, "fdb '\(text)' must be static or learning") }
             overlay.fdb = mode
         }
+        if let value = f.optional("vtep") {
+            let text = try string(value, "vtep")
+            guard let layout = VTEPLayout(rawValue: text) else { throw error(value, "vtep '\(text)' must be routed (Flannel, Calico, Cilium) or bridged (a vxlan device on the pods' bridge)") }
+            overlay.vtep = layout
+        }
         try f.finish()
         return overlay
     }
@@ -450,6 +456,7 @@ struct Context {
         var workload = WorkloadSpec(kind: kind, name: try string(try f.required("name"), "name"), replicas: 1,
                                     labels: [:], nodes: [], location: location(node))
         if let value = f.optional("labels") { workload.labels = try labels(value, "labels") }
+        if let value = f.optional("ports") { workload.ports = try containerPorts(value) }
         switch kind {
         case .pod:
             workload.nodes = [try string(try f.required("node"), "node")]
@@ -463,6 +470,29 @@ struct Context {
         }
         try f.finish()
         return workload
+    }
+
+    /// `ports: [8080, {port: 53, protocol: UDP, name: dns}]`.
+    func containerPorts(_ node: Node) throws(ScenarioError) -> [ContainerPort] {
+        var ports: [ContainerPort] = []
+        for item in try sequence(node, "ports") {
+            if case .scalar = item {
+                ports.append(ContainerPort(port: UInt16(try int(item, "port", in: 1...65535)), protocol: .tcp))
+                continue
+            }
+            let p = try fields(item, "a container port")
+            let port = UInt16(try int(try p.required("port"), "port", in: 1...65535))
+            var proto = ServiceProtocol.tcp
+            if let value = p.optional("protocol") {
+                let text = try string(value, "protocol")
+                guard let parsed = ServiceProtocol(rawValue: text.uppercased()) else { throw error(value, "protocol '\(text)' must be TCP or UDP") }
+                proto = parsed
+            }
+            let name = try p.optional("name").map { (n: Node) throws(ScenarioError) in try string(n, "port name") }
+            try p.finish()
+            ports.append(ContainerPort(name: name, port: port, protocol: proto))
+        }
+        return ports
     }
 
     func service(_ node: Node) throws(ScenarioError) -> ServiceSpec {

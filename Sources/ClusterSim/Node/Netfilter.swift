@@ -1,0 +1,52 @@
+import PacketWire
+
+/// The five places netfilter lets code see an IPv4 packet on a Linux node (include/uapi/linux/netfilter.h,
+/// `NF_INET_PRE_ROUTING` ... `NF_INET_POST_ROUTING`): PREROUTING as a packet enters the IP layer, INPUT
+/// for the node itself, FORWARD for what it routes on, OUTPUT for what it sends itself, POSTROUTING on the
+/// way out.
+enum NetfilterHook: String, CaseIterable, CustomStringConvertible {
+    case prerouting, input, forward, output, postrouting
+    var description: String { rawValue }
+}
+
+/// Something registered at a netfilter hook: kube-proxy's NAT, a host firewall's chain, and later the
+/// CNIs' rules and NetworkPolicy. A filter may rewrite the frame; one that drops it records the drop
+/// (with the network's observers) and releases the buffer.
+protocol PacketFilter: AnyObject {
+    /// - Returns: whether the packet goes on.
+    func filter(_ buffer: PacketBuffer, _ tag: inout PacketTag, at hook: NetfilterHook, in node: ClusterNode) -> Bool
+}
+
+/// A node's filters, in the order they run at each hook (netfilter orders them by priority: NAT's
+/// destination rewrite at -100 before the filter table at 0).
+struct NetfilterHooks {
+    private var chains: [[any PacketFilter]] = Array(repeating: [], count: NetfilterHook.allCases.count)
+
+    /// Adds `filter` at the end of `hook`'s list.
+    mutating func register(_ filter: any PacketFilter, at hook: NetfilterHook) {
+        chains[hook.index].append(filter)
+    }
+
+    /// Runs `hook`'s filters in order until one drops the packet.
+    @inline(__always)
+    func run(_ hook: NetfilterHook, _ buffer: PacketBuffer, _ tag: inout PacketTag, in node: ClusterNode) -> Bool {
+        let chain = chains[hook.index]
+        guard !chain.isEmpty else { return true }
+        for filter in chain where !filter.filter(buffer, &tag, at: hook, in: node) { return false }
+        return true
+    }
+
+    func filters(at hook: NetfilterHook) -> [any PacketFilter] { chains[hook.index] }
+}
+
+extension NetfilterHook {
+    var index: Int {
+        switch self {
+        case .prerouting: 0
+        case .input: 1
+        case .forward: 2
+        case .output: 3
+        case .postrouting: 4
+        }
+    }
+}
