@@ -1,36 +1,69 @@
 import PacketWire
 
-/// Decodes captured frames layer by layer: outer Ethernet (with VLAN tags), IPv4 or IPv6, UDP, VXLAN
-/// when the UDP destination port is in ``vxlanPorts``, then the inner Ethernet frame and the inner IP
-/// header's addresses and protocol.
+/// Decodes captured frames layer by layer: the link layer (Ethernet with VLAN tags, a Linux cooked
+/// capture header from `tcpdump -i any`, or none for raw IP), IPv4 or IPv6, UDP, then the tunnel the
+/// UDP destination port names (VXLAN on ``vxlanPorts``, VXLAN-GPE on ``vxlanGPEPorts``, Geneve on
+/// ``genevePorts``), then what the tunnel carries: an Ethernet frame, or for VXLAN-GPE and Geneve an IP
+/// packet (VXLAN-GPE also NSH) without one, and the inner IP header with its TCP, UDP or ICMP fields.
 ///
-/// The decoder never fails and never traps, whatever the bytes. Checksums (outer IPv4 header, outer
-/// UDP) are reported, not enforced. A frame that is broken gets the ``DecodeError`` of its first problem
-/// in ``DecodedFrame/error``, with everything decoded before it. Outer IPv4 fragments go through an
-/// ``IPv4Reassembler``: a frame holding part of a datagram reports ``DecodedFrame/fragment`` and no
-/// VXLAN; the frame that completes the datagram reports it whole, as tshark does. So decode a file's
-/// frames in order, with one decoder.
+/// The decoder never fails and never traps, whatever the bytes. Checksums are reported, not enforced. A
+/// frame that is broken gets the ``DecodeError`` of its first problem in ``DecodedFrame/error``, with
+/// everything decoded before it. A frame cut by the capture's snapshot length is decoded as far as its
+/// bytes go: every header that was captured whole is shown (length fields may point past the cut),
+/// checksums over bytes not captured are `nil` (unverified, as tshark says), and ``DecodedFrame/cut``
+/// names the layer the cut falls in. IPv4 with total length 0 (a TSO or BIG TCP packet captured before
+/// segmentation, as Linux's `iph_totlen` reads it) and IPv6 with payload length 0 (a jumbogram, RFC 2675,
+/// or BIG TCP) extend to the end of the frame. Outer IPv4 fragments go through an ``IPv4Reassembler``: a
+/// frame holding part of a datagram reports ``DecodedFrame/fragment``; the frame that completes the
+/// datagram reports it whole, as tshark does. So decode a file's frames in order, with one decoder.
 ///
 /// ```swift
-/// var decoder = FrameDecoder()
-/// try PcapReader(path: path).forEach { print(decoder.decode($0).jsonLine) }
+/// let reader = try PcapReader(path: path)
+/// var decoder = FrameDecoder(linkType: reader.linkType)
+/// try reader.forEach { print(decoder.decode($0).jsonLine) }
 /// ```
 public struct FrameDecoder: Sendable {
     /// IANA's VXLAN port and the Linux kernel's default (which Flannel and Cilium use).
     public static let defaultVXLANPorts: [UInt16] = [4789, 8472]
+    /// IANA's VXLAN-GPE port.
+    public static let defaultVXLANGPEPorts: [UInt16] = [VXLANGPEPacket.port]
+    /// IANA's Geneve port (OVN-Kubernetes, Antrea, Cilium's Geneve mode).
+    public static let defaultGenevePorts: [UInt16] = [GenevePacket.port]
 
     /// The UDP destination ports whose payload is VXLAN: configuration, not code (gopacket's
     /// `udpPortLayerType` table).
     public var vxlanPorts: Set<UInt16>
+    public var vxlanGPEPorts: Set<UInt16>
+    public var genevePorts: Set<UInt16>
+    /// The link-layer type of the frames (a file has one).
+    public var linkType: LinkType
     /// The reassembler outer IPv4 fragments go through; its statistics tell what happened to them.
     public private(set) var reassembler: IPv4Reassembler
+    /// Where a cut frame is padded out to its original length, so the views (which check length fields
+    /// against the bytes) read the headers that were captured. Bytes past the cut are never shown.
+    private var padded: [UInt8] = []
+    /// The number of captured bytes of the frame being decoded; offsets at or past it were not captured.
+    private var captured = 0
+    /// The layer the decoder last entered, for ``DecodedFrame/cut``.
+    private var lastLayer: (layer: Layer, inner: Bool) = (.ethernet, false)
+    /// The most a cut frame is padded to: libpcap's largest Ethernet snapshot length.
+    static let largestPaddedFrame = 262_144
 
     /// - Parameters:
     ///   - vxlanPorts: UDP destination ports decoded as VXLAN.
+    ///   - vxlanGPEPorts: UDP destination ports decoded as VXLAN-GPE.
+    ///   - genevePorts: UDP destination ports decoded as Geneve.
+    ///   - linkType: the frames' link-layer type; one of ``LinkType/decodable``.
     ///   - reassembly: limits for outer IPv4 reassembly.
     public init(vxlanPorts: some Sequence<UInt16> = FrameDecoder.defaultVXLANPorts,
+                vxlanGPEPorts: some Sequence<UInt16> = FrameDecoder.defaultVXLANGPEPorts,
+                genevePorts: some Sequence<UInt16> = FrameDecoder.defaultGenevePorts,
+                linkType: LinkType = .ethernet,
                 reassembly: IPv4Reassembler.Configuration = IPv4Reassembler.Configuration()) {
         self.vxlanPorts = Set(vxlanPorts)
+        self.vxlanGPEPorts = Set(vxlanGPEPorts)
+        self.genevePorts = Set(genevePorts)
+        self.linkType = linkType
         self.reassembler = IPv4Reassembler(configuration: reassembly)
     }
 
@@ -51,7 +84,7 @@ public struct FrameDecoder: Sendable {
     /// Decodes one frame's bytes.
     ///
     /// - Parameters:
-    ///   - bytes: the captured bytes, starting with the Ethernet header.
+    ///   - bytes: the captured bytes, starting with the link-layer header.
     ///   - number: the frame's number, reported and used to tag fragments.
     ///   - timestampNanoseconds: capture time; reassembly timeouts run on it.
     ///   - originalLength: the length on the wire, when the capture kept less.
@@ -60,142 +93,423 @@ public struct FrameDecoder: Sendable {
                                 originalLength: Int? = nil) -> DecodedFrame {
         var result = DecodedFrame(frame: number, timestampNanoseconds: timestampNanoseconds,
                                   length: max(originalLength ?? bytes.count, bytes.count), capturedLength: bytes.count)
+        captured = bytes.count
+        lastLayer = (linkType == .ethernet ? .ethernet : linkType == .rawIP ? .ipv4 : .linuxCooked, false)
+        let isCut = result.capturedLength < result.length
         do {
-            try decodeOuter(bytes, into: &result)
-        } catch {
-            var failure = DecodedFrame.Failure(error)
-            if error.code == .truncated && result.capturedLength < result.length {
-                failure.message += " (the capture kept \(result.capturedLength) of the frame's \(result.length) bytes)"
+            if isCut {
+                // Pad the captured bytes out to the frame's length (bounded), so that a header whose
+                // length field reaches past the cut still parses; `captured` keeps the truth.
+                let paddedLength = max(bytes.count, min(result.length, Self.largestPaddedFrame))
+                padded.removeAll(keepingCapacity: true)
+                padded.append(contentsOf: bytes)
+                padded.append(contentsOf: repeatElement(0, count: paddedLength - bytes.count))
+                var scratch = padded
+                padded = []
+                defer { padded = scratch }
+                try scratch.withWireBytes { whole throws(DecodeError) in try decodeLink(whole, into: &result) }
+            } else {
+                try decodeLink(bytes, into: &result)
             }
-            result.error = failure
+            if isCut && result.cut == nil {
+                result.cut = DecodedFrame.Cut(layer: lastLayer.layer, inner: lastLayer.inner, inHeader: false)
+            }
+        } catch {
+            result.error = DecodedFrame.Failure(error)
         }
         return result
     }
 
-    // MARK: - Outer layers
+    // MARK: - Cuts
 
-    private mutating func decodeOuter(_ bytes: UnsafeRawBufferPointer, into result: inout DecodedFrame) throws(DecodeError) {
-        let ethernet = try EthernetFrame(checking: bytes)
+    /// Whether the `length` bytes of a header at `offset` were captured. When they were not, records the
+    /// cut in `result` and returns false: the caller shows nothing of the header (or only the fields
+    /// before the cut) and stops.
+    private func wasCaptured(_ layer: Layer, inner: Bool, offset: Int, length: Int,
+                             into result: inout DecodedFrame) -> Bool {
+        if offset + length <= captured { return true }
+        if result.cut == nil { result.cut = DecodedFrame.Cut(layer: layer, inner: inner, inHeader: true) }
+        return false
+    }
+
+    /// Whether bytes up to `end` (a frame offset) were captured, so a checksum over them can be verified.
+    private func capturedThrough(_ end: Int) -> Bool { end <= captured }
+
+    private mutating func enter(_ layer: Layer, inner: Bool) { lastLayer = (layer, inner) }
+
+    // MARK: - Link layer
+
+    private mutating func decodeLink(_ bytes: UnsafeRawBufferPointer, into result: inout DecodedFrame) throws(DecodeError) {
+        switch linkType {
+        case .linuxSLL, .linuxSLL2:
+            let version: LinuxCookedPacket.Version = linkType == .linuxSLL ? .v1 : .v2
+            guard wasCaptured(.linuxCooked, inner: false, offset: 0, length: LinuxCookedPacket.headerLength(version), into: &result) else {
+                throw .truncated(.linuxCooked, offset: 0, needed: LinuxCookedPacket.headerLength(version), available: captured)
+            }
+            let cooked = try LinuxCookedPacket(checking: bytes, version: version)
+            let header = LinuxCookedHeader(cooked)
+            result.outer.linuxCooked = DecodedFrame.LinuxCooked(
+                version: version.rawValue, packetType: Int(header.packetType.rawValue), direction: header.packetType.description,
+                interfaceIndex: header.interfaceIndex.map(Int.init), hardwareType: Int(header.hardwareType),
+                source: cooked.sourceMAC?.description
+                    ?? (header.address.isEmpty ? nil : header.address.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")),
+                protocol: Int(header.protocol.rawValue))
+            var etherType = cooked.protocol
+            var payload = cooked.payload
+            var offset = cooked.payloadOffset
+            // A VLAN tag the kernel did not strip follows the cooked header as 4 bytes of tag + EtherType.
+            while etherType.isVLANTag, payload.count >= 4, offset + 4 <= captured {
+                etherType = EtherType(rawValue: payload.getInteger(at: 2, as: UInt16.self))
+                payload = payload.dropFirst(count: 4)
+                offset += 4
+            }
+            if etherType == .transparentEthernetBridging {
+                // An Ethernet frame after the cooked header (a GRETAP or bridge port): decode it as one.
+                try decodeOuterEthernet(payload, offset: offset, into: &result)
+                return
+            }
+            try decodeOuterNetwork(etherType, payload, offset: offset, ethernetHeader: nil, into: &result)
+        case .rawIP:
+            guard wasCaptured(.ipv4, inner: false, offset: 0, length: 1, into: &result) else {
+                throw .truncated(.ipv4, offset: 0, needed: 1, available: 0)
+            }
+            let version = bytes.getInteger(at: 0, as: UInt8.self) >> 4
+            try decodeOuterNetwork(version == 6 ? .ipv6 : .ipv4, bytes, offset: 0, ethernetHeader: nil, into: &result)
+        default:
+            try decodeOuterEthernet(bytes, offset: 0, into: &result)
+        }
+    }
+
+    private mutating func decodeOuterEthernet(_ bytes: UnsafeRawBufferPointer, offset: Int, into result: inout DecodedFrame) throws(DecodeError) {
+        enter(.ethernet, inner: false)
+        guard wasCaptured(.ethernet, inner: false, offset: offset, length: EthernetFrame.minimumHeaderLength, into: &result) else {
+            throw .truncated(.ethernet, offset: offset, needed: EthernetFrame.minimumHeaderLength, available: captured - offset)
+        }
+        let ethernet = try EthernetFrame(checking: bytes, frameOffset: offset)
         result.outer.ethernet = DecodedFrame.Ethernet(ethernet)
-        switch ethernet.etherType {
+        try decodeOuterNetwork(ethernet.etherType, ethernet.payload, offset: ethernet.payloadOffset,
+                               ethernetHeader: ethernet.bytes.slice(0..<ethernet.headerLength), into: &result)
+    }
+
+    /// - Parameter ethernetHeader: the link header reassembled datagrams are decoded behind, so offsets
+    ///   stay frame-like; nil for cooked and raw frames.
+    private mutating func decodeOuterNetwork(_ etherType: EtherType, _ bytes: UnsafeRawBufferPointer, offset: Int,
+                                             ethernetHeader: UnsafeRawBufferPointer?,
+                                             into result: inout DecodedFrame) throws(DecodeError) {
+        switch etherType {
         case .ipv4:
-            try decodeOuterIPv4(ethernet, into: &result)
+            try decodeOuterIPv4(bytes, offset: offset, ethernetHeader: ethernetHeader, into: &result)
         case .ipv6:
-            try decodeOuterIPv6(ethernet.payload, offset: ethernet.payloadOffset, into: &result)
+            try decodeOuterIPv6(bytes, offset: offset, into: &result)
+        case .arp:
+            enter(.arp, inner: false)
         default:
             return
         }
     }
 
-    private mutating func decodeOuterIPv4(_ ethernet: EthernetFrame, into result: inout DecodedFrame) throws(DecodeError) {
-        result.outer.ip = DecodedFrame.OuterIP(peekingIPv4: ethernet.payload)
-        let ip = try IPv4Packet(checking: ethernet.payload, frameOffset: ethernet.payloadOffset)
-        guard ip.isFragment else {
-            try decodeIPv4Payload(ip, into: &result)
+    // MARK: - Outer IP
+
+    private mutating func decodeOuterIPv4(_ bytes: UnsafeRawBufferPointer, offset: Int, ethernetHeader: UnsafeRawBufferPointer?,
+                                          into result: inout DecodedFrame) throws(DecodeError) {
+        enter(.ipv4, inner: false)
+        result.outer.ip = DecodedFrame.OuterIP(peekingIPv4: bytes.slice(0..<min(bytes.count, max(0, captured - offset))))
+        guard wasCaptured(.ipv4, inner: false, offset: offset, length: IPv4Packet.minimumHeaderLength, into: &result) else { return }
+        let headerLength = Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4
+        guard wasCaptured(.ipv4, inner: false, offset: offset, length: max(headerLength, IPv4Packet.minimumHeaderLength), into: &result) else {
+            result.outer.ip?.checksumValid = nil
             return
         }
-        var fragment = DecodedFrame.Fragment(offset: ip.fragmentOffset, moreFragments: ip.moreFragments,
-                                             identification: Int(ip.identification))
+        let ip = try IPv4Reading(bytes, frameOffset: offset)
+        guard let view = ip.view, view.isFragment else {
+            try decodeOuterTransport(ip.protocol, ip.payload, offset: ip.payloadOffset,
+                                     pseudoHeader: .ipv4(source: ip.source, destination: ip.destination), into: &result)
+            return
+        }
+        var fragment = DecodedFrame.Fragment(offset: view.fragmentOffset, moreFragments: view.moreFragments,
+                                             identification: Int(view.identification))
         result.fragment = fragment
-        switch reassembler.add(ip, time: result.timestampNanoseconds, tag: result.frame) {
+        // A fragment cut by the snapshot length cannot be reassembled: its data is not all there.
+        guard capturedThrough(offset + view.totalLength) else { return }
+        switch reassembler.add(view, time: result.timestampNanoseconds, tag: result.frame) {
         case .notFragment:
-            try decodeIPv4Payload(ip, into: &result)
+            try decodeOuterTransport(ip.protocol, ip.payload, offset: ip.payloadOffset,
+                                     pseudoHeader: .ipv4(source: ip.source, destination: ip.destination), into: &result)
         case .held, .duplicate:
             return
         case .discarded(_, let reason):
-            throw DecodeError.badValue(.ipv4, offset: ip.frameOffset + 6, expected: "fragments that fit together",
+            throw DecodeError.badValue(.ipv4, offset: offset + 6, expected: "fragments that fit together",
                                        found: "\(reason); the datagram is discarded, as Linux does")
         case .tableFull:
             throw DecodeError.unsupported(
-                .ipv4, offset: ip.frameOffset + 4,
+                .ipv4, offset: offset + 4,
                 expected: "at most \(reassembler.configuration.maximumPendingDatagrams) datagrams reassembled at once",
                 found: "one more; this fragment is dropped")
         case .complete(let datagram):
             fragment.reassembledFrames = datagram.tags
             result.fragment = fragment
-            // Decode the datagram behind this frame's Ethernet header, so offsets stay frame-like.
-            var whole = Array(ethernet.bytes.slice(0..<ethernet.headerLength))
+            // Decode the datagram behind this frame's link header, so offsets stay frame-like.
+            var whole = ethernetHeader.map { Array($0) } ?? []
+            let linkLength = whole.count
             whole.append(contentsOf: datagram.bytes)
-            let headerLength = ethernet.headerLength
+            let savedCaptured = captured
+            captured = whole.count
+            defer { captured = savedCaptured }
             try whole.withWireBytes { bytes throws(DecodeError) in
-                let reassembled = try IPv4Packet(checking: bytes.dropFirst(count: headerLength), frameOffset: headerLength)
-                try decodeIPv4Payload(reassembled, into: &result)
+                let reassembled = try IPv4Reading(bytes.dropFirst(count: linkLength), frameOffset: linkLength)
+                try decodeOuterTransport(reassembled.protocol, reassembled.payload, offset: reassembled.payloadOffset,
+                                         pseudoHeader: .ipv4(source: reassembled.source, destination: reassembled.destination),
+                                         into: &result)
             }
         }
     }
 
-    private func decodeIPv4Payload(_ ip: IPv4Packet, into result: inout DecodedFrame) throws(DecodeError) {
-        guard ip.protocol == .udp else { return }
-        try decodeUDP(ip.payload, offset: ip.payloadOffset,
-                      pseudoHeader: .ipv4(source: ip.source, destination: ip.destination), into: &result)
-    }
-
-    private func decodeOuterIPv6(_ bytes: UnsafeRawBufferPointer, offset: Int, into result: inout DecodedFrame) throws(DecodeError) {
+    private mutating func decodeOuterIPv6(_ bytes: UnsafeRawBufferPointer, offset: Int, into result: inout DecodedFrame) throws(DecodeError) {
+        enter(.ipv6, inner: false)
+        guard wasCaptured(.ipv6, inner: false, offset: offset, length: IPv6Packet.headerLength, into: &result) else { return }
         result.outer.ip = DecodedFrame.OuterIP(peekingIPv6: bytes)
-        let ip = try IPv6Packet(checking: bytes, frameOffset: offset)
-        let upper = try ip.upperLayer()
-        result.outer.ip?.protocol = Int(upper.protocol.rawValue)
-        if let fragment = upper.fragment {
+        let ip = try IPv6Reading(bytes, frameOffset: offset, captured: captured)
+        result.outer.ip?.protocol = Int(ip.protocol.rawValue)
+        if let fragment = ip.fragment {
             // TODO: reassemble outer IPv6 fragments too (RFC 8200 §4.5); for now the frame reports the fragment.
             result.fragment = DecodedFrame.Fragment(offset: fragment.fragmentOffset, moreFragments: fragment.moreFragments,
                                                     identification: Int(fragment.identification))
             return
         }
-        guard upper.protocol == .udp else { return }
-        try decodeUDP(ip.payload.dropFirst(count: upper.offset), offset: ip.payloadOffset + upper.offset,
-                      pseudoHeader: .ipv6(source: ip.source, destination: ip.destination), into: &result)
+        if ip.extensionsCut {
+            _ = wasCaptured(.ipv6, inner: false, offset: ip.payloadOffset, length: 1, into: &result)
+            return
+        }
+        try decodeOuterTransport(ip.protocol, ip.payload, offset: ip.payloadOffset,
+                                 pseudoHeader: .ipv6(source: ip.source, destination: ip.destination), into: &result)
     }
 
-    private func decodeUDP(_ bytes: UnsafeRawBufferPointer, offset: Int, pseudoHeader: PseudoHeader,
-                           into result: inout DecodedFrame) throws(DecodeError) {
+    // MARK: - Outer UDP and the tunnels
+
+    private mutating func decodeOuterTransport(_ proto: IPProtocol, _ bytes: UnsafeRawBufferPointer, offset: Int,
+                                               pseudoHeader: PseudoHeader, into result: inout DecodedFrame) throws(DecodeError) {
+        guard proto == .udp else {
+            if proto == .tcp { enter(.tcp, inner: false) } else if proto == .icmp { enter(.icmpv4, inner: false) }
+            else if proto == .icmpv6 { enter(.icmpv6, inner: false) }
+            return
+        }
+        enter(.udp, inner: false)
+        // The ports are shown when their 4 bytes are there, even if the rest of the header is cut.
+        guard wasCaptured(.udp, inner: false, offset: offset, length: UDPDatagram.headerLength, into: &result) else {
+            if offset + 4 <= captured, bytes.count >= 4 {
+                result.outer.udp = DecodedFrame.UDP(sourcePort: Int(bytes.getInteger(at: 0, as: UInt16.self)),
+                                                    destinationPort: Int(bytes.getInteger(at: 2, as: UInt16.self)),
+                                                    length: 0, checksum: 0, checksumValid: nil)
+            }
+            return
+        }
         let udp = try UDPDatagram(checking: bytes, frameOffset: offset)
         let checksumValid: Bool?
         if udp.checksum == 0 {
             if case .ipv6 = pseudoHeader { checksumValid = false } else { checksumValid = nil }
         } else {
-            checksumValid = udp.checksumIsValid(pseudoHeader)
+            checksumValid = capturedThrough(offset + udp.length) ? udp.checksumIsValid(pseudoHeader) : nil
         }
         result.outer.udp = DecodedFrame.UDP(sourcePort: Int(udp.sourcePort), destinationPort: Int(udp.destinationPort),
                                             length: udp.length, checksum: Int(udp.checksum), checksumValid: checksumValid)
-        guard vxlanPorts.contains(udp.destinationPort) else { return }
+        if vxlanPorts.contains(udp.destinationPort) {
+            try decodeVXLAN(udp.payload, offset: udp.payloadOffset, into: &result)
+        } else if vxlanGPEPorts.contains(udp.destinationPort) {
+            try decodeVXLANGPE(udp.payload, offset: udp.payloadOffset, into: &result)
+        } else if genevePorts.contains(udp.destinationPort) {
+            try decodeGeneve(udp.payload, offset: udp.payloadOffset, into: &result)
+        }
+    }
 
-        let packet = try VXLANPacket(checking: udp.payload, frameOffset: udp.payloadOffset)
+    private mutating func decodeVXLAN(_ bytes: UnsafeRawBufferPointer, offset: Int, into result: inout DecodedFrame) throws(DecodeError) {
+        enter(.vxlan, inner: false)
+        guard wasCaptured(.vxlan, inner: false, offset: offset, length: VXLANPacket.headerLength, into: &result) else { return }
+        let packet = try VXLANPacket(checking: bytes, frameOffset: offset)
         result.vxlan = DecodedFrame.VXLAN(
             flags: Int(packet.flags), vni: Int(packet.vni),
             groupPolicyID: packet.hasGroupPolicy ? Int(packet.groupPolicyID) : nil,
             groupPolicyFlags: packet.hasGroupPolicy ? Int(packet.groupPolicyFlags) : nil)
         _ = try VXLANHeader(packet) // RFC 7348 §5: the I flag must be set.
-        try decodeInner(packet.payload, offset: packet.payloadOffset, into: &result)
+        // A plain VXLAN header never says what follows: it is Ethernet. A VXLAN-GPE header sent to a
+        // VXLAN port (P set, next protocol in byte 3) is not misread as Ethernet.
+        if packet.flags & VXLANGPEPacket.nextProtocolFlag != 0, packet.bytes.getInteger(at: 1, as: UInt16.self) == 0,
+           packet.bytes.getInteger(at: 3, as: UInt8.self) != 0 {
+            throw DecodeError.badValue(.vxlan, offset: offset, expected: "a VXLAN header (flags 0x08), Ethernet after it",
+                                       found: "flags 0x\(String(packet.flags, radix: 16)) and next protocol "
+                                           + "\(VXLANGPENextProtocol(rawValue: packet.bytes.getInteger(at: 3, as: UInt8.self))): "
+                                           + "a VXLAN-GPE header; decode with --vxlan-gpe-port \(result.outer.udp?.destinationPort ?? 4790)")
+        }
+        try decodeInnerEthernet(packet.payload, offset: packet.payloadOffset, into: &result)
     }
 
-    // MARK: - Inner frame
+    private mutating func decodeVXLANGPE(_ bytes: UnsafeRawBufferPointer, offset: Int, into result: inout DecodedFrame) throws(DecodeError) {
+        enter(.vxlanGPE, inner: false)
+        guard wasCaptured(.vxlanGPE, inner: false, offset: offset, length: VXLANGPEPacket.headerLength, into: &result) else { return }
+        let packet = try VXLANGPEPacket(checking: bytes, frameOffset: offset)
+        result.vxlanGPE = DecodedFrame.VXLANGPE(flags: Int(packet.flags), vni: Int(packet.vni),
+                                                nextProtocol: Int(packet.nextProtocol.rawValue), oam: packet.isOAM)
+        let header = try VXLANGPEHeader(packet)
+        try decodeNextProtocol(header.nextProtocol, packet.payload, offset: packet.payloadOffset, layer: .vxlanGPE, depth: 0,
+                               into: &result)
+    }
 
-    private func decodeInner(_ bytes: UnsafeRawBufferPointer, offset: Int, into result: inout DecodedFrame) throws(DecodeError) {
-        let ethernet = try EthernetFrame(checking: bytes, frameOffset: offset)
-        result.inner = DecodedFrame.Inner(ethernet: DecodedFrame.Ethernet(ethernet))
-        switch ethernet.etherType {
-        case .ipv4:
-            result.inner?.ip = DecodedFrame.InnerIP(peekingIPv4: ethernet.payload)
-            let ip = try IPv4Packet(checking: ethernet.payload, frameOffset: ethernet.payloadOffset)
-            if ip.fragmentOffset == 0 {
-                result.inner?.summary = Self.summary(ip.protocol, ip.payload, offset: ip.payloadOffset,
-                                                     pseudoHeader: ip.moreFragments ? nil : .ipv4(source: ip.source, destination: ip.destination))
-            }
-        case .ipv6:
-            result.inner?.ip = DecodedFrame.InnerIP(peekingIPv6: ethernet.payload)
-            let ip = try IPv6Packet(checking: ethernet.payload, frameOffset: ethernet.payloadOffset)
-            let upper = try ip.upperLayer()
-            result.inner?.ip?.protocol = Int(upper.protocol.rawValue)
-            if upper.fragment == nil {
-                result.inner?.summary = Self.summary(upper.protocol, ip.payload.dropFirst(count: upper.offset),
-                                                     offset: ip.payloadOffset + upper.offset,
-                                                     pseudoHeader: .ipv6(source: ip.source, destination: ip.destination))
-            }
-        case .arp:
-            result.inner?.summary = (try? ARPMessage(ARPPacket(checking: ethernet.payload, frameOffset: ethernet.payloadOffset)))?.description
+    /// What a VXLAN-GPE or NSH next protocol names: IP without Ethernet, Ethernet, or NSH.
+    private mutating func decodeNextProtocol(_ next: VXLANGPENextProtocol, _ bytes: UnsafeRawBufferPointer, offset: Int,
+                                             layer: Layer, depth: Int, into result: inout DecodedFrame) throws(DecodeError) {
+        switch next {
+        case .ipv4, .ipv6:
+            if result.inner == nil { result.inner = DecodedFrame.Inner() }
+            try decodeInnerNetwork(next == .ipv4 ? .ipv4 : .ipv6, bytes, offset: offset, into: &result)
+        case .ethernet:
+            try decodeInnerEthernet(bytes, offset: offset, into: &result)
+        case .nsh where depth < 4:
+            enter(.nsh, inner: true)
+            guard wasCaptured(.nsh, inner: true, offset: offset, length: NSHPacket.minimumHeaderLength, into: &result) else { return }
+            let packet = try NSHPacket(checking: bytes, frameOffset: offset)
+            let nsh = try NSHHeader(packet)
+            if result.inner == nil { result.inner = DecodedFrame.Inner() }
+            result.inner?.nsh = DecodedFrame.NSH(servicePathIdentifier: Int(nsh.servicePathIdentifier),
+                                                 serviceIndex: Int(nsh.serviceIndex), metadataType: Int(nsh.metadataType),
+                                                 nextProtocol: Int(nsh.nextProtocol.rawValue), ttl: Int(nsh.timeToLive),
+                                                 length: nsh.headerLength)
+            try decodeNextProtocol(nsh.nextProtocol, packet.payload, offset: packet.payloadOffset, layer: .nsh,
+                                   depth: depth + 1, into: &result)
+        default:
+            throw DecodeError.unsupported(layer, offset: offset - (layer == .vxlanGPE ? 5 : 1),
+                                          expected: "next protocol IPv4, IPv6, Ethernet or NSH", found: "\(next)")
+        }
+    }
+
+    private mutating func decodeGeneve(_ bytes: UnsafeRawBufferPointer, offset: Int, into result: inout DecodedFrame) throws(DecodeError) {
+        enter(.geneve, inner: false)
+        guard wasCaptured(.geneve, inner: false, offset: offset, length: GenevePacket.headerLength, into: &result) else { return }
+        let optionsLength = Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x3F) * 4
+        let packet = try GenevePacket(checking: bytes, frameOffset: offset)
+        result.geneve = DecodedFrame.Geneve(version: Int(packet.version), vni: Int(packet.vni),
+                                            protocolType: Int(packet.protocolType.rawValue), oam: packet.isOAM,
+                                            critical: packet.hasCriticalOptions, optionsLength: optionsLength, options: [])
+        guard wasCaptured(.geneve, inner: false, offset: offset, length: GenevePacket.headerLength + optionsLength, into: &result) else { return }
+        let header = try GeneveHeader(packet)
+        result.geneve?.options = header.options.map { option in
+            DecodedFrame.Geneve.Option(optionClass: Int(option.optionClass), type: Int(option.type), critical: option.isCritical,
+                                       data: option.data.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
+        }
+        switch header.protocolType {
+        case .transparentEthernetBridging:
+            try decodeInnerEthernet(packet.payload, offset: packet.payloadOffset, into: &result)
+        case .ipv4, .ipv6:
+            result.inner = DecodedFrame.Inner()
+            try decodeInnerNetwork(header.protocolType, packet.payload, offset: packet.payloadOffset, into: &result)
         default:
             return
         }
+    }
+
+    // MARK: - Inner packet
+
+    private mutating func decodeInnerEthernet(_ bytes: UnsafeRawBufferPointer, offset: Int, into result: inout DecodedFrame) throws(DecodeError) {
+        enter(.ethernet, inner: true)
+        guard wasCaptured(.ethernet, inner: true, offset: offset, length: EthernetFrame.minimumHeaderLength, into: &result) else { return }
+        let ethernet = try EthernetFrame(checking: bytes, frameOffset: offset)
+        if result.inner == nil { result.inner = DecodedFrame.Inner() }
+        result.inner?.ethernet = DecodedFrame.Ethernet(ethernet)
+        try decodeInnerNetwork(ethernet.etherType, ethernet.payload, offset: ethernet.payloadOffset, into: &result)
+    }
+
+    private mutating func decodeInnerNetwork(_ etherType: EtherType, _ bytes: UnsafeRawBufferPointer, offset: Int,
+                                             into result: inout DecodedFrame) throws(DecodeError) {
+        switch etherType {
+        case .ipv4:
+            enter(.ipv4, inner: true)
+            guard wasCaptured(.ipv4, inner: true, offset: offset, length: IPv4Packet.minimumHeaderLength, into: &result) else { return }
+            result.inner?.ip = DecodedFrame.InnerIP(peekingIPv4: bytes)
+            let headerLength = Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4
+            guard wasCaptured(.ipv4, inner: true, offset: offset, length: max(headerLength, 20), into: &result) else { return }
+            let ip = try IPv4Reading(bytes, frameOffset: offset)
+            if ip.view?.fragmentOffset ?? 0 == 0 {
+                decodeInnerTransport(ip.protocol, ip.payload, offset: ip.payloadOffset,
+                                     pseudoHeader: ip.view?.moreFragments == true ? nil : .ipv4(source: ip.source, destination: ip.destination),
+                                     into: &result)
+            }
+        case .ipv6:
+            enter(.ipv6, inner: true)
+            guard wasCaptured(.ipv6, inner: true, offset: offset, length: IPv6Packet.headerLength, into: &result) else { return }
+            result.inner?.ip = DecodedFrame.InnerIP(peekingIPv6: bytes)
+            let ip = try IPv6Reading(bytes, frameOffset: offset, captured: captured)
+            result.inner?.ip?.protocol = Int(ip.protocol.rawValue)
+            if ip.extensionsCut {
+                _ = wasCaptured(.ipv6, inner: true, offset: ip.payloadOffset, length: 1, into: &result)
+            } else if ip.fragment == nil {
+                decodeInnerTransport(ip.protocol, ip.payload, offset: ip.payloadOffset,
+                                     pseudoHeader: .ipv6(source: ip.source, destination: ip.destination), into: &result)
+            }
+        case .arp:
+            enter(.arp, inner: true)
+            guard wasCaptured(.arp, inner: true, offset: offset, length: 28, into: &result) else { return }
+            result.inner?.summary = (try? ARPMessage(ARPPacket(checking: bytes, frameOffset: offset)))?.description
+        default:
+            return
+        }
+    }
+
+    /// The inner TCP, UDP or ICMP header's fields and the one-line summary. The inner packet's problems
+    /// are the inner host's, not the tunnel's: nothing here is an error.
+    ///
+    /// - Parameter pseudoHeader: nil when the checksum cannot be verified (a first fragment).
+    private mutating func decodeInnerTransport(_ proto: IPProtocol, _ bytes: UnsafeRawBufferPointer, offset: Int,
+                                               pseudoHeader: PseudoHeader?, into result: inout DecodedFrame) {
+        let whole = capturedThrough(offset + bytes.count)
+        let verify = whole ? pseudoHeader : nil
+        switch proto {
+        case .tcp:
+            enter(.tcp, inner: true)
+            guard wasCaptured(.tcp, inner: true, offset: offset, length: 20, into: &result), bytes.count >= 20 else { return }
+            let dataOffset = Int(bytes.getInteger(at: 12, as: UInt8.self) >> 4) * 4
+            let flags = Int(bytes.getInteger(at: 12, as: UInt16.self) & 0x1FF)
+            result.inner?.tcp = DecodedFrame.TCP(
+                sourcePort: Int(bytes.getInteger(at: 0, as: UInt16.self)), destinationPort: Int(bytes.getInteger(at: 2, as: UInt16.self)),
+                sequence: Int(bytes.getInteger(at: 4, as: UInt32.self)), acknowledgment: Int(bytes.getInteger(at: 8, as: UInt32.self)),
+                flags: flags, flagNames: Self.tcpFlagNames(flags), window: Int(bytes.getInteger(at: 14, as: UInt16.self)),
+                checksumValid: verify.map { $0.checksum(of: bytes, protocol: .tcp) == 0 })
+            guard wasCaptured(.tcp, inner: true, offset: offset, length: max(dataOffset, 20), into: &result) else { return }
+        case .udp:
+            enter(.udp, inner: true)
+            guard wasCaptured(.udp, inner: true, offset: offset, length: 8, into: &result), bytes.count >= 8 else { return }
+            let checksum = bytes.getInteger(at: 6, as: UInt16.self)
+            let length = Int(bytes.getInteger(at: 4, as: UInt16.self))
+            var valid: Bool?
+            if let verify, length >= 8, length <= bytes.count {
+                if checksum == 0 {
+                    if case .ipv6 = verify { valid = false }
+                } else {
+                    valid = verify.checksum(of: bytes.slice(0..<length), protocol: .udp) == 0
+                }
+            }
+            result.inner?.udp = DecodedFrame.InnerUDP(sourcePort: Int(bytes.getInteger(at: 0, as: UInt16.self)),
+                                                      destinationPort: Int(bytes.getInteger(at: 2, as: UInt16.self)),
+                                                      length: length, checksumValid: valid)
+        case .icmp, .icmpv6:
+            let isV6 = proto == .icmpv6
+            enter(isV6 ? .icmpv6 : .icmpv4, inner: true)
+            guard wasCaptured(isV6 ? .icmpv6 : .icmpv4, inner: true, offset: offset, length: 4, into: &result), bytes.count >= 4 else { return }
+            var valid: Bool?
+            if let verify {
+                valid = isV6 ? verify.checksum(of: bytes, protocol: .icmpv6) == 0 : InternetChecksum.checksum(bytes) == 0
+            }
+            result.inner?.icmp = DecodedFrame.ICMP(version: isV6 ? 6 : 4, type: Int(bytes.getInteger(at: 0, as: UInt8.self)),
+                                                   code: Int(bytes.getInteger(at: 1, as: UInt8.self)), checksumValid: valid)
+            if isV6 { return }
+        default:
+            return
+        }
+        result.inner?.summary = Self.summary(proto, bytes, offset: offset, pseudoHeader: verify)
+    }
+
+    /// tcpdump's order and names for the TCP flag bits that are set: `SYN,ACK`.
+    static func tcpFlagNames(_ flags: Int) -> String {
+        let names: [(Int, String)] = [(0x002, "SYN"), (0x010, "ACK"), (0x001, "FIN"), (0x004, "RST"), (0x008, "PSH"),
+                                      (0x020, "URG"), (0x040, "ECE"), (0x080, "CWR"), (0x100, "NS")]
+        return names.filter { flags & $0.0 != 0 }.map(\.1).joined(separator: ",")
     }
 
     /// The upper layer's one-line description, with "bad checksum" when its checksum does not verify; nil
@@ -204,7 +518,7 @@ public struct FrameDecoder: Sendable {
                                 pseudoHeader: PseudoHeader?) -> String? {
         func checked<T>(_ parse: (PseudoHeader?) throws(DecodeError) -> T, describe: (T) -> String) -> String? {
             if let value = try? parse(pseudoHeader) { return describe(value) }
-            return (try? parse(nil)).map { describe($0) + " (bad checksum)" }
+            return (try? parse(nil)).map { describe($0) + (pseudoHeader == nil ? "" : " (bad checksum)") }
         }
         switch proto {
         case .tcp:
@@ -214,11 +528,139 @@ public struct FrameDecoder: Sendable {
             return checked({ (p: PseudoHeader?) throws(DecodeError) in try UDPHeader(UDPDatagram(checking: bytes, frameOffset: offset), verifyingWith: p) },
                            describe: \.description)
         case .icmp:
-            return checked({ (p: PseudoHeader?) throws(DecodeError) in try ICMPv4Header(ICMPv4Message(checking: bytes, frameOffset: offset), verifyChecksum: p != nil) },
+            return checked({ (p: PseudoHeader?) throws(DecodeError) in try ICMPv4Header(ICMPv4Message(checking: bytes, frameOffset: offset), verifyingChecksum: p != nil) },
                            describe: \.description)
         default:
             return nil
         }
+    }
+}
+
+// MARK: - IP read as Linux reads it for GSO packets
+
+/// An IPv4 header and the bytes it carries. A total length of 0 with a header after it is what Linux puts
+/// on a GSO packet over 64 KiB (BIG TCP, and TSO captures taken before segmentation): `iph_totlen` in
+/// include/net/ip.h then takes the length from the packet, and so do we (and tshark's `ip.tso_support`).
+struct IPv4Reading {
+    var view: IPv4Packet?
+    var `protocol`: IPProtocol
+    var source: IPv4Address
+    var destination: IPv4Address
+    var payload: UnsafeRawBufferPointer
+    var payloadOffset: Int
+
+    init(_ bytes: UnsafeRawBufferPointer, frameOffset: Int) throws(DecodeError) {
+        if bytes.count >= IPv4Packet.minimumHeaderLength, bytes.getInteger(at: 0, as: UInt8.self) >> 4 == 4,
+           bytes.getInteger(at: 2, as: UInt16.self) == 0 {
+            let headerLength = Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4
+            guard headerLength >= IPv4Packet.minimumHeaderLength, headerLength <= bytes.count else {
+                throw .badLength(.ipv4, offset: frameOffset, expected: "a header length of 20 to \(bytes.count) bytes", found: headerLength)
+            }
+            view = nil
+            self.protocol = IPProtocol(rawValue: bytes.getInteger(at: 9, as: UInt8.self))
+            source = IPv4Address(rawValue: bytes.getInteger(at: 12, as: UInt32.self))
+            destination = IPv4Address(rawValue: bytes.getInteger(at: 16, as: UInt32.self))
+            payload = bytes.dropFirst(count: headerLength)
+            payloadOffset = frameOffset + headerLength
+            return
+        }
+        let ip = try IPv4Packet(checking: bytes, frameOffset: frameOffset)
+        view = ip
+        self.protocol = ip.protocol
+        source = ip.source
+        destination = ip.destination
+        payload = ip.payload
+        payloadOffset = ip.payloadOffset
+    }
+}
+
+/// An IPv6 header, its extension headers walked, and the upper layer's bytes. A payload length of 0 is a
+/// jumbogram (RFC 2675: the hop-by-hop Jumbo Payload option has the length) or, without that option, a
+/// BIG TCP packet captured before segmentation; either way the payload runs to the end of the frame.
+struct IPv6Reading {
+    var source: IPv6Address
+    var destination: IPv6Address
+    var `protocol`: IPProtocol
+    var fragment: IPv6FragmentHeader?
+    /// The upper layer's header and data.
+    var payload: UnsafeRawBufferPointer
+    var payloadOffset: Int
+    /// The extension headers run past the captured bytes: the upper layer is not known.
+    var extensionsCut = false
+
+    init(_ bytes: UnsafeRawBufferPointer, frameOffset: Int, captured: Int) throws(DecodeError) {
+        guard bytes.count >= IPv6Packet.headerLength else {
+            throw .truncated(.ipv6, offset: frameOffset, needed: IPv6Packet.headerLength, available: bytes.count)
+        }
+        guard bytes.getInteger(at: 0, as: UInt8.self) >> 4 == 6 else {
+            throw .badVersion(.ipv6, offset: frameOffset, expected: 6, found: Int(bytes.getInteger(at: 0, as: UInt8.self) >> 4))
+        }
+        source = ipv6Address(bytes, at: 8)
+        destination = ipv6Address(bytes, at: 24)
+        let payloadLength = Int(bytes.getInteger(at: 4, as: UInt16.self))
+        var data: UnsafeRawBufferPointer
+        if payloadLength == 0 {
+            data = bytes.dropFirst(count: IPv6Packet.headerLength)
+        } else {
+            guard IPv6Packet.headerLength + payloadLength <= bytes.count else {
+                throw .truncated(.ipv6, offset: frameOffset + 4, needed: IPv6Packet.headerLength + payloadLength, available: bytes.count)
+            }
+            data = bytes.slice(IPv6Packet.headerLength..<(IPv6Packet.headerLength + payloadLength))
+        }
+        let dataOffset = frameOffset + IPv6Packet.headerLength
+        var next = IPProtocol(rawValue: bytes.getInteger(at: 6, as: UInt8.self))
+        var offset = 0
+        fragment = nil
+        walk: while true {
+            let length: Int
+            switch next {
+            case .hopByHopOptions, .ipv6Routing, .destinationOptions, .authenticationHeader, .ipv6Fragment:
+                guard dataOffset + offset + 2 <= captured else {
+                    extensionsCut = true
+                    break walk
+                }
+                guard data.count >= offset + 2 else {
+                    throw .truncated(.ipv6, offset: dataOffset + offset, needed: offset + 2, available: data.count)
+                }
+                let field = Int(data.getInteger(at: offset + 1, as: UInt8.self))
+                length = next == .ipv6Fragment ? 8 : next == .authenticationHeader ? (field + 2) * 4 : (field + 1) * 8
+                guard dataOffset + offset + length <= captured else {
+                    extensionsCut = true
+                    break walk
+                }
+                guard data.count >= offset + length else {
+                    throw .truncated(.ipv6, offset: dataOffset + offset, needed: offset + length, available: data.count)
+                }
+                if next == .ipv6Fragment {
+                    let bits = data.getInteger(at: offset + 2, as: UInt16.self)
+                    fragment = IPv6FragmentHeader(nextHeader: IPProtocol(rawValue: data.getInteger(at: offset, as: UInt8.self)),
+                                                  fragmentOffset: Int(bits & 0xFFF8), moreFragments: bits & 1 != 0,
+                                                  identification: data.getInteger(at: offset + 4, as: UInt32.self))
+                }
+                if next == .hopByHopOptions, payloadLength == 0 {
+                    // RFC 2675 §2: option type 0xC2, length 4, the payload's length after the IPv6 header.
+                    var option = offset + 2
+                    while option + 2 <= offset + length {
+                        let type = data.getInteger(at: option, as: UInt8.self)
+                        if type == 0 { option += 1; continue }
+                        let optionLength = Int(data.getInteger(at: option + 1, as: UInt8.self))
+                        if type == 0xC2, optionLength == 4, option + 6 <= offset + length {
+                            let jumbo = Int(data.getInteger(at: option + 2, as: UInt32.self))
+                            if jumbo <= data.count { data = data.slice(0..<jumbo) }
+                        }
+                        option += 2 + optionLength
+                    }
+                }
+            default:
+                break walk
+            }
+            next = IPProtocol(rawValue: data.getInteger(at: offset, as: UInt8.self))
+            offset += length
+            if let fragment, fragment.fragmentOffset != 0 { break walk }
+        }
+        self.protocol = next
+        payload = data.dropFirst(count: min(offset, data.count))
+        payloadOffset = dataOffset + offset
     }
 }
 

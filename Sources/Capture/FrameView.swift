@@ -15,4 +15,12 @@ public struct FrameView {
 
     /// How many bytes were captured: `bytes.count`.
     public var capturedLength: Int { bytes.count }
+
+    /// A view over bytes the caller keeps alive while the view is used.
+    public init(number: Int, timestampNanoseconds: UInt64, originalLength: Int, bytes: UnsafeRawBufferPointer) {
+        self.number = number
+        self.timestampNanoseconds = timestampNanoseconds
+        self.originalLength = originalLength
+        self.bytes = bytes
+    }
 }

@@ -20,6 +20,23 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     /// Raw IPv4 or IPv6 packets with no link-layer header (`DLT_RAW`).
     public static let rawIP = LinkType(rawValue: DLT_RAW)
 
+    /// Linux cooked capture v1 (`DLT_LINUX_SLL`, 113): what `tcpdump -i any` writes. A 16-byte header
+    /// with the packet's direction and source address replaces the link-layer header.
+    public static let linuxSLL = LinkType(rawValue: DLT_LINUX_SLL)
+
+    /// Linux cooked capture v2 (`DLT_LINUX_SLL2`, 276): `tcpdump -y LINUX_SLL2 -i any`; its 20-byte header
+    /// adds the interface index.
+    public static let linuxSLL2 = LinkType(rawValue: DLT_LINUX_SLL2)
+
+    /// The link types ``PcapReader`` reads and ``FrameDecoder`` decodes.
+    public static let decodable: [LinkType] = [.ethernet, .linuxSLL, .linuxSLL2, .rawIP]
+
+    /// The `LINKTYPE_` value a file stores, which differs from the `DLT_` value for a few types
+    /// (`DLT_RAW` is 12 or 14 by platform, `LINKTYPE_RAW` is 101); pcapng files hold this.
+    public var fileValue: Int32 {
+        self == .rawIP ? 101 : rawValue
+    }
+
     /// libpcap's short name for the type (`"EN10MB"`, `"RAW"`), or `nil` if libpcap does not know it.
     public var name: String? {
         pcap_datalink_val_to_name(rawValue).map { String(cString: $0) }

@@ -41,7 +41,8 @@ public final class PcapReader {
 
     /// The file being read.
     public let path: String
-    /// The link-layer type of the frames; always ``LinkType/ethernet`` since others are refused.
+    /// The link-layer type of the frames: one of the types asked for (by default ``LinkType/decodable``:
+    /// Ethernet, Linux cooked v1 and v2, raw IP).
     public let linkType: LinkType
     /// The file's snapshot length: the most bytes a frame in it should hold.
     public let snapLength: Int
@@ -59,7 +60,7 @@ public final class PcapReader {
     /// the snapshot length are refused; nil when they are not checked.
     private let checkedRecordHeaderLength: Int?
 
-    /// Opens a capture file and checks that it holds Ethernet frames.
+    /// Opens a capture file and checks that it holds frames of a link type that is read.
     ///
     /// - Parameters:
     ///   - path: A pcap or pcapng file.
@@ -67,9 +68,11 @@ public final class PcapReader {
     ///     default, as libpcap does) or refused.
     /// - Throws: ``CaptureError`` with code `.notFound`, `.isDirectory`, `.permissionDenied`,
     ///   `.emptyFile`, `.notACaptureFile` (the first bytes are no pcap or pcapng magic number),
-    ///   `.truncatedFile` (the file header is cut short), `.unsupportedLinkType` (not Ethernet),
+    ///   `.truncatedFile` (the file header is cut short), `.unsupportedLinkType` (not one of `linkTypes`),
     ///   or `.openFailed` with libpcap's message for anything else.
-    public init(path: String, recordsOverSnapLength: OversizedRecordPolicy = .cut) throws(CaptureError) {
+    ///   - linkTypes: The link-layer types accepted; a file of another type is refused.
+    public init(path: String, recordsOverSnapLength: OversizedRecordPolicy = .cut,
+                linkTypes: [LinkType] = LinkType.decodable) throws(CaptureError) {
         self.path = path
         self.recordsOverSnapLength = recordsOverSnapLength
         let format = try Self.checkSource(path)
@@ -80,10 +83,10 @@ public final class PcapReader {
             throw CaptureError(message.contains("truncated") ? .truncatedFile : .openFailed, path: path, message)
         }
         let linkType = LinkType(rawValue: pcap_datalink(pcap))
-        guard linkType == .ethernet else {
+        guard linkTypes.contains(linkType) else {
             pcap_close(pcap)
             throw CaptureError(.unsupportedLinkType, path: path,
-                               "link type \(linkType) is not Ethernet (EN10MB - \(LinkType.ethernet.rawValue)), the only one read")
+                               "link type \(linkType) is not one read here (\(linkTypes.map(\.description).joined(separator: ", ")))")
         }
         self.pcap = pcap
         self.linkType = linkType
@@ -99,6 +102,19 @@ public final class PcapReader {
 
     deinit {
         pcap_close(pcap)
+    }
+
+    /// How far into the file reading has got, in bytes; nil when libpcap does not say (a pipe).
+    public var bytePosition: Int64? {
+        guard let stream = pcap_file(pcap) else { return nil }
+        let position = ftello(stream)
+        return position >= 0 ? Int64(position) : nil
+    }
+
+    /// The file's size in bytes; nil for a pipe or device.
+    public var fileSize: Int64? {
+        if case .regularFile(let size) = FileSystem.entry(at: path) { return size }
+        return nil
     }
 
     /// Reads the next frame and returns a copy of it.

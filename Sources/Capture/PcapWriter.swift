@@ -307,7 +307,7 @@ public final class PcapWriter {
     /// `.<name>.partial-<pid>-<random>` beside the final path: the same folder, so the final
     /// rename stays on one file system and is atomic; hidden, so tools listing captures skip it;
     /// random, so two writers for the same path never share a temporary file.
-    private static func temporaryPath(for path: String) -> String {
+    static func temporaryPath(for path: String) -> String {
         let folder = FileSystem.parentFolder(of: path)
         let name = FileSystem.fileName(of: path)
         let unique = String(UInt64.random(in: .min ... .max), radix: 16)
@@ -317,7 +317,7 @@ public final class PcapWriter {
 
     /// Refuses a target that is a folder, or whose folder is missing or not a folder, before
     /// anything is created.
-    private static func checkTarget(_ path: String) throws(CaptureError) {
+    static func checkTarget(_ path: String) throws(CaptureError) {
         if path.isEmpty || path.hasSuffix("/") {
             throw CaptureError(.isDirectory, path: path, "the path names a folder, not a file")
         }

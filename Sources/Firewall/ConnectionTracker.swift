@@ -32,19 +32,9 @@ public struct ConnectionTracker: Sendable {
         return nil
     }
 
-    /// Classifies a packet without changing anything (for traces).
-    public func peek(_ packet: PacketFields, now: UInt64) -> ConntrackLookup {
-        var copy = self
-        return copy.classify(packet, now: now, reserving: false)
-    }
-
     /// Classifies a packet: new, established, related or invalid. Expired entries met on the way are
     /// removed; a new flow finding the table full makes room (or sets `tableFull`).
     public mutating func classify(_ packet: PacketFields, now: UInt64) -> ConntrackLookup {
-        classify(packet, now: now, reserving: true)
-    }
-
-    private mutating func classify(_ packet: PacketFields, now: UInt64, reserving: Bool) -> ConntrackLookup {
         if packet.isICMPError {
             guard let quoted = packet.quoted else {
                 return ConntrackLookup(state: .invalid, key: nil, invalidReason: "the ICMP error quotes no packet it can read")
@@ -75,9 +65,13 @@ public struct ConnectionTracker: Sendable {
             lookup.invalidReason = "a TCP segment without SYN (flags \(packet.tcpFlags)) belongs to no connection this device tracks"
             return lookup
         }
-        if reserving, entries.count >= capacity, !makeRoom(now: now) {
-            lookup.tableFull = true
-            refusals += 1
+        if entries.count >= capacity {
+            let room = makeRoom(now: now)
+            lookup.evicted = room.evicted
+            if !room.made {
+                lookup.tableFull = true
+                refusals += 1
+            }
         }
         return lookup
     }
@@ -91,7 +85,7 @@ public struct ConnectionTracker: Sendable {
             entry = existing
         } else {
             guard lookup.state == .new else { return }
-            if entries.count >= capacity, !makeRoom(now: now) { refusals += 1; return }
+            if entries.count >= capacity, !makeRoom(now: now).made { refusals += 1; return }
             entry = ConnectionEntry(key: original, createdAt: now, lastSeen: now, timeout: 0, sequence: nextSequence)
             order.append((original, nextSequence))
             nextSequence += 1
@@ -108,30 +102,21 @@ public struct ConnectionTracker: Sendable {
     }
 
     func timeout(for entry: ConnectionEntry) -> UInt64 {
-        switch entry.key.protocol {
-        case .udp: entry.seenReply ? timeouts.udpStream : timeouts.udp
-        case .tcp: entry.closing ? timeouts.tcpClosing : (entry.seenReply ? timeouts.tcpEstablished : timeouts.tcpUnestablished)
-        case .icmp, .icmpv6: timeouts.icmp
-        default: timeouts.other
-        }
+        timeouts.timeout(for: entry.key.protocol, seenReply: entry.seenReply, closing: entry.closing)
     }
 
     func timeoutName(_ entry: ConnectionEntry) -> String {
-        switch entry.key.protocol {
-        case .udp: entry.seenReply ? "udp stream timeout" : "udp timeout"
-        case .tcp: entry.closing ? "tcp time-wait timeout" : (entry.seenReply ? "tcp established timeout" : "tcp syn-sent timeout")
-        case .icmp, .icmpv6: "icmp timeout"
-        default: "generic timeout"
-        }
+        ConntrackTimeouts.name(for: entry.key.protocol, seenReply: entry.seenReply, closing: entry.closing)
     }
 
     /// Frees one slot: sweeps expired entries (at most once a virtual second), then evicts the oldest
-    /// entry that never saw a reply. False when every entry is live and established.
-    private mutating func makeRoom(now: UInt64) -> Bool {
+    /// entry that never saw a reply (`early_drop`, net/netfilter/nf_conntrack_core.c), which it returns.
+    /// Not made when every entry is live and established.
+    private mutating func makeRoom(now: UInt64) -> (made: Bool, evicted: FlowKey?) {
         if now >= nextSweep {
             nextSweep = now &+ ConntrackTimeouts.second
             entries = entries.filter { $0.value.expiresAt > now }
-            if entries.count < capacity { return true }
+            if entries.count < capacity { return (true, nil) }
         }
         while orderHead < order.count {
             let (key, sequence) = order[orderHead]
@@ -140,11 +125,11 @@ public struct ConnectionTracker: Sendable {
                 entries[key] = nil
                 evictions += 1
                 compactOrderIfNeeded()
-                return true
+                return (true, key)
             }
         }
         compactOrderIfNeeded()
-        return false
+        return (false, nil)
     }
 
     /// Keeps the eviction queue within a small multiple of the table: drops consumed and stale items.

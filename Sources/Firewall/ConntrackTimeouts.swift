@@ -1,3 +1,5 @@
+import PacketWire
+
 /// How long an idle connection-tracking entry lives, per protocol and state, in nanoseconds. The
 /// defaults are Linux's (`net.netfilter.nf_conntrack_*_timeout*`).
 public struct ConntrackTimeouts: Hashable, Sendable {
@@ -19,4 +21,28 @@ public struct ConntrackTimeouts: Hashable, Sendable {
     public var other: UInt64 = 600 * second
 
     public init() {}
+}
+
+extension ConntrackTimeouts {
+    /// The timeout in force for an entry: by protocol, and whether a reply was seen (UDP `stream`, TCP
+    /// established) or the connection is closing (TCP after FIN or RST). A simplification of Linux's TCP
+    /// states (net/netfilter/nf_conntrack_proto_tcp.c) to three.
+    public func timeout(for proto: IPProtocol, seenReply: Bool, closing: Bool) -> UInt64 {
+        switch proto {
+        case .udp: seenReply ? udpStream : udp
+        case .tcp: closing ? tcpClosing : (seenReply ? tcpEstablished : tcpUnestablished)
+        case .icmp, .icmpv6: icmp
+        default: other
+        }
+    }
+
+    /// The sysctl-style name of that timeout, for explanations: `udp stream timeout`.
+    public static func name(for proto: IPProtocol, seenReply: Bool, closing: Bool) -> String {
+        switch proto {
+        case .udp: seenReply ? "udp stream timeout" : "udp timeout"
+        case .tcp: closing ? "tcp time-wait timeout" : (seenReply ? "tcp established timeout" : "tcp syn-sent timeout")
+        case .icmp, .icmpv6: "icmp timeout"
+        default: "generic timeout"
+        }
+    }
 }

@@ -1,43 +1,44 @@
 import PacketWire
 
-/// Why a device decided what it did.
-public enum DecisionReason: Hashable, Sendable {
+/// Why a device decided what it did: a stable code (matched by tests and reports), and for a rule its
+/// index, for DPI the protocol it named.
+///
+/// Open, like ``FirewallKind``: the reasons every kind can give are declared here, and each kind declares
+/// its own in its file (``DecisionReason/fragmentDropped`` beside ``FragmentFilter``).
+public struct DecisionReason: Hashable, Sendable, CustomStringConvertible {
+    /// `rule`, `policy`, `fragmentDropped`, `recognised`, ...
+    public let code: String
+    /// For `rule`: the rule's index (0-based) in its chain.
+    public let ruleIndex: Int?
+    /// For reasons about a named thing (DPI's protocol): its name.
+    public let detail: String?
+
+    public init(code: String, ruleIndex: Int? = nil, detail: String? = nil) {
+        self.code = code
+        self.ruleIndex = ruleIndex
+        self.detail = detail
+    }
+
     /// The rule at this index (0-based) of the chain matched.
-    case rule(Int)
+    public static func rule(_ index: Int) -> DecisionReason { DecisionReason(code: "rule", ruleIndex: index) }
     /// No rule matched: the chain's policy.
-    case policy
-    /// A host chain the scenario did not configure: accept.
-    case noRules
-    /// A security group lets return traffic of a flow it allowed through without rules.
-    case returnTraffic
+    public static let policy = DecisionReason(code: "policy")
+    /// A chain the scenario did not configure: accept.
+    public static let noRules = DecisionReason(code: "noRules")
     /// A fragment after the first gets the first fragment's verdict.
-    case followsFirstFragment
-    /// A new flow found the conntrack table full.
-    case conntrackTableFull
-    /// A new flow found the NAT table full.
-    case natTableFull
-    /// The fragment filter dropped a fragment.
-    case fragmentDropped
-    /// The ICMP filter dropped ICMP.
-    case icmpDropped
-    /// The ICMP filter's rate limit was exceeded.
-    case icmpRateLimited
-    /// DPI recognised the protocol with this name.
-    case recognised(String)
-    /// DPI found no protocol it knows on this port.
-    case unrecognised
-    /// DPI found a known protocol's port with a payload that is not that protocol.
-    case malformed(String)
-    /// DPI saw a later fragment of a datagram whose first fragment it never classified.
-    case unseenFirstFragment
+    public static let followsFirstFragment = DecisionReason(code: "followsFirstFragment")
     /// The device had nothing to do with the packet (a fragment filter and a whole packet, ...).
-    case notConcerned
-    /// The NAT rewrote the packet.
-    case translated
+    public static let notConcerned = DecisionReason(code: "notConcerned")
+
+    public var description: String {
+        if let ruleIndex { return "\(code) \(ruleIndex + 1)" }
+        return detail.map { "\(code) \($0)" } ?? code
+    }
 }
 
 /// A NAT's rewrite of one packet.
 public struct AddressRewrite: Hashable, Sendable {
+    /// The source was rewritten (a packet leaving the inside); false: the destination (a reply).
     public var outbound: Bool
     public var oldAddress: IPAddress
     public var oldPort: UInt16?
@@ -47,6 +48,17 @@ public struct AddressRewrite: Hashable, Sendable {
     public var checksumWasZero: Bool
     /// The checksum left on the wire is wrong (the offload bug).
     public var checksumBroken: Bool
+
+    public init(outbound: Bool, oldAddress: IPAddress, oldPort: UInt16?, newAddress: IPAddress, newPort: UInt16?,
+                checksumWasZero: Bool, checksumBroken: Bool) {
+        self.outbound = outbound
+        self.oldAddress = oldAddress
+        self.oldPort = oldPort
+        self.newAddress = newAddress
+        self.newPort = newPort
+        self.checksumWasZero = checksumWasZero
+        self.checksumBroken = checksumBroken
+    }
 }
 
 /// A device's decision about one packet: the action, the reason, and what it saw, enough to write the

@@ -1,42 +1,45 @@
 import PacketWire
 
-/// Everything that defines one device: its kind, rules per chain, and the options of its kind.
+/// Everything that defines one device: its name, whether it reads inside VXLAN, and its kind with the
+/// kind's options (``inspector``, a ``PacketInspector`` value: a ``SecurityGroup`` with its rules, an
+/// ``ICMPFilter`` with its types).
 public struct FirewallConfiguration: Hashable, Sendable {
     public var name: String
-    public var kind: FirewallKind
-    /// Rules per chain. A host chain not given accepts everything; a security group's egress not given
-    /// allows all outbound traffic (the cloud default); ACL and stateful firewalls use `transit`.
-    public var chains: [Chain: RuleSet] = [:]
     /// Whether the device reads inside VXLAN packets, so rules may match the VNI and inner headers.
     public var vxlanAware = false
     /// UDP ports the device treats as VXLAN when it reads inside.
     public var vxlanPorts: [UInt16] = [4789, 8472]
-    public var timeouts = ConntrackTimeouts()
-    /// Most connection-tracking (or NAT) entries the device keeps.
-    public var tableSize = 65536
-    /// Packets exempted from connection tracking (`notrack` in the raw table): their state is untracked.
-    public var notrack: [RuleMatch] = []
-    public var fragmentFilter = FragmentFilterOptions()
-    public var icmpFilter = ICMPFilterOptions()
-    public var dpi = DPIOptions()
-    public var nat = NATOptions()
+    /// The kind and its options.
+    public var inspector: any PacketInspector
 
-    public init(name: String, kind: FirewallKind) {
+    /// - Parameters:
+    ///   - name: the device's name in the scenario.
+    ///   - inspector: its kind with the kind's options.
+    public init(name: String, _ inspector: any PacketInspector) {
         self.name = name
-        self.kind = kind
+        self.inspector = inspector
     }
 
-    /// The rules that apply at `chain`, with the kind's default when the scenario gave none.
-    public func ruleSet(_ chain: Chain) -> RuleSet? {
-        if let set = chains[chain] { return set }
-        switch (kind, chain) {
-        case (.securityGroup, .egress): return RuleSet(rules: [Rule(match: RuleMatch(), action: .accept)], policy: .drop)
-        case (.securityGroup, .ingress): return RuleSet(rules: [], policy: .drop)
-        case (.acl, .transit), (.stateful, .transit): return RuleSet(rules: [], policy: .drop)
-        default: return nil
-        }
-    }
+    public var kind: FirewallKind { type(of: inspector).kind }
 
     /// How sentences name the device: "security group sg-workers".
     public var title: String { "\(kind.displayName) \(name)" }
+
+    /// UDP ports whose payload the device reads as VXLAN: its own, when it looks inside packets.
+    public var insidePorts: [UInt16] { vxlanAware || type(of: inspector).readsInsideVXLAN ? vxlanPorts : [] }
+
+    /// Rules that can never match, each with the reason (``PacketInspector/lint(_:)``).
+    public var warnings: [RuleWarning] { inspector.lint(self) }
+
+    public static func == (a: FirewallConfiguration, b: FirewallConfiguration) -> Bool {
+        a.name == b.name && a.vxlanAware == b.vxlanAware && a.vxlanPorts == b.vxlanPorts
+            && AnyHashable(a.inspector) == AnyHashable(b.inspector)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(vxlanAware)
+        hasher.combine(vxlanPorts)
+        hasher.combine(AnyHashable(inspector))
+    }
 }

@@ -1,165 +1,193 @@
 import PacketWire
 
-/// A NAT's translations: original tuple → new source, and the translated reply tuple → original, with
-/// idle expiry and a bound on entries.
-struct NATTable: Sendable {
-    struct Mapping: Sendable {
-        var original: FlowKey
-        var address: IPAddress
-        var port: UInt16
-        var expiresAt: UInt64
+/// Where NAT sends one end of a flow: an address and a port (for ICMP echo, the port is unused).
+public struct NATTarget: Hashable, Sendable, CustomStringConvertible {
+    public var address: IPAddress
+    public var port: UInt16
+
+    public init(address: IPAddress, port: UInt16) {
+        self.address = address
+        self.port = port
     }
 
-    let capacity: Int
-    var forward: [FlowKey: Mapping] = [:]
-    /// Tuple of a reply to the translated packet → original tuple.
-    var reverse: [FlowKey: FlowKey] = [:]
-    var random: SplitMix64
-    /// The next port tried when ports are kept where possible.
-    var nextPort: UInt16 = 0
-
-    init(capacity: Int, seed: UInt64) {
-        self.capacity = max(1, capacity)
-        random = SplitMix64(seed: seed ^ 0x6E61_745F_7365_6564)
-    }
-
-    mutating func sweep(now: UInt64) {
-        forward = forward.filter { $0.value.expiresAt > now }
-        reverse = reverse.filter { forward[$0.value] != nil }
-    }
+    /// `10.244.1.7:8080`.
+    public var description: String { FlowKey.endpoint(address, port) }
 }
 
-extension FirewallDevice {
-    /// Source NAT on the way out of the inside; the reverse translation for replies on the way in.
-    func translate(_ packet: PacketFields, frame: UnsafeMutableRawBufferPointer, at hook: Hook, now: UInt64) -> Decision {
-        let outbound: Bool
-        switch hook {
-        case .transit(let isOutbound): outbound = isOutbound
-        case .output, .egress: outbound = true
-        case .input, .ingress, .forward: outbound = false
+/// NAT's connection tracking, as netfilter keeps it for `nf_nat` (net/netfilter/nf_conntrack_core.c,
+/// nf_nat_core.c): each entry holds the tuple the flow's first packet carried (`original`) and the tuple
+/// its replies carry after translation (`reply`). DNAT changes the reply tuple's source (replies come
+/// from the endpoint), SNAT its destination (replies come back to the NAT's address), both for a hairpin.
+/// A packet whose tuple is an entry's original goes out rewritten toward the reply tuple's view; a packet
+/// whose tuple is an entry's reply tuple is restored to what the first packet saw.
+///
+/// One table serves every NAT in the project: kube-proxy's Service DNAT and masquerade
+/// (``translateDestination(_:now:keep:choose:)``, ``translateSource(_:now:to:ports:)``), and the ``SourceNAT``
+/// middlebox. Expiry is an option: ``Expiry/never`` keeps entries for the whole run, ``Expiry/conntrack(_:)``
+/// applies Linux's per-protocol timeouts. Expired entries are removed lazily: when the flow's next packet
+/// in the original direction meets one, or when the table needs room; a reply that meets one is not
+/// translated.
+public struct NATTable: Sendable {
+    /// One translated flow.
+    public struct Entry: Hashable, Sendable {
+        /// The tuple of the flow's first packet, as it arrived.
+        public let original: FlowKey
+        /// The tuple replies carry: its source is where the flow was sent, its destination where it
+        /// appears to come from.
+        public internal(set) var reply: FlowKey
+        public let createdAt: UInt64
+        public internal(set) var lastSeen: UInt64
+        /// Whether a reply was seen (UDP's `stream` timeout, TCP established).
+        public internal(set) var seenReply = false
+        /// TCP: a FIN or RST was seen.
+        public internal(set) var closing = false
+        /// When the entry expires without traffic; `UInt64.max` when entries never expire.
+        public internal(set) var expiresAt: UInt64
+
+        /// Where packets of the original direction are sent: the reply tuple's source.
+        public var destination: NATTarget { NATTarget(address: reply.source, port: reply.sourcePort) }
+        /// The source packets of the original direction leave with: the reply tuple's destination.
+        public var source: NATTarget { NATTarget(address: reply.destination, port: reply.destinationPort) }
+        /// Whether the destination is rewritten (DNAT).
+        public var translatesDestination: Bool {
+            reply.source != original.destination || reply.sourcePort != original.destinationPort
         }
-        // NAT44 only: IPv6 passes untouched.
-        guard packet.isIP, !packet.source.isIPv6 else {
-            return Decision(action: .accept, reason: .notConcerned, hook: hook, packet: packet)
+        /// Whether the source is rewritten (SNAT, masquerade).
+        public var translatesSource: Bool {
+            reply.destination != original.source || reply.destinationPort != original.sourcePort
         }
-        let options = configuration.nat
-        let timeout: UInt64 = switch packet.protocol {
-        case .udp: configuration.timeouts.udp
-        case .tcp: configuration.timeouts.tcpEstablished
-        default: configuration.timeouts.icmp
-        }
-        if !outbound {
-            guard let key = FlowKey(packet), let original = nat.reverse[key], let mapping = nat.forward[original],
-                  mapping.expiresAt > now else {
-                return Decision(action: .accept, reason: .notConcerned, hook: hook, packet: packet)
-            }
-            nat.forward[original]?.expiresAt = now &+ timeout
-            let ports = packet.protocol == .udp || packet.protocol == .tcp
-            let rewrite = AddressRewrite(outbound: false, oldAddress: packet.destination, oldPort: ports ? packet.destinationPort : nil,
-                                         newAddress: original.source, newPort: ports ? original.sourcePort : nil,
-                                         checksumWasZero: packet.protocol == .udp && packet.udpChecksum == 0, checksumBroken: false)
-            Self.rewrite(frame, packet: packet, destination: true, address: original.source,
-                         port: ports ? original.sourcePort : nil, portInChecksum: true)
-            return Decision(action: .accept, reason: .translated, hook: hook, packet: packet, rewrite: rewrite)
-        }
-        let newAddress = options.sourceAddress ?? packet.source
-        let hasPorts = (packet.protocol == .udp || packet.protocol == .tcp) && packet.hasTransportHeader
-        guard let key = FlowKey(packet), hasPorts || packet.isICMP else {
-            // Later fragments and other protocols: the address only.
-            guard newAddress != packet.source else { return Decision(action: .accept, reason: .notConcerned, hook: hook, packet: packet) }
-            Self.rewrite(frame, packet: packet, destination: false, address: newAddress, port: nil, portInChecksum: true)
-            let rewrite = AddressRewrite(outbound: true, oldAddress: packet.source, oldPort: nil, newAddress: newAddress,
-                                         newPort: nil, checksumWasZero: false, checksumBroken: false)
-            return Decision(action: .accept, reason: .translated, hook: hook, packet: packet, rewrite: rewrite)
-        }
-        var mapping = nat.forward[key]
-        if let existing = mapping, existing.expiresAt <= now {
-            nat.reverse[FlowKey(protocol: key.protocol, source: key.destination, sourcePort: key.destinationPort,
-                                destination: existing.address, destinationPort: existing.port)] = nil
-            nat.forward[key] = nil
-            mapping = nil
-        }
-        if mapping == nil {
-            if nat.forward.count >= nat.capacity { nat.sweep(now: now) }
-            guard nat.forward.count < nat.capacity else {
-                return Decision(action: .drop, reason: .natTableFull, hook: hook, packet: packet)
-            }
-            let port = hasPorts ? choosePort(for: key, address: newAddress) : key.sourcePort
-            let created = NATTable.Mapping(original: key, address: newAddress, port: port, expiresAt: now &+ timeout)
-            nat.forward[key] = created
-            nat.reverse[FlowKey(protocol: key.protocol, source: key.destination, sourcePort: key.destinationPort,
-                                destination: newAddress, destinationPort: port)] = key
-            mapping = created
-        }
-        guard var current = mapping else { return Decision(action: .accept, reason: .notConcerned, hook: hook, packet: packet) }
-        current.expiresAt = now &+ timeout
-        nat.forward[key] = current
-        let newPort: UInt16? = hasPorts ? current.port : nil
-        let zeroChecksum = packet.protocol == .udp && packet.udpChecksum == 0
-        let bug = options.checksum == .offloadBug && packet.protocol == .udp && !zeroChecksum
-        let portChanged = newPort != nil && newPort != packet.sourcePort
-        Self.rewrite(frame, packet: packet, destination: false, address: current.address, port: newPort, portInChecksum: !bug)
-        let rewrite = AddressRewrite(outbound: true, oldAddress: packet.source, oldPort: hasPorts ? packet.sourcePort : nil,
-                                     newAddress: current.address, newPort: newPort, checksumWasZero: zeroChecksum,
-                                     checksumBroken: bug && portChanged)
-        let changed = current.address != packet.source || portChanged
-        return Decision(action: .accept, reason: changed ? .translated : .notConcerned, hook: hook, packet: packet,
-                        rewrite: changed ? rewrite : nil)
     }
 
-    /// A source port for a new mapping: random under `--random-fully`, otherwise the flow's own port if
-    /// no other mapping uses it, else the next free one.
-    func choosePort(for key: FlowKey, address: IPAddress) -> UInt16 {
-        let range = configuration.nat.ports
-        let span = UInt64(range.upper) - UInt64(range.lower) + 1
-        func free(_ port: UInt16) -> Bool {
-            nat.reverse[FlowKey(protocol: key.protocol, source: key.destination, sourcePort: key.destinationPort,
-                                destination: address, destinationPort: port)] == nil
-        }
-        if !configuration.nat.randomFully, range.contains(key.sourcePort), free(key.sourcePort) { return key.sourcePort }
-        for _ in 0..<64 {
-            let candidate: UInt16
-            if configuration.nat.randomFully {
-                candidate = UInt16(truncatingIfNeeded: UInt64(range.lower) + nat.random.next() % span)
-            } else {
-                candidate = UInt16(truncatingIfNeeded: UInt64(range.lower) + UInt64(nat.nextPort) % span)
-                nat.nextPort &+= 1
-            }
-            if free(candidate) { return candidate }
-        }
-        return range.lower
+    /// How long entries live.
+    public enum Expiry: Hashable, Sendable {
+        /// For the whole run.
+        case never
+        /// Linux's conntrack timeouts by protocol and state (`net.netfilter.nf_conntrack_*_timeout*`).
+        case conntrack(ConntrackTimeouts)
     }
 
-    /// Rewrites the IPv4 source (or destination) address and port in place, patching the IPv4 header
-    /// checksum and the UDP/TCP checksum by RFC 1624. With `portInChecksum` false the port change is
-    /// left out of the transport checksum (the offload bug). A zero UDP checksum stays zero.
-    static func rewrite(_ frame: UnsafeMutableRawBufferPointer, packet: PacketFields, destination: Bool,
-                        address: IPAddress, port: UInt16?, portInChecksum: Bool) {
-        guard case .v4(let newAddress) = address else { return }
-        let ip = packet.networkOffset
-        let addressOffset = ip + (destination ? 16 : 12)
-        guard frame.count >= ip + 20 else { return }
-        let oldAddress = UnsafeRawBufferPointer(frame).getInteger(at: addressOffset, as: UInt32.self)
-        let oldHigh = UInt16(truncatingIfNeeded: oldAddress >> 16), oldLow = UInt16(truncatingIfNeeded: oldAddress)
-        let newHigh = UInt16(truncatingIfNeeded: newAddress.rawValue >> 16), newLow = UInt16(truncatingIfNeeded: newAddress.rawValue)
-        frame.setInteger(newAddress.rawValue, at: addressOffset, as: UInt32.self)
-        var ipChecksum = frame.getInteger(at: ip + 10, as: UInt16.self)
-        ipChecksum = InternetChecksum.updated(ipChecksum, replacing: oldHigh, with: newHigh)
-        ipChecksum = InternetChecksum.updated(ipChecksum, replacing: oldLow, with: newLow)
-        frame.setInteger(ipChecksum, at: ip + 10, as: UInt16.self)
-        guard packet.hasTransportHeader, packet.protocol == .udp || packet.protocol == .tcp else { return }
-        let transport = packet.transportOffset
-        let checksumOffset = transport + (packet.protocol == .udp ? 6 : 16)
-        guard frame.count >= checksumOffset + 2 else { return }
-        let portOffset = transport + (destination ? 2 : 0)
-        let oldPort = frame.getInteger(at: portOffset, as: UInt16.self)
-        if let port { frame.setInteger(port, at: portOffset, as: UInt16.self) }
-        var checksum = frame.getInteger(at: checksumOffset, as: UInt16.self)
-        if packet.protocol == .udp && checksum == 0 { return }
-        checksum = InternetChecksum.updated(checksum, replacing: oldHigh, with: newHigh)
-        checksum = InternetChecksum.updated(checksum, replacing: oldLow, with: newLow)
-        if let port, portInChecksum { checksum = InternetChecksum.updated(checksum, replacing: oldPort, with: port) }
-        if packet.protocol == .udp && checksum == 0 { checksum = 0xFFFF }
-        frame.setInteger(checksum, at: checksumOffset, as: UInt16.self)
+    /// Which way a packet travels relative to its entry.
+    public enum Direction: Hashable, Sendable {
+        case original, reply
+    }
+
+    /// Most entries kept (`nf_conntrack_max`).
+    public let capacity: Int
+    public let expiry: Expiry
+    /// Entries by original tuple.
+    private var entries: [FlowKey: Entry] = [:]
+    /// Reply tuple → original tuple.
+    private var replies: [FlowKey: FlowKey] = [:]
+
+    /// - Parameters:
+    ///   - capacity: most entries; a new flow beyond it is refused (``NATResult/tableFull``).
+    ///   - expiry: how long entries live.
+    public init(capacity: Int = .max, expiry: Expiry = .never) {
+        self.capacity = max(1, capacity)
+        self.expiry = expiry
+    }
+
+    /// Entries in the table, expired ones not yet removed included.
+    public var count: Int { entries.count }
+
+    /// The entry whose original tuple is `key`, expired or not.
+    public func entry(original key: FlowKey) -> Entry? { entries[key] }
+
+    /// The entry whose reply tuple is `key`, expired or not.
+    public func entry(reply key: FlowKey) -> Entry? { replies[key].flatMap { entries[$0] } }
+
+    /// Whether some entry's replies carry `key` (a port allocator must not hand out a tuple twice).
+    public func isReplyTupleInUse(_ key: FlowKey) -> Bool { replies[key] != nil }
+
+    /// Every entry, in no particular order.
+    public var allEntries: Dictionary<FlowKey, Entry>.Values { entries.values }
+
+    /// The live entry `key` belongs to and which way it travels: replies first (a tuple that is an
+    /// entry's reply is that flow's reply), then originals. An expired original is removed; an expired
+    /// reply does not match.
+    public mutating func lookup(_ key: FlowKey, now: UInt64) -> (entry: Entry, direction: Direction)? {
+        if let entry = entry(reply: key), entry.expiresAt > now { return (entry, .reply) }
+        guard let entry = entries[key] else { return nil }
+        guard entry.expiresAt > now else {
+            remove(original: key)
+            return nil
+        }
+        return (entry, .original)
+    }
+
+    /// Makes sure a new entry fits: when the table is full, removes the expired entries.
+    /// - Returns: false when it is still full.
+    public mutating func makeRoom(now: UInt64) -> Bool {
+        if entries.count >= capacity { sweep(now: now) }
+        return entries.count < capacity
+    }
+
+    /// Adds an entry (replacing one with the same original tuple).
+    /// - Parameters:
+    ///   - original: the first packet's tuple.
+    ///   - reply: the tuple its replies will carry.
+    ///   - now: virtual time.
+    /// - Returns: the entry, or nil when the table is full (call ``makeRoom(now:)`` first to sweep).
+    @discardableResult
+    public mutating func insert(original: FlowKey, reply: FlowKey, now: UInt64) -> Entry? {
+        if entries[original] == nil, entries.count >= capacity { return nil }
+        remove(original: original)
+        let entry = Entry(original: original, reply: reply, createdAt: now, lastSeen: now,
+                          expiresAt: expiresAt(lastSeen: now, proto: original.protocol, seenReply: false, closing: false))
+        entries[original] = entry
+        replies[reply] = original
+        return entry
+    }
+
+    /// Gives an entry a new reply tuple: SNAT added to a DNATed flow (a hairpin), as `nf_nat_setup_info`
+    /// does for the second manipulation.
+    /// - Returns: the entry, or nil when there is none for `original`.
+    @discardableResult
+    public mutating func setReply(_ reply: FlowKey, original: FlowKey) -> Entry? {
+        guard var entry = entries[original] else { return nil }
+        replies[entry.reply] = nil
+        entry.reply = reply
+        entries[original] = entry
+        replies[reply] = original
+        return entry
+    }
+
+    /// Records a packet of the entry's flow: refreshes its timeout, notes a reply or TCP's FIN or RST.
+    /// - Returns: the entry as it is now.
+    @discardableResult
+    public mutating func refresh(original: FlowKey, direction: Direction, tcpFlags: TCPFlags = TCPFlags(), now: UInt64) -> Entry? {
+        guard var entry = entries[original] else { return nil }
+        if direction == .reply { entry.seenReply = true }
+        if original.protocol == .tcp, tcpFlags.contains(.fin) || tcpFlags.contains(.rst) { entry.closing = true }
+        entry.lastSeen = now
+        entry.expiresAt = expiresAt(lastSeen: now, proto: original.protocol, seenReply: entry.seenReply, closing: entry.closing)
+        entries[original] = entry
+        return entry
+    }
+
+    /// Removes the entry with this original tuple, both ways.
+    @discardableResult
+    public mutating func remove(original: FlowKey) -> Entry? {
+        guard let entry = entries.removeValue(forKey: original) else { return nil }
+        if replies[entry.reply] == original { replies[entry.reply] = nil }
+        return entry
+    }
+
+    /// Removes every entry `condition` selects, as `conntrack -D` with filters does (kube-proxy deletes a
+    /// removed endpoint's UDP entries: pkg/proxy/conntrack).
+    public mutating func removeAll(where condition: (Entry) -> Bool) {
+        for entry in entries.values where condition(entry) { remove(original: entry.original) }
+    }
+
+    /// Removes the entries expired by `now`.
+    public mutating func sweep(now: UInt64) {
+        entries = entries.filter { $0.value.expiresAt > now }
+        replies = replies.filter { entries[$0.value] != nil }
+    }
+
+    private func expiresAt(lastSeen: UInt64, proto: IPProtocol, seenReply: Bool, closing: Bool) -> UInt64 {
+        guard case .conntrack(let timeouts) = expiry else { return .max }
+        let (sum, overflow) = lastSeen.addingReportingOverflow(timeouts.timeout(for: proto, seenReply: seenReply, closing: closing))
+        return overflow ? .max : sum
     }
 }

@@ -13,17 +13,24 @@ public struct RuleWarning: Hashable, Sendable, CustomStringConvertible {
 /// device that cannot read inside VXLAN, connection states the device never assigns, and rules shadowed
 /// by an earlier rule that matches everything they match.
 public enum RuleLint {
-    public static func warnings(for configuration: FirewallConfiguration) -> [RuleWarning] {
+    /// The warnings for any device: its kind's ``PacketInspector/lint(_:)``.
+    public static func warnings(for configuration: FirewallConfiguration) -> [RuleWarning] { configuration.warnings }
+
+    /// The warnings for a rule-based kind's rules.
+    /// - Parameters:
+    ///   - inspector: the kind's options (its rules).
+    ///   - configuration: the device, for its name and whether it reads inside VXLAN.
+    public static func warnings<Inspector: RuleBasedInspector>(for inspector: Inspector, of configuration: FirewallConfiguration) -> [RuleWarning] {
         var warnings: [RuleWarning] = []
         for chain in Chain.allCases {
-            guard let set = configuration.chains[chain] else { continue }
+            guard let set = inspector.rules[chain] else { continue }
             for (index, rule) in set.rules.enumerated() {
                 let name = "rule \(index + 1) (`\(rule.description)`) of \(configuration.title)'s \(chain) chain"
-                if let reason = neverMatches(rule.match, configuration: configuration) {
+                if let reason = neverMatches(rule.match, inspector: inspector, configuration: configuration) {
                     warnings.append(RuleWarning(chain: chain, ruleIndex: index, message: "\(name) can never match: \(reason)"))
                     continue
                 }
-                if let earlier = set.rules[..<index].firstIndex(where: { $0.match.covers(rule.match) && neverMatches($0.match, configuration: configuration) == nil }) {
+                if let earlier = set.rules[..<index].firstIndex(where: { $0.match.covers(rule.match) && neverMatches($0.match, inspector: inspector, configuration: configuration) == nil }) {
                     let other = set.rules[earlier]
                     let effect = other.action == rule.action ? "it is redundant" : "its \(rule.action) never happens"
                     warnings.append(RuleWarning(chain: chain, ruleIndex: index,
@@ -35,7 +42,8 @@ public enum RuleLint {
     }
 
     /// Why a match is empty, or nil when some packet could meet it.
-    static func neverMatches(_ match: RuleMatch, configuration: FirewallConfiguration) -> String? {
+    static func neverMatches<Inspector: RuleBasedInspector>(_ match: RuleMatch, inspector: Inspector,
+                                                           configuration: FirewallConfiguration) -> String? {
         let ranges: [(String, Bool)] = [
             ("source port range", match.sourcePorts?.contains { $0.isEmpty } ?? false),
             ("destination port range", match.destinationPorts?.contains { $0.isEmpty } ?? false),
@@ -69,8 +77,8 @@ public enum RuleLint {
         }
         if let states = match.states {
             if states.isEmpty { return "it lists no connection state" }
-            if !configuration.kind.matchesConnectionState { return "\(configuration.title) keeps no connection state" }
-            if states == .untracked && configuration.notrack.isEmpty { return "nothing is exempt from tracking (no notrack rules), so no packet is untracked" }
+            if !Inspector.matchesConnectionState { return "\(configuration.title) keeps no connection state" }
+            if states == .untracked && (inspector.connectionTracking?.notrack.isEmpty ?? true) { return "nothing is exempt from tracking (no notrack rules), so no packet is untracked" }
         }
         if let source = match.source, let destination = match.destination,
            !source.contains(where: { from in destination.contains { $0.isIPv6 == from.isIPv6 } }) {

@@ -111,15 +111,15 @@ public struct ARPPacket {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var hardwareType: ARPHardwareType { ARPHardwareType(rawValue: bytes.getInteger(at: 0, as: UInt16.self)) }
-    @inlinable public var protocolType: EtherType { EtherType(rawValue: bytes.getInteger(at: 2, as: UInt16.self)) }
-    @inlinable public var hardwareAddressLength: UInt8 { bytes.getInteger(at: 4, as: UInt8.self) }
-    @inlinable public var protocolAddressLength: UInt8 { bytes.getInteger(at: 5, as: UInt8.self) }
-    @inlinable public var operation: ARPOperation { ARPOperation(rawValue: bytes.getInteger(at: 6, as: UInt16.self)) }
-    @inlinable public var senderHardwareAddress: MACAddress { MACAddress(reading: bytes, at: 8) }
-    @inlinable public var senderProtocolAddress: IPv4Address { IPv4Address(rawValue: bytes.getInteger(at: 14, as: UInt32.self)) }
-    @inlinable public var targetHardwareAddress: MACAddress { MACAddress(reading: bytes, at: 18) }
-    @inlinable public var targetProtocolAddress: IPv4Address { IPv4Address(rawValue: bytes.getInteger(at: 24, as: UInt32.self)) }
+    @inlinable public var hardwareType: ARPHardwareType { ARPHardwareType(rawValue: bytes.getInteger(at: Field.hardwareType.lowerBound, as: UInt16.self)) }
+    @inlinable public var protocolType: EtherType { EtherType(rawValue: bytes.getInteger(at: Field.protocolType.lowerBound, as: UInt16.self)) }
+    @inlinable public var hardwareAddressLength: UInt8 { bytes.getInteger(at: Field.hardwareAddressLength, as: UInt8.self) }
+    @inlinable public var protocolAddressLength: UInt8 { bytes.getInteger(at: Field.protocolAddressLength, as: UInt8.self) }
+    @inlinable public var operation: ARPOperation { ARPOperation(rawValue: bytes.getInteger(at: Field.operation.lowerBound, as: UInt16.self)) }
+    @inlinable public var senderHardwareAddress: MACAddress { MACAddress(reading: bytes, at: Field.senderHardwareAddress.lowerBound) }
+    @inlinable public var senderProtocolAddress: IPv4Address { IPv4Address(rawValue: bytes.getInteger(at: Field.senderProtocolAddress.lowerBound, as: UInt32.self)) }
+    @inlinable public var targetHardwareAddress: MACAddress { MACAddress(reading: bytes, at: Field.targetHardwareAddress.lowerBound) }
+    @inlinable public var targetProtocolAddress: IPv4Address { IPv4Address(rawValue: bytes.getInteger(at: Field.targetProtocolAddress.lowerBound, as: UInt32.self)) }
 }
 
 /// An Ethernet/IPv4 ARP packet as a plain value.
@@ -150,7 +150,8 @@ public struct ARPMessage: Hashable, Sendable, CustomStringConvertible {
                                found: "\(packet.hardwareType.rawValue)")
         }
         guard packet.protocolType == .ipv4 else {
-            throw .unsupported(.arp, offset: packet.frameOffset + 2, expected: "protocol type IPv4 (0x0800)",
+            throw .unsupported(.arp, offset: packet.frameOffset + ARPPacket.Field.protocolType.lowerBound,
+                               expected: "protocol type IPv4 (0x0800)",
                                found: hex16(packet.protocolType.rawValue))
         }
         self.init(operation: packet.operation, senderHardwareAddress: packet.senderHardwareAddress,
@@ -166,15 +167,15 @@ public struct ARPMessage: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func emit(into bytes: UnsafeMutableRawBufferPointer) {
         precondition(bytes.count >= Self.length, "buffer too small for the ARP packet")
-        bytes.setInteger(ARPHardwareType.ethernet.rawValue, at: 0, as: UInt16.self)
-        bytes.setInteger(EtherType.ipv4.rawValue, at: 2, as: UInt16.self)
-        bytes.setInteger(6, at: 4, as: UInt8.self)
-        bytes.setInteger(4, at: 5, as: UInt8.self)
-        bytes.setInteger(operation.rawValue, at: 6, as: UInt16.self)
-        senderHardwareAddress.write(into: bytes, at: 8)
-        bytes.setInteger(senderProtocolAddress.rawValue, at: 14, as: UInt32.self)
-        targetHardwareAddress.write(into: bytes, at: 18)
-        bytes.setInteger(targetProtocolAddress.rawValue, at: 24, as: UInt32.self)
+        bytes.setInteger(ARPHardwareType.ethernet.rawValue, at: ARPPacket.Field.hardwareType.lowerBound, as: UInt16.self)
+        bytes.setInteger(EtherType.ipv4.rawValue, at: ARPPacket.Field.protocolType.lowerBound, as: UInt16.self)
+        bytes.setInteger(6, at: ARPPacket.Field.hardwareAddressLength, as: UInt8.self)
+        bytes.setInteger(4, at: ARPPacket.Field.protocolAddressLength, as: UInt8.self)
+        bytes.setInteger(operation.rawValue, at: ARPPacket.Field.operation.lowerBound, as: UInt16.self)
+        senderHardwareAddress.write(into: bytes, at: ARPPacket.Field.senderHardwareAddress.lowerBound)
+        bytes.setInteger(senderProtocolAddress.rawValue, at: ARPPacket.Field.senderProtocolAddress.lowerBound, as: UInt32.self)
+        targetHardwareAddress.write(into: bytes, at: ARPPacket.Field.targetHardwareAddress.lowerBound)
+        bytes.setInteger(targetProtocolAddress.rawValue, at: ARPPacket.Field.targetProtocolAddress.lowerBound, as: UInt32.self)
     }
 
     /// tcpdump's summary: `ARP request who-has 192.0.2.2 tell 192.0.2.1`.

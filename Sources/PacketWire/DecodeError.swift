@@ -1,6 +1,8 @@
 /// The protocol layer a decoding problem was found in.
 public enum Layer: String, Sendable, Hashable, CaseIterable, Codable {
     case ethernet, vlan, arp, ipv4, ipv6, udp, tcp, icmpv4, icmpv6, vxlan
+    /// Linux cooked capture (`tcpdump -i any`), Geneve (RFC 8926), VXLAN-GPE, NSH (RFC 8300).
+    case linuxCooked, geneve, vxlanGPE, nsh
 }
 
 /// Why a frame could not be decoded: the first problem found, with where it was.

@@ -149,8 +149,8 @@ public struct EthernetFrame {
         self.headerLength = headerLength
     }
 
-    @inlinable public var destination: MACAddress { MACAddress(reading: bytes, at: 0) }
-    @inlinable public var source: MACAddress { MACAddress(reading: bytes, at: 6) }
+    @inlinable public var destination: MACAddress { MACAddress(reading: bytes, at: Field.destination.lowerBound) }
+    @inlinable public var source: MACAddress { MACAddress(reading: bytes, at: Field.source.lowerBound) }
     /// The EtherType after any VLAN tags: what the payload is.
     @inlinable public var etherType: EtherType { EtherType(rawValue: bytes.getInteger(at: headerLength - 2, as: UInt16.self)) }
     @inlinable public var vlanTagCount: Int { (headerLength - Self.minimumHeaderLength) / 4 }
@@ -261,8 +261,8 @@ public struct EthernetHeader: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func emit(into bytes: UnsafeMutableRawBufferPointer) {
         precondition(bytes.count >= headerLength, "buffer too small for the Ethernet header")
-        destination.write(into: bytes, at: 0)
-        source.write(into: bytes, at: 6)
+        destination.write(into: bytes, at: EthernetFrame.Field.destination.lowerBound)
+        source.write(into: bytes, at: EthernetFrame.Field.source.lowerBound)
         var offset = 12
         for tag in vlanTags {
             bytes.setInteger(tag.tagProtocol.rawValue, at: offset, as: UInt16.self)

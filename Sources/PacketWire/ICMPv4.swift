@@ -161,17 +161,17 @@ public struct ICMPv4Message {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var type: ICMPv4Type { ICMPv4Type(rawValue: bytes.getInteger(at: 0, as: UInt8.self)) }
-    @inlinable public var code: UInt8 { bytes.getInteger(at: 1, as: UInt8.self) }
-    @inlinable public var checksum: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
+    @inlinable public var type: ICMPv4Type { ICMPv4Type(rawValue: bytes.getInteger(at: Field.type, as: UInt8.self)) }
+    @inlinable public var code: UInt8 { bytes.getInteger(at: Field.code, as: UInt8.self) }
+    @inlinable public var checksum: UInt16 { bytes.getInteger(at: Field.checksum.lowerBound, as: UInt16.self) }
     /// Bytes 4-7 as one word, whatever the type makes of them.
-    @inlinable public var restOfHeader: UInt32 { bytes.getInteger(at: 4, as: UInt32.self) }
+    @inlinable public var restOfHeader: UInt32 { bytes.getInteger(at: Field.restOfHeader.lowerBound, as: UInt32.self) }
     /// Echo request/reply: the identifier (bytes 4-5).
-    @inlinable public var identifier: UInt16 { bytes.getInteger(at: 4, as: UInt16.self) }
+    @inlinable public var identifier: UInt16 { bytes.getInteger(at: Field.identifier.lowerBound, as: UInt16.self) }
     /// Echo request/reply: the sequence number (bytes 6-7).
-    @inlinable public var sequenceNumber: UInt16 { bytes.getInteger(at: 6, as: UInt16.self) }
+    @inlinable public var sequenceNumber: UInt16 { bytes.getInteger(at: Field.sequenceNumber.lowerBound, as: UInt16.self) }
     /// Destination unreachable, code 4 (RFC 1191 §4): the MTU of the next-hop network (bytes 6-7).
-    @inlinable public var nextHopMTU: UInt16 { bytes.getInteger(at: 6, as: UInt16.self) }
+    @inlinable public var nextHopMTU: UInt16 { bytes.getInteger(at: Field.nextHopMTU.lowerBound, as: UInt16.self) }
     /// Everything after the 8-byte header: echo data, or the quoted datagram of an error.
     @inlinable public var payload: UnsafeRawBufferPointer { bytes.dropFirst(count: Self.headerLength) }
     @inlinable public var payloadOffset: Int { frameOffset + Self.headerLength }
@@ -193,14 +193,14 @@ public struct ICMPv4Message {
 
     /// RFC 792: the checksum covers the whole message, header and data.
     @inlinable
-    public var checksumIsValid: Bool { InternetChecksum.checksum(bytes) == 0 }
+    public func checksumIsValid() -> Bool { InternetChecksum.checksum(bytes) == 0 }
 
     /// The checksum the message should carry.
     @inlinable
-    public var expectedChecksum: UInt16 {
+    public func expectedChecksum() -> UInt16 {
         var state = InternetChecksum()
-        state.add(bytes.slice(0..<2))
-        state.add(bytes.dropFirst(count: 4))
+        state.add(bytes.slice(0..<Field.checksum.lowerBound))
+        state.add(bytes.dropFirst(count: Field.checksum.upperBound))
         return state.checksum
     }
 }
@@ -280,7 +280,8 @@ public struct MutableICMPv4Message {
     @inlinable public var payload: UnsafeMutableRawBufferPointer { bytes.dropFirst(count: ICMPv4Message.headerLength) }
     @inlinable public var payloadOffset: Int { frameOffset + ICMPv4Message.headerLength }
 
-    @inlinable public var checksumIsValid: Bool { readOnly.checksumIsValid }
+    @inlinable public func checksumIsValid() -> Bool { readOnly.checksumIsValid() }
+    @inlinable public func expectedChecksum() -> UInt16 { readOnly.expectedChecksum() }
 
     /// Computes the checksum over the whole message and writes it (RFC 792).
     @inlinable
@@ -326,12 +327,12 @@ public struct ICMPv4Header: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Reads the header from a checked view.
-    /// - Throws: `badChecksum` at the checksum field when `verifyChecksum` and the checksum is wrong.
+    /// - Throws: `badChecksum` at the checksum field when `verifyingChecksum` and the checksum is wrong.
     @inlinable
-    public init(_ message: ICMPv4Message, verifyChecksum: Bool = true) throws(DecodeError) {
-        if verifyChecksum && !message.checksumIsValid {
-            throw .badChecksum(.icmpv4, offset: message.frameOffset + 2, expected: message.expectedChecksum,
-                               found: message.checksum)
+    public init(_ message: ICMPv4Message, verifyingChecksum: Bool = true) throws(DecodeError) {
+        if verifyingChecksum && !message.checksumIsValid() {
+            throw .badChecksum(.icmpv4, offset: message.frameOffset + ICMPv4Message.Field.checksum.lowerBound,
+                               expected: message.expectedChecksum(), found: message.checksum)
         }
         let kind: Kind = switch message.type {
         case .echoRequest where message.code == 0:
@@ -390,11 +391,13 @@ public struct ICMPv4Header: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func emit(into bytes: UnsafeMutableRawBufferPointer) {
         precondition(bytes.count >= length, "buffer too small for the ICMPv4 message")
-        bytes.setInteger(type.rawValue, at: 0, as: UInt8.self)
-        bytes.setInteger(code, at: 1, as: UInt8.self)
-        bytes.setInteger(0, at: 2, as: UInt16.self)
-        bytes.setInteger(restOfHeader, at: 4, as: UInt32.self)
-        bytes.setInteger(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(0..<length))), at: 2, as: UInt16.self)
+        typealias Field = ICMPv4Message.Field
+        bytes.setInteger(type.rawValue, at: Field.type, as: UInt8.self)
+        bytes.setInteger(code, at: Field.code, as: UInt8.self)
+        bytes.setInteger(0, at: Field.checksum.lowerBound, as: UInt16.self)
+        bytes.setInteger(restOfHeader, at: Field.restOfHeader.lowerBound, as: UInt32.self)
+        bytes.setInteger(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(0..<length))),
+                         at: Field.checksum.lowerBound, as: UInt16.self)
     }
 
     /// A tcpdump-like line: `ICMP echo request id 7326 seq 1 len 64`.

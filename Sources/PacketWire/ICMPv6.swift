@@ -153,17 +153,17 @@ public struct ICMPv6Message {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var type: ICMPv6Type { ICMPv6Type(rawValue: bytes.getInteger(at: 0, as: UInt8.self)) }
-    @inlinable public var code: UInt8 { bytes.getInteger(at: 1, as: UInt8.self) }
-    @inlinable public var checksum: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
+    @inlinable public var type: ICMPv6Type { ICMPv6Type(rawValue: bytes.getInteger(at: Field.type, as: UInt8.self)) }
+    @inlinable public var code: UInt8 { bytes.getInteger(at: Field.code, as: UInt8.self) }
+    @inlinable public var checksum: UInt16 { bytes.getInteger(at: Field.checksum.lowerBound, as: UInt16.self) }
     /// Bytes 4-7 as one word, whatever the type makes of them.
-    @inlinable public var restOfHeader: UInt32 { bytes.getInteger(at: 4, as: UInt32.self) }
+    @inlinable public var restOfHeader: UInt32 { bytes.getInteger(at: Field.restOfHeader.lowerBound, as: UInt32.self) }
     /// Echo request/reply (RFC 4443 §4): the identifier (bytes 4-5).
-    @inlinable public var identifier: UInt16 { bytes.getInteger(at: 4, as: UInt16.self) }
+    @inlinable public var identifier: UInt16 { bytes.getInteger(at: Field.identifier.lowerBound, as: UInt16.self) }
     /// Echo request/reply: the sequence number (bytes 6-7).
-    @inlinable public var sequenceNumber: UInt16 { bytes.getInteger(at: 6, as: UInt16.self) }
+    @inlinable public var sequenceNumber: UInt16 { bytes.getInteger(at: Field.sequenceNumber.lowerBound, as: UInt16.self) }
     /// Packet too big (RFC 4443 §3.2): the MTU of the next-hop link (bytes 4-7).
-    @inlinable public var mtu: UInt32 { bytes.getInteger(at: 4, as: UInt32.self) }
+    @inlinable public var mtu: UInt32 { bytes.getInteger(at: Field.mtu.lowerBound, as: UInt32.self) }
     /// Everything after the 8-byte header: echo data, the quoted packet of an error, or an ND body.
     @inlinable public var payload: UnsafeRawBufferPointer { bytes.dropFirst(count: Self.headerLength) }
     @inlinable public var payloadOffset: Int { frameOffset + Self.headerLength }
@@ -192,8 +192,8 @@ public struct ICMPv6Message {
     public func expectedChecksum(_ pseudoHeader: PseudoHeader) -> UInt16 {
         var state = InternetChecksum()
         pseudoHeader.add(to: &state, protocol: .icmpv6, upperLength: bytes.count)
-        state.add(bytes.slice(0..<2))
-        state.add(bytes.dropFirst(count: 4))
+        state.add(bytes.slice(0..<Field.checksum.lowerBound))
+        state.add(bytes.dropFirst(count: Field.checksum.upperBound))
         return state.checksum
     }
 }
@@ -325,14 +325,14 @@ public struct ICMPv6Header: Hashable, Sendable, CustomStringConvertible {
         self.payloadLength = payloadLength
     }
 
-    /// Reads the header from a checked view and verifies its checksum, which RFC 4443 §2.3 makes
-    /// mandatory.
+    /// Reads the header from a checked view. The checksum, which RFC 4443 §2.3 makes mandatory, is
+    /// verified when `pseudoHeader` is given, as for UDP and TCP.
     /// - Parameter pseudoHeader: the `.ipv6` pseudo-header of the packet that carried the message.
     /// - Throws: `badChecksum` at the checksum field.
     @inlinable
-    public init(_ message: ICMPv6Message, verifyingWith pseudoHeader: PseudoHeader) throws(DecodeError) {
-        guard message.checksumIsValid(pseudoHeader) else {
-            throw .badChecksum(.icmpv6, offset: message.frameOffset + 2,
+    public init(_ message: ICMPv6Message, verifyingWith pseudoHeader: PseudoHeader? = nil) throws(DecodeError) {
+        if let pseudoHeader, !message.checksumIsValid(pseudoHeader) {
+            throw .badChecksum(.icmpv6, offset: message.frameOffset + ICMPv6Message.Field.checksum.lowerBound,
                                expected: message.expectedChecksum(pseudoHeader), found: message.checksum)
         }
         let kind: Kind = switch message.type {
@@ -395,12 +395,14 @@ public struct ICMPv6Header: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func emit(into bytes: UnsafeMutableRawBufferPointer, checksum pseudoHeader: PseudoHeader) {
         precondition(bytes.count >= length, "buffer too small for the ICMPv6 message")
-        bytes.setInteger(type.rawValue, at: 0, as: UInt8.self)
-        bytes.setInteger(code, at: 1, as: UInt8.self)
-        bytes.setInteger(0, at: 2, as: UInt16.self)
-        bytes.setInteger(restOfHeader, at: 4, as: UInt32.self)
+        typealias Field = ICMPv6Message.Field
+        bytes.setInteger(type.rawValue, at: Field.type, as: UInt8.self)
+        bytes.setInteger(code, at: Field.code, as: UInt8.self)
+        bytes.setInteger(0, at: Field.checksum.lowerBound, as: UInt16.self)
+        bytes.setInteger(restOfHeader, at: Field.restOfHeader.lowerBound, as: UInt32.self)
         let message = UnsafeRawBufferPointer(bytes.slice(0..<length))
-        bytes.setInteger(pseudoHeader.checksum(of: message, protocol: .icmpv6), at: 2, as: UInt16.self)
+        bytes.setInteger(pseudoHeader.checksum(of: message, protocol: .icmpv6), at: Field.checksum.lowerBound,
+                         as: UInt16.self)
     }
 
     /// A tcpdump-like line: `ICMPv6 packet too big, mtu 1280 len 72`.

@@ -44,7 +44,7 @@ public struct IPv4Packet {
         guard bytes.count >= Self.minimumHeaderLength else {
             throw .truncated(.ipv4, offset: frameOffset, needed: Self.minimumHeaderLength, available: bytes.count)
         }
-        let first = bytes.getInteger(at: 0, as: UInt8.self)
+        let first = bytes.getInteger(at: Field.versionAndHeaderLength, as: UInt8.self)
         guard first >> 4 == 4 else {
             throw .badVersion(.ipv4, offset: frameOffset, expected: 4, found: Int(first >> 4))
         }
@@ -56,13 +56,14 @@ public struct IPv4Packet {
         guard bytes.count >= headerLength else {
             throw .truncated(.ipv4, offset: frameOffset, needed: headerLength, available: bytes.count)
         }
-        let totalLength = Int(bytes.getInteger(at: 2, as: UInt16.self))
+        let totalLength = Int(bytes.getInteger(at: Field.totalLength.lowerBound, as: UInt16.self))
         guard totalLength >= headerLength else {
-            throw .badLength(.ipv4, offset: frameOffset + 2,
+            throw .badLength(.ipv4, offset: frameOffset + Field.totalLength.lowerBound,
                              expected: "total length of at least the header's \(headerLength) bytes", found: totalLength)
         }
         guard totalLength <= bytes.count else {
-            throw .truncated(.ipv4, offset: frameOffset + 2, needed: totalLength, available: bytes.count)
+            throw .truncated(.ipv4, offset: frameOffset + Field.totalLength.lowerBound, needed: totalLength,
+                             available: bytes.count)
         }
         self.bytes = bytes
         self.frameOffset = frameOffset
@@ -75,29 +76,45 @@ public struct IPv4Packet {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var version: UInt8 { bytes.getInteger(at: 0, as: UInt8.self) >> 4 }
-    @inlinable public var headerLength: Int { Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4 }
-    @inlinable public var typeOfService: UInt8 { bytes.getInteger(at: 1, as: UInt8.self) }
-    @inlinable public var totalLength: Int { Int(bytes.getInteger(at: 2, as: UInt16.self)) }
-    @inlinable public var identification: UInt16 { bytes.getInteger(at: 4, as: UInt16.self) }
+    @inlinable public var version: UInt8 { bytes.getInteger(at: Field.versionAndHeaderLength, as: UInt8.self) >> 4 }
+    @inlinable public var headerLength: Int {
+        Int(bytes.getInteger(at: Field.versionAndHeaderLength, as: UInt8.self) & 0x0F) * 4
+    }
+    @inlinable public var typeOfService: UInt8 { bytes.getInteger(at: Field.typeOfService, as: UInt8.self) }
+    @inlinable public var totalLength: Int { Int(bytes.getInteger(at: Field.totalLength.lowerBound, as: UInt16.self)) }
+    @inlinable public var identification: UInt16 { bytes.getInteger(at: Field.identification.lowerBound, as: UInt16.self) }
+    /// Flags (high 3 bits) and fragment offset (low 13 bits, 8-byte units).
+    @inlinable var flagsAndOffset: UInt16 { bytes.getInteger(at: Field.flagsAndFragmentOffset.lowerBound, as: UInt16.self) }
     /// The reserved flag bit (RFC 791: must be zero; kept so a decoder can report it).
-    @inlinable public var reservedFlag: Bool { bytes.getInteger(at: 6, as: UInt8.self) & 0x80 != 0 }
-    @inlinable public var dontFragment: Bool { bytes.getInteger(at: 6, as: UInt8.self) & 0x40 != 0 }
-    @inlinable public var moreFragments: Bool { bytes.getInteger(at: 6, as: UInt8.self) & 0x20 != 0 }
+    @inlinable public var reservedFlag: Bool { flagsAndOffset & 0x8000 != 0 }
+    @inlinable public var dontFragment: Bool { flagsAndOffset & 0x4000 != 0 }
+    @inlinable public var moreFragments: Bool { flagsAndOffset & 0x2000 != 0 }
     /// Fragment offset in bytes (the field counts 8-byte units).
-    @inlinable public var fragmentOffset: Int { Int(bytes.getInteger(at: 6, as: UInt16.self) & 0x1FFF) * 8 }
+    @inlinable public var fragmentOffset: Int { Int(flagsAndOffset & 0x1FFF) * 8 }
     /// True for any fragment of a larger datagram, first and last included.
     @inlinable public var isFragment: Bool { moreFragments || fragmentOffset != 0 }
-    @inlinable public var timeToLive: UInt8 { bytes.getInteger(at: 8, as: UInt8.self) }
-    @inlinable public var `protocol`: IPProtocol { IPProtocol(rawValue: bytes.getInteger(at: 9, as: UInt8.self)) }
-    @inlinable public var checksum: UInt16 { bytes.getInteger(at: 10, as: UInt16.self) }
-    @inlinable public var source: IPv4Address { IPv4Address(rawValue: bytes.getInteger(at: 12, as: UInt32.self)) }
-    @inlinable public var destination: IPv4Address { IPv4Address(rawValue: bytes.getInteger(at: 16, as: UInt32.self)) }
-    @inlinable public var options: UnsafeRawBufferPointer { bytes.slice(20..<headerLength) }
+    @inlinable public var timeToLive: UInt8 { bytes.getInteger(at: Field.timeToLive, as: UInt8.self) }
+    @inlinable public var `protocol`: IPProtocol { IPProtocol(rawValue: bytes.getInteger(at: Field.protocol, as: UInt8.self)) }
+    @inlinable public var checksum: UInt16 { bytes.getInteger(at: Field.checksum.lowerBound, as: UInt16.self) }
+    @inlinable public var source: IPv4Address { IPv4Address(reading: bytes, at: Field.source.lowerBound) }
+    @inlinable public var destination: IPv4Address { IPv4Address(reading: bytes, at: Field.destination.lowerBound) }
+    /// The option bytes (empty when IHL is 5), padding included.
+    @inlinable public var options: UnsafeRawBufferPointer { bytes.slice(Self.minimumHeaderLength..<headerLength) }
+    /// The options one by one, read where they lie.
+    @inlinable public var optionSequence: IPv4OptionSequence { IPv4OptionSequence(options) }
 
     /// RFC 791: the header checksum sums to all ones over the header, options included.
     @inlinable
-    public var checksumIsValid: Bool { InternetChecksum.checksum(bytes.slice(0..<headerLength)) == 0 }
+    public func checksumIsValid() -> Bool { InternetChecksum.checksum(bytes.slice(0..<headerLength)) == 0 }
+
+    /// The checksum the header should carry.
+    @inlinable
+    public func expectedChecksum() -> UInt16 {
+        var state = InternetChecksum()
+        state.add(bytes.slice(0..<Field.checksum.lowerBound))
+        state.add(bytes.slice(Field.checksum.upperBound..<headerLength))
+        return state.checksum
+    }
 
     /// The datagram's payload, up to the total length; Ethernet padding is excluded.
     @inlinable public var payload: UnsafeRawBufferPointer { bytes.slice(headerLength..<totalLength) }
@@ -109,14 +126,9 @@ public struct IPv4Packet {
     @inlinable
     @discardableResult
     public static func decrementTimeToLive(in bytes: UnsafeMutableRawBufferPointer) -> UInt8? {
+        // The TTL and checksum lie in the first 20 bytes, whatever the rest says.
         guard bytes.count >= minimumHeaderLength else { return nil }
-        let ttl = bytes.load(fromByteOffset: 8, as: UInt8.self)
-        guard ttl > 0 else { return nil }
-        let oldWord = bytes.getInteger(at: 8, as: UInt16.self)
-        let newWord = oldWord &- 0x0100
-        bytes.setInteger(newWord, at: 8, as: UInt16.self)
-        bytes.setInteger(InternetChecksum.updated(bytes.getInteger(at: 10, as: UInt16.self), replacing: oldWord, with: newWord), at: 10, as: UInt16.self)
-        return ttl - 1
+        return MutableIPv4Packet(unchecked: bytes, frameOffset: 0).decrementTimeToLive()
     }
 }
 
@@ -293,7 +305,8 @@ public struct MutableIPv4Packet {
     @inlinable public var payload: UnsafeMutableRawBufferPointer { bytes.slice(headerLength..<totalLength) }
     @inlinable public var payloadOffset: Int { frameOffset + headerLength }
 
-    @inlinable public var checksumIsValid: Bool { readOnly.checksumIsValid }
+    @inlinable public func checksumIsValid() -> Bool { readOnly.checksumIsValid() }
+    @inlinable public func expectedChecksum() -> UInt16 { readOnly.expectedChecksum() }
 
     /// Computes the header checksum over the header, options included, and writes it (RFC 791).
     @inlinable
@@ -381,15 +394,15 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
     public var `protocol`: IPProtocol
     public var source: IPv4Address
     public var destination: IPv4Address
-    /// Raw option bytes, a multiple of 4 long (RFC 791 pads options to a 32-bit boundary).
-    public var options: [UInt8]
+    /// Option bytes, a multiple of 4 long (RFC 791 pads options to a 32-bit boundary), stored inline.
+    public var options: IPv4Options
     /// Bytes after the header; ``emit(into:)`` writes header + payload as the total length.
     public var payloadLength: Int
 
     public init(typeOfService: UInt8 = 0, identification: UInt16 = 0, reservedFlag: Bool = false,
                 dontFragment: Bool = false, moreFragments: Bool = false, fragmentOffset: Int = 0,
                 timeToLive: UInt8 = 64, protocol: IPProtocol, source: IPv4Address, destination: IPv4Address,
-                options: [UInt8] = [], payloadLength: Int) {
+                options: IPv4Options = [], payloadLength: Int) {
         self.typeOfService = typeOfService
         self.identification = identification
         self.reservedFlag = reservedFlag
@@ -405,21 +418,19 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Reads the header from a checked view.
-    /// - Throws: `badChecksum` when `verifyChecksum` and the header checksum is wrong.
+    /// - Throws: `badChecksum` when `verifyingChecksum` and the header checksum is wrong.
     @inlinable
-    public init(_ packet: IPv4Packet, verifyChecksum: Bool = true) throws(DecodeError) {
-        if verifyChecksum && !packet.checksumIsValid {
-            var fixed = InternetChecksum()
-            fixed.add(packet.bytes.slice(0..<10))
-            fixed.add(packet.bytes.slice(12..<packet.headerLength))
-            throw .badChecksum(.ipv4, offset: packet.frameOffset + 10, expected: fixed.checksum, found: packet.checksum)
+    public init(_ packet: IPv4Packet, verifyingChecksum: Bool = true) throws(DecodeError) {
+        if verifyingChecksum && !packet.checksumIsValid() {
+            throw .badChecksum(.ipv4, offset: packet.frameOffset + IPv4Packet.Field.checksum.lowerBound,
+                               expected: packet.expectedChecksum(), found: packet.checksum)
         }
         self.init(typeOfService: packet.typeOfService, identification: packet.identification,
                   reservedFlag: packet.reservedFlag, dontFragment: packet.dontFragment,
                   moreFragments: packet.moreFragments, fragmentOffset: packet.fragmentOffset,
                   timeToLive: packet.timeToLive, protocol: packet.protocol, source: packet.source,
                   destination: packet.destination,
-                  options: packet.headerLength > 20 ? Array(packet.options) : [],
+                  options: IPv4Options(packet.options),
                   payloadLength: packet.totalLength - packet.headerLength)
     }
 
@@ -437,21 +448,19 @@ public struct IPv4Header: Hashable, Sendable, CustomStringConvertible {
     public func emit(into bytes: UnsafeMutableRawBufferPointer) {
         precondition(bytes.count >= headerLength, "buffer too small for the IPv4 header")
         precondition(options.count % 4 == 0 && options.count <= 40, "IPv4 options must be padded to 4 bytes, at most 40")
-        bytes.setInteger(0x40 | UInt8(headerLength / 4), at: 0, as: UInt8.self)
-        bytes.setInteger(typeOfService, at: 1, as: UInt8.self)
-        bytes.setInteger(UInt16(truncatingIfNeeded: totalLength), at: 2, as: UInt16.self)
-        bytes.setInteger(identification, at: 4, as: UInt16.self)
+        bytes.setInteger(0x40 | UInt8(headerLength / 4), at: IPv4Packet.Field.versionAndHeaderLength, as: UInt8.self)
+        bytes.setInteger(typeOfService, at: IPv4Packet.Field.typeOfService, as: UInt8.self)
+        bytes.setInteger(UInt16(truncatingIfNeeded: totalLength), at: IPv4Packet.Field.totalLength.lowerBound, as: UInt16.self)
+        bytes.setInteger(identification, at: IPv4Packet.Field.identification.lowerBound, as: UInt16.self)
         let flags: UInt16 = (reservedFlag ? 0x8000 : 0) | (dontFragment ? 0x4000 : 0) | (moreFragments ? 0x2000 : 0)
-        bytes.setInteger(flags | UInt16(truncatingIfNeeded: fragmentOffset / 8) & 0x1FFF, at: 6, as: UInt16.self)
-        bytes.setInteger(timeToLive, at: 8, as: UInt8.self)
-        bytes.setInteger(self.protocol.rawValue, at: 9, as: UInt8.self)
-        bytes.setInteger(0, at: 10, as: UInt16.self)
-        bytes.setInteger(source.rawValue, at: 12, as: UInt32.self)
-        bytes.setInteger(destination.rawValue, at: 16, as: UInt32.self)
-        if !options.isEmpty {
-            options.withUnsafeBytes { bytes.baseAddress!.advanced(by: 20).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        }
-        bytes.setInteger(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(0..<headerLength))), at: 10, as: UInt16.self)
+        bytes.setInteger(flags | UInt16(truncatingIfNeeded: fragmentOffset / 8) & 0x1FFF, at: IPv4Packet.Field.flagsAndFragmentOffset.lowerBound, as: UInt16.self)
+        bytes.setInteger(timeToLive, at: IPv4Packet.Field.timeToLive, as: UInt8.self)
+        bytes.setInteger(self.protocol.rawValue, at: IPv4Packet.Field.protocol, as: UInt8.self)
+        bytes.setInteger(0, at: IPv4Packet.Field.checksum.lowerBound, as: UInt16.self)
+        bytes.setInteger(source.rawValue, at: IPv4Packet.Field.source.lowerBound, as: UInt32.self)
+        bytes.setInteger(destination.rawValue, at: IPv4Packet.Field.destination.lowerBound, as: UInt32.self)
+        options.withUnsafeBytes { bytes.slice(IPv4Packet.minimumHeaderLength..<headerLength).copyMemory(from: $0) }
+        bytes.setInteger(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes.slice(0..<headerLength))), at: IPv4Packet.Field.checksum.lowerBound, as: UInt16.self)
     }
 
     /// Adds the RFC 768 / RFC 793 pseudo-header for an upper-layer checksum of `upperLength` bytes.
@@ -548,7 +557,7 @@ public struct PartialIPv4Packet: CustomStringConvertible {
     @inlinable public var isComplete: Bool { totalLength.map { hasCompleteHeader && bytes.count >= $0 } ?? false }
 
     /// The header checksum's verdict; nil when the header is not all there.
-    @inlinable public var checksumIsValid: Bool? {
+    @inlinable public func checksumIsValid() -> Bool? {
         guard let headerLength, bytes.count >= headerLength else { return nil }
         return InternetChecksum.checksum(bytes.slice(0..<headerLength)) == 0
     }
@@ -588,7 +597,9 @@ public struct PartialIPv4Packet: CustomStringConvertible {
               ipProtocol == .tcp || ipProtocol == .udp || ipProtocol.rawValue == 132 else { return nil }
         let data = payload
         guard data.count >= 4 else { return nil }
-        return (data.getInteger(at: 0, as: UInt16.self), data.getInteger(at: 2, as: UInt16.self))
+        // TCP, UDP and SCTP all open with the source and destination ports.
+        return (data.getInteger(at: UDPDatagram.Field.sourcePort.lowerBound, as: UInt16.self),
+                data.getInteger(at: UDPDatagram.Field.destinationPort.lowerBound, as: UInt16.self))
     }
 
     /// The UDP datagram, as much of it as is there; nil when the protocol is not UDP or this is a later

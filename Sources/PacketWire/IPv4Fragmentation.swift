@@ -192,24 +192,11 @@ public struct IPv4Fragmenter {
     /// only; Linux's `ip_options_fragment` overwrites them with No Operation bytes in the rest.
     @inlinable
     static func replaceUncopiedOptions(in options: UnsafeMutableRawBufferPointer) {
-        let endOfOptionList: UInt8 = 0, noOperation: UInt8 = 1
-        var offset = 0
-        while offset < options.count {
-            let type = options.getInteger(at: offset, as: UInt8.self)
-            if type == endOfOptionList { return }
-            if type == noOperation {
-                offset += 1
-                continue
-            }
-            guard offset + 1 < options.count else { return }
-            let length = Int(options.getInteger(at: offset + 1, as: UInt8.self))
-            guard length >= 2, length <= options.count - offset else { return }
-            if type & 0x80 == 0 {
-                for position in offset..<(offset + length) {
-                    options.setInteger(noOperation, at: position, as: UInt8.self)
-                }
-            }
-            offset += length
+        // The walk stops at End of Option List and at an impossible length byte, as Linux's does.
+        for option in IPv4OptionSequence(UnsafeRawBufferPointer(options))
+            where !option.isCopied && option.type != IPv4Option.noOperation {
+            options.slice(option.offset..<(option.offset + option.bytes.count))
+                .initializeMemory(as: UInt8.self, repeating: IPv4Option.noOperation)
         }
     }
 }

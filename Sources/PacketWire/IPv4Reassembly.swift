@@ -272,12 +272,13 @@ public struct IPv4Reassembler: Sendable {
         bytes.append(contentsOf: queue.data[0..<queue.length])
         let headerLength = header.count
         bytes.withUnsafeMutableBytes { buffer in
-            buffer.setInteger(UInt16(truncatingIfNeeded: headerLength + queue.length), at: 2, as: UInt16.self)
-            let dontFragment = buffer.getInteger(at: 6, as: UInt16.self) & 0x4000
-            buffer.setInteger(dontFragment, at: 6, as: UInt16.self)
-            buffer.setInteger(0, at: 10, as: UInt16.self)
-            let checksum = InternetChecksum.checksum(UnsafeRawBufferPointer(buffer.slice(0..<headerLength)))
-            buffer.setInteger(checksum, at: 10, as: UInt16.self)
+            // The first fragment's header passed IPv4Packet's checks, and the length below is the buffer's.
+            let packet = MutableIPv4Packet(unchecked: buffer, frameOffset: 0)
+            packet.totalLength = headerLength + queue.length
+            packet.reservedFlag = false
+            packet.moreFragments = false
+            packet.fragmentOffset = 0
+            packet.fillChecksum()
         }
         return Datagram(key: key, bytes: bytes, headerLength: headerLength, tags: queue.tags)
     }

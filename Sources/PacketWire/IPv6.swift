@@ -34,13 +34,13 @@ public struct IPv6Packet {
         guard bytes.count >= Self.headerLength else {
             throw .truncated(.ipv6, offset: frameOffset, needed: Self.headerLength, available: bytes.count)
         }
-        let version = bytes.getInteger(at: 0, as: UInt8.self) >> 4
+        let version = bytes.getInteger(at: Field.versionClassLabel.lowerBound, as: UInt8.self) >> 4
         guard version == 6 else {
             throw .badVersion(.ipv6, offset: frameOffset, expected: 6, found: Int(version))
         }
-        let payloadLength = Int(bytes.getInteger(at: 4, as: UInt16.self))
+        let payloadLength = Int(bytes.getInteger(at: Field.payloadLength.lowerBound, as: UInt16.self))
         guard Self.headerLength + payloadLength <= bytes.count else {
-            throw .truncated(.ipv6, offset: frameOffset + 4, needed: Self.headerLength + payloadLength,
+            throw .truncated(.ipv6, offset: frameOffset + Field.payloadLength.lowerBound, needed: Self.headerLength + payloadLength,
                              available: bytes.count)
         }
         self.bytes = bytes
@@ -54,15 +54,17 @@ public struct IPv6Packet {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var trafficClass: UInt8 { UInt8(truncatingIfNeeded: bytes.getInteger(at: 0, as: UInt32.self) >> 20) }
-    @inlinable public var flowLabel: UInt32 { bytes.getInteger(at: 0, as: UInt32.self) & 0xF_FFFF }
-    @inlinable public var payloadLength: Int { Int(bytes.getInteger(at: 4, as: UInt16.self)) }
-    @inlinable public var nextHeader: IPProtocol { IPProtocol(rawValue: bytes.getInteger(at: 6, as: UInt8.self)) }
-    @inlinable public var hopLimit: UInt8 { bytes.getInteger(at: 7, as: UInt8.self) }
-    @inlinable public var source: IPv6Address { IPv6Address(reading: bytes, at: 8) }
-    @inlinable public var destination: IPv6Address { IPv6Address(reading: bytes, at: 24) }
+    @inlinable public var trafficClass: UInt8 { UInt8(truncatingIfNeeded: bytes.getInteger(at: Field.versionClassLabel.lowerBound, as: UInt32.self) >> 20) }
+    @inlinable public var flowLabel: UInt32 { bytes.getInteger(at: Field.versionClassLabel.lowerBound, as: UInt32.self) & 0xF_FFFF }
+    @inlinable public var payloadLength: Int { Int(bytes.getInteger(at: Field.payloadLength.lowerBound, as: UInt16.self)) }
+    @inlinable public var nextHeader: IPProtocol { IPProtocol(rawValue: bytes.getInteger(at: Field.nextHeader, as: UInt8.self)) }
+    @inlinable public var hopLimit: UInt8 { bytes.getInteger(at: Field.hopLimit, as: UInt8.self) }
+    @inlinable public var source: IPv6Address { IPv6Address(reading: bytes, at: Field.source.lowerBound) }
+    @inlinable public var destination: IPv6Address { IPv6Address(reading: bytes, at: Field.destination.lowerBound) }
     /// Everything after the fixed header up to the payload length: extension headers and upper layer.
-    @inlinable public var payload: UnsafeRawBufferPointer { bytes.slice(40..<(40 + payloadLength)) }
+    @inlinable public var payload: UnsafeRawBufferPointer {
+        bytes.slice(Self.headerLength..<(Self.headerLength + payloadLength))
+    }
     @inlinable public var payloadOffset: Int { frameOffset + Self.headerLength }
 
     /// Where the upper-layer header is, after walking hop-by-hop, routing, fragment, destination options
@@ -312,12 +314,12 @@ public struct IPv6Header: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func emit(into bytes: UnsafeMutableRawBufferPointer) {
         precondition(bytes.count >= Self.headerLength, "buffer too small for the IPv6 header")
-        bytes.setInteger(6 << 28 | UInt32(trafficClass) << 20 | (flowLabel & 0xF_FFFF), at: 0, as: UInt32.self)
-        bytes.setInteger(UInt16(truncatingIfNeeded: payloadLength), at: 4, as: UInt16.self)
-        bytes.setInteger(nextHeader.rawValue, at: 6, as: UInt8.self)
-        bytes.setInteger(hopLimit, at: 7, as: UInt8.self)
-        source.write(into: bytes, at: 8)
-        destination.write(into: bytes, at: 24)
+        bytes.setInteger(6 << 28 | UInt32(trafficClass) << 20 | (flowLabel & 0xF_FFFF), at: IPv6Packet.Field.versionClassLabel.lowerBound, as: UInt32.self)
+        bytes.setInteger(UInt16(truncatingIfNeeded: payloadLength), at: IPv6Packet.Field.payloadLength.lowerBound, as: UInt16.self)
+        bytes.setInteger(nextHeader.rawValue, at: IPv6Packet.Field.nextHeader, as: UInt8.self)
+        bytes.setInteger(hopLimit, at: IPv6Packet.Field.hopLimit, as: UInt8.self)
+        source.write(into: bytes, at: IPv6Packet.Field.source.lowerBound)
+        destination.write(into: bytes, at: IPv6Packet.Field.destination.lowerBound)
     }
 
     public var description: String {
@@ -416,7 +418,9 @@ public struct PartialIPv6Packet: CustomStringConvertible {
         guard let (upper, data) = upperLayerBytes,
               upper.protocol == .tcp || upper.protocol == .udp || upper.protocol.rawValue == 132,
               data.count >= 4 else { return nil }
-        return (data.getInteger(at: 0, as: UInt16.self), data.getInteger(at: 2, as: UInt16.self))
+        // TCP, UDP and SCTP all open with the source and destination ports.
+        return (data.getInteger(at: UDPDatagram.Field.sourcePort.lowerBound, as: UInt16.self),
+                data.getInteger(at: UDPDatagram.Field.destinationPort.lowerBound, as: UInt16.self))
     }
 
     /// The UDP datagram, as much of it as is there; nil when the upper layer is not UDP or not here.

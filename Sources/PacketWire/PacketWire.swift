@@ -7,16 +7,26 @@
 // - A view is made with `init(checking:frameOffset:)`. It checks every length the header's fields depend
 //   on; after it succeeds no accessor can read out of bounds. `frameOffset` says where the view starts in
 //   the bytes being decoded, so an error deeper in a frame names its absolute byte offset.
-// - A value is read from a checked view with `init(_ view)`. Where the standard defines a checksum or a
-//   value that must hold, this is where it is verified; the error is a `DecodeError` naming the layer, the
-//   offset and what was expected.
+// - Every value is read from its checked view the same way: `init(_ view)`, which throws a `DecodeError`
+//   (layer, offset, what was expected) exactly when the standard lets the bytes hold something the value
+//   refuses, and does not throw otherwise (`EthernetHeader`, `IPv6Header`, `IPv6FragmentHeader`). A
+//   checksum that covers only the layer's own bytes (IPv4 header, ICMPv4) is verified unless
+//   `verifyingChecksum: false`; one that covers a pseudo-header (UDP, TCP, ICMPv6) is verified when the
+//   pseudo-header is given, `verifyingWith: pseudoHeader` (nil skips it).
+// - The verbs mean one thing each: `checksumIsValid()` and `expectedChecksum()` are methods on every view
+//   (taking the pseudo-header where the checksum covers one); `getInteger(at:as:)` reads at an offset and
+//   never consumes (ByteAccess.swift); `fillChecksum` writes one (mutable views); `rewrite...` changes a
+//   field and patches its checksums.
+// - Getters and emitters read and write through the `Field` offset table each view declares; no other
+//   literal offset is used for a fixed field.
 // - `emit(into:)` never fails into a buffer of at least `headerLength` (or `length`) bytes and fills
 //   lengths and checksums itself. Checksummed layers are emitted innermost first, so the data they cover
 //   is already in place.
 // - Nothing here traps on input bytes, however hostile; preconditions guard only programming errors in
 //   emit (a buffer smaller than the header).
-// - Parsing and emitting allocate nothing for the headers the hot path sees (no options, no extension
-//   headers kept), so encapsulation and decapsulation run allocation-free.
+// - Parsing and emitting allocate nothing: IPv4 options are kept inline (`IPv4Options`, at most 40 bytes)
+//   and walked in place (`IPv4OptionSequence`), so encapsulation and decapsulation run allocation-free.
+//   (TCP options, decoded into an array, are the exception; the hot path never decodes them.)
 //
 // Writing (mutable views, RFC 1624 rewrites, the fragmenter):
 //

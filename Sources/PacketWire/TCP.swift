@@ -228,20 +228,20 @@ public struct TCPSegment {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var sourcePort: UInt16 { bytes.getInteger(at: 0, as: UInt16.self) }
-    @inlinable public var destinationPort: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
-    @inlinable public var sequenceNumber: UInt32 { bytes.getInteger(at: 4, as: UInt32.self) }
-    @inlinable public var acknowledgmentNumber: UInt32 { bytes.getInteger(at: 8, as: UInt32.self) }
+    @inlinable public var sourcePort: UInt16 { bytes.getInteger(at: Field.sourcePort.lowerBound, as: UInt16.self) }
+    @inlinable public var destinationPort: UInt16 { bytes.getInteger(at: Field.destinationPort.lowerBound, as: UInt16.self) }
+    @inlinable public var sequenceNumber: UInt32 { bytes.getInteger(at: Field.sequenceNumber.lowerBound, as: UInt32.self) }
+    @inlinable public var acknowledgmentNumber: UInt32 { bytes.getInteger(at: Field.acknowledgmentNumber.lowerBound, as: UInt32.self) }
     /// Header length in bytes (the field counts 32-bit words).
-    @inlinable public var headerLength: Int { Int(bytes.getInteger(at: 12, as: UInt8.self) >> 4) * 4 }
+    @inlinable public var headerLength: Int { Int(bytes.getInteger(at: Field.dataOffset, as: UInt8.self) >> 4) * 4 }
     /// The four reserved bits between the data offset and the flags (RFC 9293 §3.1: must be zero).
-    @inlinable public var reservedBits: UInt8 { bytes.getInteger(at: 12, as: UInt8.self) & 0x0F }
-    @inlinable public var flags: TCPFlags { TCPFlags(rawValue: bytes.getInteger(at: 13, as: UInt8.self)) }
-    @inlinable public var window: UInt16 { bytes.getInteger(at: 14, as: UInt16.self) }
-    @inlinable public var checksum: UInt16 { bytes.getInteger(at: 16, as: UInt16.self) }
-    @inlinable public var urgentPointer: UInt16 { bytes.getInteger(at: 18, as: UInt16.self) }
+    @inlinable public var reservedBits: UInt8 { bytes.getInteger(at: Field.dataOffset, as: UInt8.self) & 0x0F }
+    @inlinable public var flags: TCPFlags { TCPFlags(rawValue: bytes.getInteger(at: Field.flags, as: UInt8.self)) }
+    @inlinable public var window: UInt16 { bytes.getInteger(at: Field.window.lowerBound, as: UInt16.self) }
+    @inlinable public var checksum: UInt16 { bytes.getInteger(at: Field.checksum.lowerBound, as: UInt16.self) }
+    @inlinable public var urgentPointer: UInt16 { bytes.getInteger(at: Field.urgentPointer.lowerBound, as: UInt16.self) }
     /// The option bytes, padding included.
-    @inlinable public var optionBytes: UnsafeRawBufferPointer { bytes.slice(20..<headerLength) }
+    @inlinable public var optionBytes: UnsafeRawBufferPointer { bytes.slice(Self.minimumHeaderLength..<headerLength) }
     /// The segment's data: everything after the header.
     @inlinable public var payload: UnsafeRawBufferPointer { bytes.dropFirst(count: headerLength) }
     @inlinable public var payloadOffset: Int { frameOffset + headerLength }
@@ -257,8 +257,8 @@ public struct TCPSegment {
     public func expectedChecksum(_ pseudoHeader: PseudoHeader) -> UInt16 {
         var state = InternetChecksum()
         pseudoHeader.add(to: &state, protocol: .tcp, upperLength: bytes.count)
-        state.add(bytes.slice(0..<16))
-        state.add(bytes.dropFirst(count: 18))
+        state.add(bytes.slice(0..<Field.checksum.lowerBound))
+        state.add(bytes.dropFirst(count: Field.checksum.upperBound))
         return state.checksum
     }
 
@@ -521,7 +521,7 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public init(_ segment: TCPSegment, verifyingWith pseudoHeader: PseudoHeader? = nil) throws(DecodeError) {
         if let pseudoHeader, !segment.checksumIsValid(pseudoHeader) {
-            throw .badChecksum(.tcp, offset: segment.frameOffset + 16,
+            throw .badChecksum(.tcp, offset: segment.frameOffset + TCPSegment.Field.checksum.lowerBound,
                                expected: segment.expectedChecksum(pseudoHeader), found: segment.checksum)
         }
         let options = segment.headerLength > TCPSegment.minimumHeaderLength ? try segment.options() : []
@@ -547,15 +547,15 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
         let headerLength = self.headerLength
         precondition(headerLength <= TCPSegment.maximumHeaderLength, "TCP options longer than 40 bytes")
         precondition(bytes.count >= headerLength + payloadLength, "buffer too small for the TCP segment")
-        bytes.setInteger(sourcePort, at: 0, as: UInt16.self)
-        bytes.setInteger(destinationPort, at: 2, as: UInt16.self)
-        bytes.setInteger(sequenceNumber, at: 4, as: UInt32.self)
-        bytes.setInteger(acknowledgmentNumber, at: 8, as: UInt32.self)
-        bytes.setInteger(UInt8(headerLength / 4) << 4 | (reservedBits & 0x0F), at: 12, as: UInt8.self)
-        bytes.setInteger(flags.rawValue, at: 13, as: UInt8.self)
-        bytes.setInteger(window, at: 14, as: UInt16.self)
-        bytes.setInteger(0, at: 16, as: UInt16.self)
-        bytes.setInteger(urgentPointer, at: 18, as: UInt16.self)
+        bytes.setInteger(sourcePort, at: TCPSegment.Field.sourcePort.lowerBound, as: UInt16.self)
+        bytes.setInteger(destinationPort, at: TCPSegment.Field.destinationPort.lowerBound, as: UInt16.self)
+        bytes.setInteger(sequenceNumber, at: TCPSegment.Field.sequenceNumber.lowerBound, as: UInt32.self)
+        bytes.setInteger(acknowledgmentNumber, at: TCPSegment.Field.acknowledgmentNumber.lowerBound, as: UInt32.self)
+        bytes.setInteger(UInt8(headerLength / 4) << 4 | (reservedBits & 0x0F), at: TCPSegment.Field.dataOffset, as: UInt8.self)
+        bytes.setInteger(flags.rawValue, at: TCPSegment.Field.flags, as: UInt8.self)
+        bytes.setInteger(window, at: TCPSegment.Field.window.lowerBound, as: UInt16.self)
+        bytes.setInteger(0, at: TCPSegment.Field.checksum.lowerBound, as: UInt16.self)
+        bytes.setInteger(urgentPointer, at: TCPSegment.Field.urgentPointer.lowerBound, as: UInt16.self)
         var offset = TCPSegment.minimumHeaderLength
         for option in options {
             option.write(into: bytes, at: offset)
@@ -566,7 +566,7 @@ public struct TCPHeader: Hashable, Sendable, CustomStringConvertible {
             offset += 1
         }
         let segment = UnsafeRawBufferPointer(bytes.slice(0..<(headerLength + payloadLength)))
-        bytes.setInteger(pseudoHeader.checksum(of: segment, protocol: .tcp), at: 16, as: UInt16.self)
+        bytes.setInteger(pseudoHeader.checksum(of: segment, protocol: .tcp), at: TCPSegment.Field.checksum.lowerBound, as: UInt16.self)
     }
 
     /// A tcpdump-like line: `TCP 52222 > 8080 [SYN] seq 0 win 64240 [mss 1460,nop] len 0`.

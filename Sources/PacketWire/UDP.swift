@@ -67,12 +67,13 @@ public struct UDPDatagram {
         guard bytes.count >= Self.headerLength else {
             throw .truncated(.udp, offset: frameOffset, needed: Self.headerLength, available: bytes.count)
         }
-        let length = Int(bytes.getInteger(at: 4, as: UInt16.self))
+        let length = Int(bytes.getInteger(at: Field.length.lowerBound, as: UInt16.self))
         guard length >= Self.headerLength else {
-            throw .badLength(.udp, offset: frameOffset + 4, expected: "length of at least 8", found: length)
+            throw .badLength(.udp, offset: frameOffset + Field.length.lowerBound, expected: "length of at least 8",
+                             found: length)
         }
         guard length <= bytes.count else {
-            throw .truncated(.udp, offset: frameOffset + 4, needed: length, available: bytes.count)
+            throw .truncated(.udp, offset: frameOffset + Field.length.lowerBound, needed: length, available: bytes.count)
         }
         self.bytes = bytes
         self.frameOffset = frameOffset
@@ -85,10 +86,10 @@ public struct UDPDatagram {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var sourcePort: UInt16 { bytes.getInteger(at: 0, as: UInt16.self) }
-    @inlinable public var destinationPort: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
-    @inlinable public var length: Int { Int(bytes.getInteger(at: 4, as: UInt16.self)) }
-    @inlinable public var checksum: UInt16 { bytes.getInteger(at: 6, as: UInt16.self) }
+    @inlinable public var sourcePort: UInt16 { bytes.getInteger(at: Field.sourcePort.lowerBound, as: UInt16.self) }
+    @inlinable public var destinationPort: UInt16 { bytes.getInteger(at: Field.destinationPort.lowerBound, as: UInt16.self) }
+    @inlinable public var length: Int { Int(bytes.getInteger(at: Field.length.lowerBound, as: UInt16.self)) }
+    @inlinable public var checksum: UInt16 { bytes.getInteger(at: Field.checksum.lowerBound, as: UInt16.self) }
     /// The datagram as the length field bounds it: header and data.
     @inlinable public var datagram: UnsafeRawBufferPointer { bytes.slice(0..<length) }
     @inlinable public var payload: UnsafeRawBufferPointer { bytes.slice(Self.headerLength..<length) }
@@ -106,8 +107,8 @@ public struct UDPDatagram {
     public func expectedChecksum(_ pseudoHeader: PseudoHeader) -> UInt16 {
         var state = InternetChecksum()
         pseudoHeader.add(to: &state, protocol: .udp, upperLength: length)
-        state.add(datagram.slice(0..<6))
-        state.add(datagram.slice(8..<length))
+        state.add(datagram.slice(0..<Field.checksum.lowerBound))
+        state.add(datagram.slice(Field.checksum.upperBound..<length))
         let sum = state.checksum
         return sum == 0 ? 0xFFFF : sum
     }
@@ -266,7 +267,7 @@ public struct UDPHeader: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public init(_ datagram: UDPDatagram, verifyingWith pseudoHeader: PseudoHeader? = nil) throws(DecodeError) {
         if let pseudoHeader, datagram.checksum != 0, !datagram.checksumIsValid(pseudoHeader) {
-            throw .badChecksum(.udp, offset: datagram.frameOffset + 6,
+            throw .badChecksum(.udp, offset: datagram.frameOffset + UDPDatagram.Field.checksum.lowerBound,
                                expected: datagram.expectedChecksum(pseudoHeader), found: datagram.checksum)
         }
         self.init(sourcePort: datagram.sourcePort, destinationPort: datagram.destinationPort,
@@ -281,13 +282,14 @@ public struct UDPHeader: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func emit(into bytes: UnsafeMutableRawBufferPointer, checksum pseudoHeader: PseudoHeader?) {
         precondition(bytes.count >= length, "buffer too small for the UDP datagram")
-        bytes.setInteger(sourcePort, at: 0, as: UInt16.self)
-        bytes.setInteger(destinationPort, at: 2, as: UInt16.self)
-        bytes.setInteger(UInt16(truncatingIfNeeded: length), at: 4, as: UInt16.self)
-        bytes.setInteger(0, at: 6, as: UInt16.self)
+        typealias Field = UDPDatagram.Field
+        bytes.setInteger(sourcePort, at: Field.sourcePort.lowerBound, as: UInt16.self)
+        bytes.setInteger(destinationPort, at: Field.destinationPort.lowerBound, as: UInt16.self)
+        bytes.setInteger(UInt16(truncatingIfNeeded: length), at: Field.length.lowerBound, as: UInt16.self)
+        bytes.setInteger(0, at: Field.checksum.lowerBound, as: UInt16.self)
         if let pseudoHeader {
             let sum = pseudoHeader.checksum(of: UnsafeRawBufferPointer(bytes.slice(0..<length)), protocol: .udp)
-            bytes.setInteger(sum == 0 ? 0xFFFF : sum, at: 6, as: UInt16.self)
+            bytes.setInteger(sum == 0 ? 0xFFFF : sum, at: Field.checksum.lowerBound, as: UInt16.self)
         }
     }
 

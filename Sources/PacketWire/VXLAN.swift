@@ -40,13 +40,13 @@ public struct VXLANPacket {
         self.frameOffset = frameOffset
     }
 
-    @inlinable public var flags: UInt8 { bytes.getInteger(at: 0, as: UInt8.self) }
+    @inlinable public var flags: UInt8 { bytes.getInteger(at: Field.flags, as: UInt8.self) }
     @inlinable public var hasVNI: Bool { flags & Self.vniFlag != 0 }
     @inlinable public var hasGroupPolicy: Bool { flags & Self.groupPolicyFlag != 0 }
-    @inlinable public var groupPolicyFlags: UInt8 { bytes.getInteger(at: 1, as: UInt8.self) }
-    @inlinable public var groupPolicyID: UInt16 { bytes.getInteger(at: 2, as: UInt16.self) }
+    @inlinable public var groupPolicyFlags: UInt8 { bytes.getInteger(at: Field.groupPolicyFlags, as: UInt8.self) }
+    @inlinable public var groupPolicyID: UInt16 { bytes.getInteger(at: Field.groupPolicyID.lowerBound, as: UInt16.self) }
     /// The 24-bit VXLAN network identifier.
-    @inlinable public var vni: UInt32 { bytes.getInteger(at: 4, as: UInt32.self) >> 8 }
+    @inlinable public var vni: UInt32 { bytes.getInteger(at: Field.vni.lowerBound, as: UInt32.self) >> 8 }
     /// The inner Ethernet frame.
     @inlinable public var payload: UnsafeRawBufferPointer { bytes.dropFirst(count: Self.headerLength) }
     @inlinable public var payloadOffset: Int { frameOffset + Self.headerLength }
@@ -120,8 +120,8 @@ public struct VXLANHeader: Hashable, Sendable, CustomStringConvertible {
                 | (groupPolicy.policyApplied ? VXLANPacket.policyAppliedFlag : 0)
             first |= UInt32(gbpFlags) << 16 | UInt32(groupPolicy.id)
         }
-        bytes.setInteger(first, at: 0, as: UInt32.self)
-        bytes.setInteger(vni << 8, at: 4, as: UInt32.self)
+        bytes.setInteger(first, at: VXLANPacket.Field.flags, as: UInt32.self)
+        bytes.setInteger(vni << 8, at: VXLANPacket.Field.vni.lowerBound, as: UInt32.self)
     }
 
     public var description: String {

@@ -28,30 +28,31 @@ struct NFTablesRuleset {
         var rendering = NFTablesRuleset(text: "")
         let configuration = spec.configuration
         var chains: [String] = []
-        switch configuration.kind {
-        case .host:
+        switch configuration.inspector {
+        case let host as HostFirewall:
             for (chain, hook) in [(Chain.input, "input"), (.output, "output"), (.forward, "forward")] {
-                guard let set = configuration.chains[chain] else { continue }
+                guard let set = host.rules[chain] else { continue }
                 chains.append(rendering.chain(name: chain.rawValue, hook: hook, set: set, guardLine: nil, family: .inet))
             }
-        case .securityGroup:
+        case let group as SecurityGroup:
             // A security group sees only what crosses the node's underlay interface, so everything else is
             // accepted first; its policy is deny.
             let interfaces = "{ " + underlayInterfaces.map { "\"\($0)\"" }.joined(separator: ", ") + " }"
-            if let set = configuration.chains[.ingress] {
+            if let set = group.rules[.ingress] {
                 chains.append(rendering.chain(name: "ingress", hook: "input", set: set,
                                               guardLine: "iifname != \(interfaces) accept", family: .inet))
             }
-            if let set = configuration.chains[.egress] {
+            if let set = group.rules[.egress] {
                 chains.append(rendering.chain(name: "egress", hook: "output", set: set,
                                               guardLine: "oifname != \(interfaces) accept", family: .inet))
             }
         default:
             rendering.unsupported.append("\(configuration.title): a \(configuration.kind.displayName) cannot sit on a node")
         }
-        if !configuration.notrack.isEmpty {
+        let tracking = (configuration.inspector as? any RuleBasedInspector)?.connectionTracking
+        if let notrack = tracking?.notrack, !notrack.isEmpty {
             var lines = ["  chain notrack {", "    type filter hook prerouting priority raw; policy accept;"]
-            for match in configuration.notrack {
+            for match in notrack {
                 if let words = rendering.match(match, family: .inet, what: "\(configuration.title) notrack") {
                     lines.append("    \(words) notrack")
                 }
@@ -59,7 +60,7 @@ struct NFTablesRuleset {
             lines.append("  }")
             chains.append(lines.joined(separator: "\n"))
         }
-        rendering.conntrackSettings(configuration)
+        if let tracking { rendering.conntrackSettings(tracking, title: configuration.title) }
         rendering.text = "table inet \(table) {\n" + chains.joined(separator: "\n") + "\n}\n"
         return rendering
     }
@@ -69,14 +70,15 @@ struct NFTablesRuleset {
         var rendering = NFTablesRuleset(text: "")
         let configuration = spec.configuration
         var body: [String] = []
-        switch configuration.kind {
-        case .acl, .stateful:
-            let set = configuration.chains[.transit] ?? RuleSet(policy: .drop)
-            body.append(rendering.chain(name: "transit", hook: "forward", set: set, guardLine: nil, family: .inet))
-            if configuration.kind == .stateful { rendering.conntrackSettings(configuration) }
-        case .fragmentFilter:
+        switch configuration.inspector {
+        case let list as AccessList:
+            body.append(rendering.chain(name: "transit", hook: "forward", set: list.transit, guardLine: nil, family: .inet))
+        case let stateful as StatefulFirewall:
+            body.append(rendering.chain(name: "transit", hook: "forward", set: stateful.transit, guardLine: nil, family: .inet))
+            rendering.conntrackSettings(stateful.conntrack, title: configuration.title)
+        case let filter as FragmentFilter:
             let words: String
-            switch configuration.fragmentFilter.drop {
+            switch filter.drop {
             case .any: words = "ip frag-off & 0x3fff != 0"
             case .first: words = "ip frag-off & 0x3fff == 0x2000"
             case .nonFirst: words = "ip frag-off & 0x1fff != 0"
@@ -84,21 +86,21 @@ struct NFTablesRuleset {
             }
             body.append(["  chain transit {", "    type filter hook forward priority 0; policy accept;",
                          "    \(words) counter drop comment \"r1\"", "  }"].joined(separator: "\n"))
-        case .icmpFilter:
-            let types = configuration.icmpFilter.types.map { "icmp type { " + $0.map(String.init).joined(separator: ", ") + " }" }
+        case let filter as ICMPFilter:
+            let types = filter.types.map { "icmp type { " + $0.map(String.init).joined(separator: ", ") + " }" }
                 ?? "meta l4proto icmp"
             let rule: String
-            if let rate = configuration.icmpFilter.ratePerSecond {
+            if let rate = filter.ratePerSecond {
                 // A token bucket like the simulator's: `limit rate over` drops what exceeds rate + burst.
-                rule = "\(types) limit rate over \(max(1, Int(rate.rounded())))/second burst \(configuration.icmpFilter.burst) packets counter drop comment \"r1\""
+                rule = "\(types) limit rate over \(max(1, Int(rate.rounded())))/second burst \(filter.burst) packets counter drop comment \"r1\""
             } else {
                 rule = "\(types) counter drop comment \"r1\""
             }
             body.append(["  chain transit {", "    type filter hook forward priority 0; policy accept;", "    \(rule)", "  }"]
                 .joined(separator: "\n"))
-        case .dpi:
+        case is DeepPacketInspector:
             rendering.unsupported.append("\(configuration.title): nftables cannot recognise protocols by their payload as a DPI box does; the link passes everything")
-        case .nat:
+        case is SourceNAT:
             rendering.unsupported.append("\(configuration.title): a NAT on a bridged link cannot be built with nftables' bridge family (no snat to an address there); the link passes everything untranslated")
         default:
             rendering.unsupported.append("\(configuration.title): a \(configuration.kind.displayName) cannot sit on a link")
@@ -199,7 +201,7 @@ struct NFTablesRuleset {
     }
 
     /// The device's conntrack timeouts as the namespace's sysctls (they are per network namespace).
-    mutating func conntrackSettings(_ configuration: FirewallConfiguration) {
+    mutating func conntrackSettings(_ tracking: ConnectionTracking, title: String) {
         let defaults = ConntrackTimeouts()
         let names: [(String, KeyPath<ConntrackTimeouts, UInt64>)] = [
             ("nf_conntrack_udp_timeout", \.udp), ("nf_conntrack_udp_timeout_stream", \.udpStream),
@@ -207,12 +209,12 @@ struct NFTablesRuleset {
             ("nf_conntrack_tcp_timeout_time_wait", \.tcpClosing), ("nf_conntrack_icmp_timeout", \.icmp),
             ("nf_conntrack_generic_timeout", \.other),
         ]
-        for (name, path) in names where configuration.timeouts[keyPath: path] != defaults[keyPath: path] {
-            let seconds = max(1, (configuration.timeouts[keyPath: path] + 500_000_000) / 1_000_000_000)
+        for (name, path) in names where tracking.timeouts[keyPath: path] != defaults[keyPath: path] {
+            let seconds = max(1, (tracking.timeouts[keyPath: path] + 500_000_000) / 1_000_000_000)
             sysctls.append(("net.netfilter.\(name)", "\(seconds)"))
         }
-        if configuration.tableSize != FirewallConfiguration(name: "", kind: .host).tableSize {
-            unsupported.append("\(configuration.title): tableSize \(configuration.tableSize): nf_conntrack_max is one number for the whole machine, not per device; left at the kernel's")
+        if tracking.tableSize != ConnectionTracking().tableSize {
+            unsupported.append("\(title): tableSize \(tracking.tableSize): nf_conntrack_max is one number for the whole machine, not per device; left at the kernel's")
         }
     }
 }

@@ -235,7 +235,7 @@ public final class TestbedRunner {
                 let verdict = expressions.contains { $0["drop"] != nil } ? "drop" : expressions.contains { $0["reject"] != nil } ? "reject" : "accept"
                 guard packets > 0, verdict != "accept" else { continue }
                 let chain = Chain(rawValue: chainName) ?? .transit
-                let set = entry.firewall.configuration.chains[chain]
+                let set = (entry.firewall.configuration.inspector as? any RuleBasedInspector)?.ruleSet(chain)
                 let index = comment.hasPrefix("r") ? Int(comment.dropFirst()) : nil
                 let ruleText = index.flatMap { i in set.flatMap { i - 1 < $0.rules.count ? $0.rules[i - 1].match.text : nil } }
                 drops.append(ReportDraft.FirewallDrop(

@@ -33,6 +33,8 @@ public struct DecapsulationError: Error, Hashable, Sendable, CustomStringConvert
         /// The outer headers do not parse (truncated, bad length or version, bad checksum, I flag clear).
         case malformed
         case notIP, notUDP, fragment, wrongPort, zeroChecksumOverIPv6, unknownVNI
+        /// A flag or reserved field the device does not use is set (`vxlan_rcv`'s `reserved_bits`).
+        case reservedBits
     }
 
     public let code: Code
@@ -75,6 +77,24 @@ public struct DecapsulationError: Error, Hashable, Sendable, CustomStringConvert
     public static func zeroChecksumOverIPv6() -> DecapsulationError {
         DecapsulationError(code: .zeroChecksumOverIPv6,
                            reason: "zero UDP checksum over IPv6 refused: the device lacks udp6zerocsumrx (RFC 6935)")
+    }
+
+    /// The VXLAN header sets bits outside those the device uses: Linux's `vxlan_rcv` (drivers/net/vxlan/
+    /// vxlan_core.c) compares the header with `cfg.reserved_bits` (by default every bit but I, and with
+    /// `gbp` also G and bytes 1-3; never byte 7), drops the packet and counts `rx_frame_errors`.
+    public static func reservedBits(header: UInt64, groupBasedPolicy: Bool, offset: Int) -> DecapsulationError {
+        let hex = String(header, radix: 16)
+        let bytes = String(repeating: "0", count: max(0, 16 - hex.count)) + hex
+        let allowed = groupBasedPolicy ? "I (0x08), G (0x80) and the group policy bytes 1-3" : "only the I flag (0x08)"
+        var reason = "VXLAN header \(bytes) at byte \(offset) sets bits this device does not use (it allows \(allowed); "
+            + "byte 7 is reserved)"
+        if header >> 56 & 0x04 != 0 && header & 0x00FF_FF00_0000_0000 == 0 {
+            reason += "; the P flag and next protocol \(header >> 32 & 0xFF) say VXLAN-GPE (UDP 4790), which a plain VXLAN device drops"
+        } else if !groupBasedPolicy && header >> 56 & 0x80 != 0 {
+            reason += "; the G flag says VXLAN-GBP, which only a device with gbp accepts"
+        }
+        return DecapsulationError(code: .reservedBits,
+                                  reason: reason + ": Linux drops it and counts rx_frame_errors")
     }
 
     public static func unknownVNI(_ vni: UInt32, expected: UInt32) -> DecapsulationError {

@@ -265,7 +265,9 @@ public struct TunnelEndpoint: Sendable {
     ///
     /// Checks, in order: Ethernet type, IP version and lengths, IPv4 header checksum, not a fragment,
     /// UDP, destination port, UDP checksum (when non-zero; a zero one over IPv6 only with
-    /// `udp6zerocsumrx`), the VXLAN I flag, and the VNI.
+    /// `udp6zerocsumrx`), the VXLAN I flag, the VNI, and that no bit the device does not use is set
+    /// (``setsReservedBits(_:groupBasedPolicy:)``: a GBP header on a device without `gbp`, a VXLAN-GPE
+    /// header, anything in a reserved field).
     /// - Throws: ``DecapsulationError`` saying exactly why the frame is refused.
     // Performance: always inlined, with the fast path; the layered path stays out of line.
     @inlinable @inline(__always)
@@ -323,6 +325,7 @@ public struct TunnelEndpoint: Sendable {
         let flags = frame.getInteger(at: vxlan, as: UInt8.self)
         let vni = frame.getInteger(at: vxlan + 4, as: UInt32.self) >> 8
         guard flags & VXLANPacket.vniFlag != 0, vni == configuration.vni,
+              !Self.setsReservedBits(frame.getInteger(at: vxlan, as: UInt64.self), groupBasedPolicy: configuration.groupBasedPolicy),
               innerLength >= EthernetFrame.minimumHeaderLength else { return nil }
         var groupPolicy: GroupPolicy?
         if flags & VXLANPacket.groupPolicyFlag != 0 {
@@ -337,6 +340,17 @@ public struct TunnelEndpoint: Sendable {
         buffer.removeFront(headerLength)
         return DecapsulatedPacket(vni: vni, groupPolicy: groupPolicy, outerSource: .v4(source),
                                   outerSourcePort: frame.getInteger(at: udp, as: UInt16.self), headerLength: headerLength)
+    }
+
+    /// Whether the 8-byte VXLAN header sets a bit the device does not use, as Linux's `vxlan_rcv` checks
+    /// after the VNI lookup (drivers/net/vxlan/vxlan_core.c; the mask is built by `vxlan_nl2conf`): by
+    /// default only I may be set; `gbp` adds G and all of bytes 1-3 (`VXLAN_GBP_USED_BITS`, so reserved
+    /// GBP flag bits pass); the byte after the VNI is never used. RFC 7348 §5 says to ignore reserved bits;
+    /// Linux drops the packet instead, and so do we (checked on Linux 6.18: `rx_frame_errors` counts it).
+    @inlinable
+    public static func setsReservedBits(_ header: UInt64, groupBasedPolicy: Bool) -> Bool {
+        let used: UInt64 = groupBasedPolicy ? 0x88FF_FFFF_FFFF_FF00 : 0x0800_0000_FFFF_FF00
+        return header & ~used != 0
     }
 
     /// ``decapsulate(_:)`` through PacketWire's views and values, layer by layer: every frame the fast
@@ -404,6 +418,10 @@ public struct TunnelEndpoint: Sendable {
             throw .malformed(error)
         }
         guard vxlan.vni == configuration.vni else { throw .unknownVNI(vxlan.vni, expected: configuration.vni) }
+        let header = vxlanPacket.bytes.getInteger(at: 0, as: UInt64.self)
+        if Self.setsReservedBits(header, groupBasedPolicy: configuration.groupBasedPolicy) {
+            throw .reservedBits(header: header, groupBasedPolicy: configuration.groupBasedPolicy, offset: vxlanPacket.frameOffset)
+        }
         let headerLength = vxlanPacket.payloadOffset
         guard vxlanPacket.payload.count >= EthernetFrame.minimumHeaderLength else {
             throw .malformed(.truncated(.ethernet, offset: headerLength, needed: EthernetFrame.minimumHeaderLength,

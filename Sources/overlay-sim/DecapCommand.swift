@@ -31,15 +31,34 @@ struct Decap: ParsableCommand {
     @Flag(help: "Accept a zero UDP checksum over IPv6 (ip link: udp6zerocsumrx).")
     var udp6zerocsumrx = false
 
+    @Flag(help: "Accept frames whose outer IPv4 header or UDP checksum is wrong, as a capture taken on the sending host before checksum offload has them.")
+    var ignoreChecksums = false
+
+    @Flag(help: "Decapsulate Geneve (RFC 8926) instead of VXLAN; the default port is then 6081.")
+    var geneve = false
+
+    @Flag(help: "With --geneve, accept critical options, as a device made with `external` (collect metadata) does; without it a packet with the C bit set is dropped, as Linux drops it.")
+    var external = false
+
+    @Flag(help: "Accept VXLAN-GBP headers (ip link: gbp). Without it a header with the G flag is dropped, as Linux drops it.")
+    var gbp = false
+
     func validate() throws {
         if let vni, vni > 0xFF_FFFF { throw ValidationError("--vni \(vni) exceeds 24 bits (at most 16777215)") }
+        if external && !geneve { throw ValidationError("--external needs --geneve") }
+        if dstport == 0 {
+            throw ValidationError("--dstport 0: UDP port 0 is reserved and no VXLAN device listens on it; give 1-65535 (4789, or 8472 for Flannel)")
+        }
     }
 
     func run() throws {
         let console = Console.standard()
         let status = Self.decapsulate(input: input, output: output, vni: vni,
-                                      destinationPorts: dstport.map { [$0] } ?? FrameDecoder.defaultVXLANPorts,
-                                      udp6ZeroChecksumRx: udp6zerocsumrx, console: console)
+                                      destinationPorts: dstport.map { [$0] }
+                                          ?? (geneve ? FrameDecoder.defaultGenevePorts : FrameDecoder.defaultVXLANPorts),
+                                      geneve: geneve, geneveExternal: external,
+                                      udp6ZeroChecksumRx: udp6zerocsumrx, groupBasedPolicy: gbp,
+                                      ignoreChecksums: ignoreChecksums, console: console)
         console.flush()
         if status != 0 { throw ExitCode(status) }
     }
@@ -52,16 +71,22 @@ extension Decap {
     ///   - vni: the VNI to accept; nil accepts any.
     ///   - destinationPorts: the UDP ports a VXLAN packet may be sent to.
     static func decapsulate(input: String, output: String, vni: UInt32?, destinationPorts: [UInt16],
-                            udp6ZeroChecksumRx: Bool = false, console: Console,
+                            geneve: Bool = false, geneveExternal: Bool = false,
+                            udp6ZeroChecksumRx: Bool = false, groupBasedPolicy: Bool = false,
+                            ignoreChecksums: Bool = false, console: Console,
                             openWriter: CaptureConversion.WriterFactory = CaptureConversion.openWriter) -> Int32 {
         let firstPort = destinationPorts.first ?? TunnelConfiguration.ianaPort
         var endpoint = TunnelEndpoint(configuration: TunnelConfiguration(
-            vni: vni ?? 0, local: .v4(.any), destinationPort: firstPort, udp6ZeroChecksumRx: udp6ZeroChecksumRx))
+            vni: vni ?? 0, local: .v4(.any), destinationPort: firstPort, udp6ZeroChecksumRx: udp6ZeroChecksumRx || ignoreChecksums,
+            groupBasedPolicy: groupBasedPolicy))
+        var geneveEndpoint = GeneveEndpoint(configuration: GeneveEndpoint.Configuration(
+            vni: vni ?? 0, local: .v4(.any), destinationPort: firstPort, collectMetadata: geneveExternal))
         var reassembler = IPv4Reassembler()
         var reassembled = 0
+        var partialChecksums = 0
         let report: CaptureConversion.Report
         do {
-            report = try CaptureConversion.run(input: input, output: output, openWriter: openWriter) { frame, buffer in
+            report = try CaptureConversion.run(input: input, output: output, openWriter: openWriter, label: "decap") { frame, buffer in
                 // Outer IPv4 fragments wait for their datagram (Linux reassembles before vxlan_rcv).
                 if let step = Self.reassemble(frame, into: buffer, reassembler: &reassembler) {
                     switch step {
@@ -83,8 +108,16 @@ extension Decap {
                     }
                     endpoint.configuration.destinationPort = port
                 }
+                if OffloadChecksum.isPartial(buffer.readableBytes) { partialChecksums += 1 }
+                if ignoreChecksums { OffloadChecksum.neutralise(buffer.readableBytes) }
+                geneveEndpoint.configuration.vni = endpoint.configuration.vni
+                geneveEndpoint.configuration.destinationPort = endpoint.configuration.destinationPort
                 do throws(DecapsulationError) {
-                    _ = try endpoint.decapsulate(buffer)
+                    if geneve {
+                        _ = try geneveEndpoint.decapsulate(buffer)
+                    } else {
+                        _ = try endpoint.decapsulate(buffer)
+                    }
                 } catch {
                     return .refuse(code: error.code.rawValue, reason: error.reason)
                 }
@@ -102,9 +135,16 @@ extension Decap {
             summary += ", \(reassembler.pendingCount) left incomplete"
         }
         console.error(summary)
+        if let note = CaptureConversion.linkNote(report, command: "decap") { console.error(note) }
         if report.framesRefused > 0 {
             console.error("decap: refused \(report.framesRefused):")
             report.refusalLines.forEach(console.error)
+        }
+        if partialChecksums > 0 {
+            console.error("decap: hint: \(partialChecksums) frame\(partialChecksums == 1 ? "" : "s") carry an outer UDP checksum that is only "
+                          + "the pseudo-header's sum, as Linux leaves it for the NIC to finish (CHECKSUM_PARTIAL): the capture was "
+                          + "taken on the sending host before checksum offload. "
+                          + (ignoreChecksums ? "They were accepted (--ignore-checksums)." : "Run with --ignore-checksums to accept them."))
         }
         return 0
     }
@@ -117,7 +157,7 @@ extension Decap {
         guard let ethernet = try? EthernetFrame(checking: frame.bytes), ethernet.etherType == .ipv4,
               let ip = try? IPv4Packet(checking: ethernet.payload, frameOffset: ethernet.payloadOffset), ip.isFragment
         else { return nil }
-        guard ip.checksumIsValid else {
+        guard ip.checksumIsValid() else {
             return .refuse(code: "malformed", reason: "an outer fragment's IPv4 header checksum is wrong (Linux drops it)")
         }
         switch reassembler.add(ip, time: frame.timestampNanoseconds, tag: frame.number) {
@@ -141,8 +181,59 @@ extension Decap {
     }
 }
 
-/// The UDP destination port and VNI of a VXLAN frame, read without checking anything else; nil when
-/// the frame does not get that far. `decapsulate` does the checking.
+/// Checksums as a capture on the sending host shows them: with checksum offload, Linux leaves in the UDP
+/// checksum field only the folded sum of the pseudo-header (`udp_set_csum` stores `~csum_tcpudp_magic(saddr,
+/// daddr, len, IPPROTO_UDP, 0)` and sets CHECKSUM_PARTIAL), and the NIC adds the data's sum on the way out.
+enum OffloadChecksum {
+    /// The outer IPv4 or IPv6 header of an untagged frame and its UDP header, when there are both.
+    private static func outerUDP(_ frame: UnsafeRawBufferPointer) -> (ipStart: Int, udpStart: Int, pseudoHeader: PseudoHeader)? {
+        guard frame.count >= 14 else { return nil }
+        switch frame.getInteger(at: 12, as: UInt16.self) {
+        case 0x0800:
+            guard frame.count >= 34 else { return nil }
+            let headerLength = Int(frame.getInteger(at: 14, as: UInt8.self) & 0x0F) * 4
+            guard headerLength >= 20, frame.count >= 14 + headerLength + 8, frame.getInteger(at: 23, as: UInt8.self) == 17 else { return nil }
+            return (14, 14 + headerLength, .ipv4(source: IPv4Address(rawValue: frame.getInteger(at: 26, as: UInt32.self)),
+                                                 destination: IPv4Address(rawValue: frame.getInteger(at: 30, as: UInt32.self))))
+        case 0x86DD:
+            guard frame.count >= 62, frame.getInteger(at: 20, as: UInt8.self) == 17 else { return nil }
+            func address(_ at: Int) -> IPv6Address {
+                IPv6Address(high: frame.getInteger(at: at, as: UInt64.self), low: frame.getInteger(at: at + 8, as: UInt64.self))
+            }
+            return (14, 54, .ipv6(source: address(22), destination: address(38)))
+        default:
+            return nil
+        }
+    }
+
+    /// Whether the outer UDP checksum is the pseudo-header's folded sum alone and does not verify.
+    static func isPartial(_ frame: UnsafeRawBufferPointer) -> Bool {
+        guard let (_, udp, pseudoHeader) = outerUDP(frame) else { return false }
+        let length = Int(frame.getInteger(at: udp + 4, as: UInt16.self))
+        let field = frame.getInteger(at: udp + 6, as: UInt16.self)
+        guard field != 0, length >= 8, udp + length <= frame.count,
+              pseudoHeader.checksum(of: frame.slice(udp..<(udp + length)), protocol: .udp) != 0 else { return false }
+        var sum = InternetChecksum()
+        pseudoHeader.add(to: &sum, protocol: .udp, upperLength: length)
+        return field == ~sum.checksum
+    }
+
+    /// For `--ignore-checksums`: writes a correct IPv4 header checksum and a zero ("none") UDP checksum
+    /// into the frame, so the receive checks pass whatever the capture held.
+    static func neutralise(_ frame: UnsafeRawBufferPointer) {
+        guard let (ip, udp, pseudoHeader) = outerUDP(frame), let base = frame.baseAddress else { return }
+        let bytes = UnsafeMutableRawBufferPointer(mutating: UnsafeRawBufferPointer(start: base, count: frame.count))
+        bytes.setInteger(UInt16(0), at: udp + 6, as: UInt16.self)
+        if case .ipv4 = pseudoHeader {
+            let headerLength = udp - ip
+            bytes.setInteger(UInt16(0), at: ip + 10, as: UInt16.self)
+            bytes.setInteger(InternetChecksum.checksum(frame.slice(ip..<(ip + headerLength))), at: ip + 10, as: UInt16.self)
+        }
+    }
+}
+
+/// The UDP destination port and VNI of a VXLAN (or Geneve: its VNI sits at the same offset) frame, read
+/// without checking anything else; nil when the frame does not get that far. `decapsulate` does the checking.
 struct VXLANFields {
     var destinationPort: UInt16
     var vni: UInt32

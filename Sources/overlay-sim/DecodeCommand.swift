@@ -22,12 +22,28 @@ struct Decode: ParsableCommand {
             help: "A UDP destination port to decode as VXLAN; repeat for several. Replaces the defaults, 4789 and 8472.")
     var vxlanPorts: [UInt16] = []
 
+    @Option(name: .customLong("geneve-port"),
+            help: "A UDP destination port to decode as Geneve (RFC 8926); repeat for several. Replaces the default, 6081.")
+    var genevePorts: [UInt16] = []
+
+    @Option(name: .customLong("vxlan-gpe-port"),
+            help: "A UDP destination port to decode as VXLAN-GPE; repeat for several. Replaces the default, 4790.")
+    var vxlanGPEPorts: [UInt16] = []
+
     @Flag(help: "Print JSON Lines instead of a table.")
     var json = false
+
+    func validate() throws {
+        if (vxlanPorts + genevePorts + vxlanGPEPorts).contains(0) {
+            throw ValidationError("UDP port 0 is reserved (RFC 768 sends nothing to it); give a port from 1 to 65535")
+        }
+    }
 
     func run() throws {
         let console = Console.standard()
         let status = Self.decode(path: file, vxlanPorts: vxlanPorts.isEmpty ? FrameDecoder.defaultVXLANPorts : vxlanPorts,
+                                 genevePorts: genevePorts.isEmpty ? FrameDecoder.defaultGenevePorts : genevePorts,
+                                 vxlanGPEPorts: vxlanGPEPorts.isEmpty ? FrameDecoder.defaultVXLANGPEPorts : vxlanGPEPorts,
                                  json: json, console: console)
         console.flush()
         if status != 0 { throw ExitCode(status) }
@@ -35,8 +51,8 @@ struct Decode: ParsableCommand {
 
     /// Decodes the file at `path` and prints it; returns the exit status (0, or 1 when the file could
     /// not be opened or read to its end).
-    static func decode(path: String, vxlanPorts: [UInt16], json: Bool, console: Console) -> Int32 {
-        var decoder = FrameDecoder(vxlanPorts: vxlanPorts)
+    static func decode(path: String, vxlanPorts: [UInt16], genevePorts: [UInt16] = FrameDecoder.defaultGenevePorts,
+                       vxlanGPEPorts: [UInt16] = FrameDecoder.defaultVXLANGPEPorts, json: Bool, console: Console) -> Int32 {
         var summary = DecodeSummary()
         let reader: PcapReader
         do {
@@ -45,16 +61,47 @@ struct Decode: ParsableCommand {
             console.error("error: \(error)")
             return 1
         }
-        if !json { console.output(DecodeTable.header) }
+        var decoder = FrameDecoder(vxlanPorts: vxlanPorts, vxlanGPEPorts: vxlanGPEPorts, genevePorts: genevePorts,
+                                   linkType: reader.linkType)
+        var progress = ProgressLine(label: "decode", totalBytes: reader.fileSize)
+        defer { progress.finish() }
+        // The table's address columns are as wide as the first frames need (IPv6 addresses are wider
+        // than the IPv4 default): up to `lookAhead` rows wait until the widths are known.
+        var table = DecodeTable()
+        var waiting: [DecodedFrame] = []
+        func flushWaiting() {
+            guard !json, !waiting.isEmpty || summary.frames == 0 else { return }
+            table.fit(waiting)
+            console.output(table.header)
+            waiting.forEach { console.output(table.row($0)) }
+            waiting.removeAll()
+        }
+        var headerPrinted = false
         var failure: (any Error)?
         do {
             try reader.forEach { view in
+                progress.update(frames: summary.frames + 1, bytesRead: reader.bytePosition)
                 let decoded = decoder.decode(view)
                 summary.add(decoded)
-                console.output(json ? decoded.jsonLine : DecodeTable.row(decoded))
+                if json {
+                    console.output(decoded.jsonLine)
+                } else if headerPrinted {
+                    console.output(table.row(decoded))
+                } else {
+                    waiting.append(decoded)
+                    if waiting.count >= DecodeTable.lookAhead {
+                        flushWaiting()
+                        headerPrinted = true
+                    }
+                }
             }
         } catch {
             failure = error
+        }
+        if !json && !headerPrinted {
+            table.fit(waiting)
+            console.output(table.header)
+            waiting.forEach { console.output(table.row($0)) }
         }
         if !json {
             console.output(summary.line(incompleteDatagrams: decoder.reassembler.pendingCount))
@@ -71,6 +118,9 @@ struct Decode: ParsableCommand {
 struct DecodeSummary {
     var frames = 0
     var vxlan = 0
+    var vxlanGPE = 0
+    var geneve = 0
+    var cut = 0
     var fragments = 0
     var reassembled = 0
     var errors = 0
@@ -79,6 +129,9 @@ struct DecodeSummary {
     mutating func add(_ frame: DecodedFrame) {
         frames += 1
         if frame.vxlan != nil { vxlan += 1 }
+        if frame.vxlanGPE != nil { vxlanGPE += 1 }
+        if frame.geneve != nil { geneve += 1 }
+        if frame.cut != nil { cut += 1 }
         if frame.fragment != nil { fragments += 1 }
         if frame.fragment?.reassembledFrames != nil { reassembled += 1 }
         if frame.error != nil { errors += 1 }
@@ -87,6 +140,9 @@ struct DecodeSummary {
 
     func line(incompleteDatagrams: Int) -> String {
         var parts = ["\(frames) frame\(frames == 1 ? "" : "s")", "\(vxlan) VXLAN"]
+        if vxlanGPE > 0 { parts.append("\(vxlanGPE) VXLAN-GPE") }
+        if geneve > 0 { parts.append("\(geneve) Geneve") }
+        if cut > 0 { parts.append("\(cut) cut by the snapshot length") }
         if fragments > 0 {
             parts.append("\(fragments) outer fragment\(fragments == 1 ? "" : "s"), \(reassembled) datagram\(reassembled == 1 ? "" : "s") reassembled")
         }
@@ -98,34 +154,53 @@ struct DecodeSummary {
 }
 
 /// The readable form: one line a frame, outer and inner side by side.
-enum DecodeTable {
-    static let header = line("#", "len", "outer src → dst", "sport → dport", "VNI", "inner src → dst", "proto", "notes")
+struct DecodeTable {
+    /// How many rows are looked at to size the address columns before the first is printed.
+    static let lookAhead = 1000
+    /// The address columns' widths: at least the IPv4 layout's, wider for the frames' IPv6 addresses.
+    var outerWidth = 37
+    var innerWidth = 31
 
-    static func row(_ frame: DecodedFrame) -> String {
-        let outer: String
-        if let ip = frame.outer.ip {
-            outer = "\(ip.source) → \(ip.destination)"
-        } else if let ethernet = frame.outer.ethernet {
-            outer = "\(ethernet.source) → \(ethernet.destination)"
-        } else {
-            outer = "-"
+    /// The header of a table sized for IPv4 and MAC addresses.
+    static var header: String { DecodeTable().header }
+
+    var header: String { line("#", "len", "outer src → dst", "sport → dport", "VNI", "inner src → dst", "proto", "notes") }
+
+    /// Widens the address columns to fit `frames`.
+    mutating func fit(_ frames: [DecodedFrame]) {
+        for frame in frames {
+            outerWidth = max(outerWidth, Self.outerAddresses(frame).count)
+            innerWidth = max(innerWidth, Self.innerAddresses(frame).count)
         }
+    }
+
+    static func row(_ frame: DecodedFrame) -> String { DecodeTable().row(frame) }
+
+    static func outerAddresses(_ frame: DecodedFrame) -> String {
+        if let ip = frame.outer.ip { return "\(ip.source) → \(ip.destination)" }
+        if let ethernet = frame.outer.ethernet { return "\(ethernet.source) → \(ethernet.destination)" }
+        if let cooked = frame.outer.linuxCooked { return "\(cooked.source ?? "-") →" }
+        return "-"
+    }
+
+    static func innerAddresses(_ frame: DecodedFrame) -> String {
+        if let ip = frame.inner?.ip { return "\(ip.source) → \(ip.destination)" }
+        if let ethernet = frame.inner?.ethernet { return "\(ethernet.source) → \(ethernet.destination)" }
+        return "-"
+    }
+
+    func row(_ frame: DecodedFrame) -> String {
+        let outer = Self.outerAddresses(frame)
         let ports = frame.outer.udp.map { "\($0.sourcePort) → \($0.destinationPort)" } ?? "-"
-        let vni = frame.vxlan.map { "\($0.vni)" } ?? "-"
-        let inner: String
-        if let ip = frame.inner?.ip {
-            inner = "\(ip.source) → \(ip.destination)"
-        } else if let ethernet = frame.inner?.ethernet {
-            inner = "\(ethernet.source) → \(ethernet.destination)"
-        } else {
-            inner = "-"
-        }
-        return line("\(frame.frame)", "\(frame.length)", outer, ports, vni, inner, protocolName(frame), notes(frame))
+        let vni = (frame.vxlan?.vni ?? frame.vxlanGPE?.vni ?? frame.geneve?.vni).map { "\($0)" } ?? "-"
+        let inner = Self.innerAddresses(frame)
+        return line("\(frame.frame)", "\(frame.length)", outer, ports, vni, inner, Self.protocolName(frame), Self.notes(frame))
     }
 
     /// The innermost protocol decoded: the inner packet's, or the outer's when there is no inner frame.
     static func protocolName(_ frame: DecodedFrame) -> String {
         let ethernet = frame.inner != nil ? frame.inner?.ethernet : frame.outer.ethernet
+        let etherType = ethernet?.etherType ?? (frame.inner == nil ? frame.outer.linuxCooked?.protocol : nil)
         let ip: (version: Int, protocol: Int)? = frame.inner != nil
             ? frame.inner?.ip.map { ($0.version, $0.protocol) }
             : frame.outer.ip.map { ($0.version, $0.protocol) }
@@ -133,8 +208,9 @@ enum DecodeTable {
             let name = IPProtocol(rawValue: UInt8(truncatingIfNeeded: ip.protocol)).name
             return name == "unknown" ? "IP \(ip.protocol)" : name
         }
-        guard let ethernet else { return "-" }
-        switch EtherType(rawValue: UInt16(truncatingIfNeeded: ethernet.etherType)) {
+        if frame.inner?.nsh != nil { return "NSH" }
+        guard let etherType else { return "-" }
+        switch EtherType(rawValue: UInt16(truncatingIfNeeded: etherType)) {
         case .arp: return "ARP"
         case .ipv4: return "IPv4"
         case .ipv6: return "IPv6"
@@ -144,6 +220,9 @@ enum DecodeTable {
 
     static func notes(_ frame: DecodedFrame) -> String {
         var notes: [String] = []
+        if let cooked = frame.outer.linuxCooked {
+            notes.append((cooked.interfaceIndex.map { "ifindex \($0) " } ?? "") + cooked.direction)
+        }
         if let tags = frame.outer.ethernet?.vlanIDs, !tags.isEmpty {
             notes.append("vlan " + tags.map(String.init).joined(separator: ","))
         }
@@ -174,10 +253,27 @@ enum DecodeTable {
                 notes.append("gbp \(id)" + (flags & 0x40 != 0 ? " D" : "") + (flags & 0x08 != 0 ? " A" : ""))
             }
         }
+        if let gpe = frame.vxlanGPE {
+            notes.append("VXLAN-GPE next \(VXLANGPENextProtocol(rawValue: UInt8(truncatingIfNeeded: gpe.nextProtocol)))"
+                         + (gpe.oam ? " OAM" : ""))
+        }
+        if let nsh = frame.inner?.nsh {
+            notes.append("NSH spi \(nsh.servicePathIdentifier) si \(nsh.serviceIndex)")
+        }
+        if let geneve = frame.geneve {
+            var text = "Geneve" + (geneve.critical ? " C" : "") + (geneve.oam ? " O" : "")
+            for option in geneve.options {
+                text += " opt 0x\(String(option.optionClass, radix: 16)):0x\(String(option.type, radix: 16))"
+                    + (option.critical ? "!" : "") + " \(option.data)"
+            }
+            notes.append(text)
+        }
         if let vlans = frame.inner?.ethernet?.vlanIDs, !vlans.isEmpty {
             notes.append("inner vlan " + vlans.map(String.init).joined(separator: ","))
         }
-        if frame.capturedLength < frame.length && frame.error?.kind != .truncated {
+        if let cut = frame.cut {
+            notes.append("cut at \(frame.capturedLength) of \(frame.length) bytes, in the \(cut.description)")
+        } else if frame.capturedLength < frame.length {
             notes.append("captured \(frame.capturedLength) of \(frame.length) bytes")
         }
         if let summary = frame.inner?.summary { notes.append(summary) }
@@ -186,10 +282,11 @@ enum DecodeTable {
     }
 
     /// Columns padded to fixed widths; a value wider than its column pushes the rest right.
-    private static func line(_ number: String, _ length: String, _ outer: String, _ ports: String, _ vni: String,
-                             _ inner: String, _ proto: String, _ notes: String) -> String {
-        let text = pad(number, 5, right: true) + " " + pad(length, 5, right: true) + "  " + pad(outer, 37) + "  "
-            + pad(ports, 13) + "  " + pad(vni, 8, right: true) + "  " + pad(inner, 31) + "  " + pad(proto, 6) + "  " + notes
+    private func line(_ number: String, _ length: String, _ outer: String, _ ports: String, _ vni: String,
+                      _ inner: String, _ proto: String, _ notes: String) -> String {
+        let text = Self.pad(number, 5, right: true) + " " + Self.pad(length, 5, right: true) + "  " + Self.pad(outer, outerWidth) + "  "
+            + Self.pad(ports, 13) + "  " + Self.pad(vni, 8, right: true) + "  " + Self.pad(inner, innerWidth) + "  "
+            + Self.pad(proto, 6) + "  " + notes
         return String(text.reversed().drop { $0 == " " }.reversed())
     }
 

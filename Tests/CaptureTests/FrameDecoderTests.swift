@@ -25,6 +25,7 @@ struct FrameDecoderTests {
             DecodedFrame.Inner(
                 ethernet: .init(source: "02:00:00:00:aa:01", destination: "02:00:00:00:bb:01", etherType: 0x0800),
                 ip: .init(version: 4, source: "10.244.0.5", destination: "10.244.1.7", protocol: 1),
+                icmp: .init(version: 4, type: 8, code: 0, checksumValid: true),
                 summary: "ICMP echo request id 16962 seq \(sequence) len 64")
         }
 
@@ -89,13 +90,17 @@ struct FrameDecoderTests {
         #expect(frames[14].outer.udp?.checksumValid == false)
         #expect(frames[14].inner == inner(sequence: 14)) // item n: two ARP frames share item m
 
-        // o: cut by the snapshot length: the IPv4 header is shown, the error says what the capture kept.
+        // o: cut by the snapshot length (96 of 1064 bytes): decoded as far as it was captured, as tshark
+        // does: the outer headers, VXLAN, the inner IPv4 header and ICMP type; the cut is named, no error.
         let o = frames[15]
         #expect(o.length == 1064 && o.capturedLength == 96)
-        #expect(o.outer.ip?.source == "192.0.2.1")
-        #expect(o.error?.kind == .truncated)
-        #expect(o.error?.layer == .ipv4)
-        #expect(o.error?.message.contains("the capture kept 96 of the frame's 1064 bytes") == true)
+        #expect(o.outer.ip?.source == "192.0.2.1" && o.outer.ip?.checksumValid == true)
+        #expect(o.outer.udp?.destinationPort == 4789 && o.outer.udp?.checksumValid == nil, "unverified: not all captured")
+        #expect(o.vxlan?.vni == 42)
+        #expect(o.inner?.ip?.destination == "10.244.1.7")
+        #expect(o.inner?.icmp == .init(version: 4, type: 8, code: 0, checksumValid: nil))
+        #expect(o.cut == DecodedFrame.Cut(layer: .icmpv4, inner: true, inHeader: false))
+        #expect(o.error == nil)
 
         // p: an unknown EtherType is kept, not rejected.
         #expect(frames[16].outer.ethernet?.etherType == 0x88b5)
@@ -187,11 +192,11 @@ struct FrameDecoderTests {
         let vxlan = try #require(frames.first { $0.vxlan != nil })
         let line = vxlan.jsonLine
         #expect(line.hasPrefix("{\"frame\": \(vxlan.frame), \"timestampNanoseconds\": "))
-        #expect(line.contains(", \"outer\": {\"ethernet\": {\"source\": \"02:00:00:00:"))
+        #expect(line.contains(", \"outer\": {\"linuxCooked\": null, \"ethernet\": {\"source\": \"02:00:00:00:"))
         #expect(line.contains("\"ip\": {\"version\": 4, \"source\": \"192.0.2."))
         #expect(line.contains("\"udp\": {\"sourcePort\": "))
         #expect(line.contains("\"fragment\": null, \"vxlan\": {\"flags\": 8, \"vni\": 1, \"groupPolicyID\": null"))
-        #expect(line.contains("\"inner\": {\"ethernet\": {"))
+        #expect(line.contains("\"inner\": {\"nsh\": null, \"ethernet\": {"))
         #expect(line.hasSuffix("\"error\": null}"))
         let keys = ["\"frame\"", "\"length\"", "\"outer\"", "\"vxlan\"", "\"inner\"", "\"error\""]
         let positions = keys.compactMap { line.range(of: $0)?.lowerBound }
@@ -235,12 +240,19 @@ struct FrameDecoderTests {
             for length in 0..<frame.bytes.count {
                 let cut = decoder.decode(Frame(number: frame.number, timestampNanoseconds: frame.timestampNanoseconds,
                                                originalLength: frame.bytes.count, bytes: Array(frame.bytes.prefix(length))))
-                // A cut inside the headers decoded so far is an error; the length is reported.
+                // A cut inside the link header is an error; any other cut is named, and what was captured
+                // whole is shown as the whole frame shows it.
                 if length < 14 { #expect(cut.error?.kind == .truncated) }
                 #expect(cut.length == frame.bytes.count && cut.capturedLength == length)
-                // A VXLAN frame's outer total length covers the whole frame, so any cut is caught.
-                if whole.vxlan != nil {
-                    #expect(cut.error?.kind == .truncated, "frame \(frame.number) cut at \(length)")
+                if length >= 14 {
+                    #expect(cut.cut != nil && cut.error == nil, "frame \(frame.number) cut at \(length): \(cut.error?.message ?? "")")
+                    #expect(cut.outer.ethernet == whole.outer.ethernet)
+                }
+                if whole.vxlan != nil, length >= (whole.outer.ip?.version == 6 ? 70 : 50) {
+                    #expect(cut.vxlan == whole.vxlan, "frame \(frame.number) cut at \(length)")
+                }
+                if whole.outer.udp != nil, length >= (whole.outer.ip?.version == 6 ? 58 : 38) {
+                    #expect(cut.outer.udp?.sourcePort == whole.outer.udp?.sourcePort, "frame \(frame.number) cut at \(length)")
                 }
             }
         }

@@ -90,12 +90,16 @@ struct RoundTripTests {
         #expect(try PcapReader(path: path).readAll().isEmpty)
     }
 
-    @Test("a non-Ethernet capture is refused by the reader, naming the link type")
-    func refusesNonEthernet() throws {
+    @Test("a capture of a link type not asked for is refused by the reader, naming the link type")
+    func refusesOtherLinkTypes() throws {
         let folder = try TemporaryFolder()
         let path = folder.file("raw-ip.pcap")
         try writeCapture([FixtureFrames.frame(1, captured: 20, original: 20, timestamp: 1)], to: path, linkType: .rawIP)
-        let error = expectCaptureError(.unsupportedLinkType, naming: path) { _ = try PcapReader(path: path) }
+        #expect(try PcapReader(path: path).linkType == .rawIP)
+        let error = expectCaptureError(.unsupportedLinkType, naming: path) { _ = try PcapReader(path: path, linkTypes: [.ethernet]) }
         #expect(error?.reason.contains("RAW") == true)
+        let other = folder.file("ppp.pcap")
+        try writeCapture([FixtureFrames.frame(1, captured: 20, original: 20, timestamp: 1)], to: other, linkType: LinkType(rawValue: 9))
+        expectCaptureError(.unsupportedLinkType, naming: other) { _ = try PcapReader(path: other) }
     }
 }

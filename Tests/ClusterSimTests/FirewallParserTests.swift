@@ -47,15 +47,16 @@ struct FirewallParserTests {
         """)
         #expect(scenario.firewalls.count == 7, "one host firewall per node in the list")
         #expect(scenario.firewalls.map(\.placement) == [.node("a"), .node("b"), .interface("b"), .link("a", "r"), .link("b", "r"), .link("r", "b"), .link("a", "r")])
-        let host = scenario.firewalls[0].configuration
-        #expect(host.chains[.input]?.rules.map(\.description) == ["ct state established,related accept", "ip saddr 10.0.0.1 udp dport 8472 accept"])
-        #expect(host.chains[.input]?.policy == .drop)
-        let stateful = scenario.firewalls[3].configuration
+        let host = try #require(scenario.firewalls[0].configuration.inspector as? HostFirewall)
+        #expect(host.rules[.input]?.rules.map(\.description) == ["ct state established,related accept", "ip saddr 10.0.0.1 udp dport 8472 accept"])
+        #expect(host.rules[.input]?.policy == .drop)
+        let stateful = try #require(scenario.firewalls[3].configuration.inspector as? StatefulFirewall).conntrack
         #expect(stateful.timeouts.udp == 10_000_000_000 && stateful.timeouts.udpStream == 60_000_000_000 && stateful.tableSize == 100)
-        let nat = scenario.firewalls[4].configuration.nat
+        let nat = try #require(scenario.firewalls[4].configuration.inspector as? SourceNAT)
         #expect(nat.randomFully && nat.checksum == .offloadBug && nat.ports == PortRange(2000, 3000))
-        #expect(scenario.firewalls[5].configuration.dpi.protocols.first?.ports == [8472])
-        #expect(scenario.firewalls[6].configuration.icmpFilter.types == [3] && scenario.firewalls[6].configuration.icmpFilter.ratePerSecond == 5)
+        #expect((scenario.firewalls[5].configuration.inspector as? DeepPacketInspector)?.protocols.first?.ports == [8472])
+        let icmp = try #require(scenario.firewalls[6].configuration.inspector as? ICMPFilter)
+        #expect(icmp.types == [3] && icmp.ratePerSecond == 5)
         #expect(scenario.warnings.isEmpty)
     }
 
@@ -109,8 +110,9 @@ struct FirewallParserTests {
         captures: {drops: false}
         """, file: "s.yaml")
         let configuration = try #require(scenario.firewalls.first?.configuration)
-        #expect(configuration.kind == .host && configuration.chains.keys.sorted { $0.rawValue < $1.rawValue } == [.forward])
-        #expect(configuration.chains[.forward]?.policy == .reject)
+        let host = try #require(configuration.inspector as? HostFirewall)
+        #expect(configuration.kind == HostFirewall.kind && host.rules.keys.sorted { $0.rawValue < $1.rawValue } == [.forward])
+        #expect(host.rules[.forward]?.policy == .reject)
         #expect(!scenario.captures.drops)
     }
 

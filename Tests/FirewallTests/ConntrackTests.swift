@@ -6,13 +6,13 @@ import Testing
 struct ConntrackTests {
     /// A stateful firewall between node-a and node-b: node-a may open flows, node-b may only answer.
     func firewall(udpTimeout: Double = 30) -> FirewallDevice {
-        var configuration = FirewallConfiguration(name: "fw-1", kind: .stateful)
-        configuration.timeouts.udp = UInt64(udpTimeout * 1e9)
-        configuration.chains[.transit] = RuleSet(rules: [
+        var firewall = StatefulFirewall(transit: RuleSet(rules: [
             rule(.accept) { $0.states = [.established, .related] },
             rule(.accept) { $0.source = prefix("192.0.2.1"); $0.states = [.new] },
-        ], policy: .drop)
-        return FirewallDevice(configuration: configuration, placement: "link node-a↔node-b", names: labNames)
+        ], policy: .drop))
+        firewall.conntrack.timeouts.udp = UInt64(udpTimeout * 1e9)
+        return FirewallDevice(configuration: FirewallConfiguration(name: "fw-1", firewall), placement: "link node-a↔node-b",
+                              names: labNames)
     }
 
     @Test("a fixed-port tunnel: the reply is established until the UDP entry expires, then it is new from outside and dropped")
@@ -99,13 +99,12 @@ struct ConntrackTests {
 
     @Test("notrack exempts packets: their state is untracked")
     func notrack() {
-        var configuration = FirewallConfiguration(name: "raw", kind: .stateful)
         var exempt = RuleMatch()
         exempt.protocol = .udp
         exempt.destinationPorts = [PortRange(4789)]
-        configuration.notrack = [exempt]
-        configuration.chains[.transit] = RuleSet(rules: [rule(.accept) { $0.states = [.untracked] }], policy: .drop)
-        let fw = FirewallDevice(configuration: configuration, placement: "link")
+        let raw = StatefulFirewall(transit: RuleSet(rules: [rule(.accept) { $0.states = [.untracked] }], policy: .drop),
+                                   conntrack: ConnectionTracking(notrack: [exempt]))
+        let fw = FirewallDevice(configuration: FirewallConfiguration(name: "raw", raw), placement: "link")
         let decision = fw.inspect(TestFrames.udp(from: "192.0.2.1", 1, to: "192.0.2.2", 4789), at: .transit(outbound: true)).0
         #expect(decision.accepted && decision.state == .untracked && fw.conntrackEntries == 0)
     }

@@ -4,18 +4,18 @@ import Testing
 
 @Suite("Firewall devices")
 struct DeviceTests {
-    func device(_ kind: FirewallKind, _ name: String = "fw", at placement: String = "node-b",
-                _ configure: (inout FirewallConfiguration) -> Void = { _ in }) -> FirewallDevice {
-        var configuration = FirewallConfiguration(name: name, kind: kind)
-        configure(&configuration)
+    func device(_ inspector: some PacketInspector, _ name: String = "fw", at placement: String = "node-b",
+                vxlanAware: Bool = false) -> FirewallDevice {
+        var configuration = FirewallConfiguration(name: name, inspector)
+        configuration.vxlanAware = vxlanAware
         return FirewallDevice(configuration: configuration, placement: placement, names: labNames)
     }
 
     @Test("a security group that allows UDP 4789 drops Flannel's 8472, and says so")
     func securityGroupPortMismatch() throws {
-        let group = device(.securityGroup, "sg-workers") {
-            $0.chains[.ingress] = RuleSet(rules: [rule(.accept) { $0.protocol = .udp; $0.destinationPorts = [PortRange(4789)] }], policy: .drop)
-        }
+        let group = device(SecurityGroup(rules: [
+            .ingress: RuleSet(rules: [rule(.accept) { $0.protocol = .udp; $0.destinationPorts = [PortRange(4789)] }], policy: .drop),
+        ]), "sg-workers")
         let (decision, _) = group.inspect(try TestFrames.kernel("flannel-v4", 9), at: .ingress)
         #expect(decision.action == .drop && decision.reason == .policy)
         let verdict = group.verdict(for: decision)
@@ -31,18 +31,19 @@ struct DeviceTests {
 
     @Test("a host input chain with policy drop names the rules it has and the policy")
     func hostInputPolicy() throws {
-        let host = device(.host, "firewalld") {
-            $0.chains[.input] = RuleSet(rules: [
+        let host = device(HostFirewall(rules: [
+            .input: RuleSet(rules: [
                 rule(.accept) { $0.states = [.established, .related] },
                 rule(.accept) { $0.protocol = .tcp; $0.destinationPorts = [PortRange(22)] },
-            ], policy: .drop)
-        }
+            ], policy: .drop),
+        ]), "firewalld")
         let (decision, _) = host.inspect(try TestFrames.kernel("calico-v4", 8), at: .input)
         #expect(decision.action == .drop && decision.state == .new)
         let verdict = host.verdict(for: decision)
         #expect(verdict.explanation.hasPrefix("UDP 4789 (VXLAN) from node-a (192.0.2.1) to node-b (192.0.2.2) reached node-b's input chain (firewalld) and matched none of its 2 rules; the chain's policy is drop"),
                 "\(verdict.explanation)")
-        let trace = host.trace(try TestFrames.kernel("calico-v4", 8), at: .input)
+        let (traced, trace) = host.traced(try TestFrames.kernel("calico-v4", 8), at: .input)
+        #expect(traced.reason == .policy && traced.action == .drop, "the traced decision is the decision")
         #expect(trace == ["conntrack: new (no entry for udp 192.0.2.1:51736 → 192.0.2.2:4789)",
                           "rule 1 `ct state established,related accept`: no match (state is new)",
                           "rule 2 `tcp dport 22 accept`: no match (protocol is udp)",
@@ -52,12 +53,12 @@ struct DeviceTests {
 
     @Test("a rule that matches decides, with its 1-based index and nft text")
     func ruleMatches() throws {
-        let host = device(.host, "nft") {
-            $0.chains[.input] = RuleSet(rules: [
+        let host = device(HostFirewall(rules: [
+            .input: RuleSet(rules: [
                 rule(.accept) { $0.protocol = .tcp; $0.destinationPorts = [PortRange(22)] },
                 rule(.drop) { $0.source = prefix("192.0.2.0/24"); $0.protocol = .udp; $0.destinationPorts = [PortRange(4789)] },
-            ], policy: .accept)
-        }
+            ], policy: .accept),
+        ]), "nft")
         let (decision, _) = host.inspect(try TestFrames.kernel("calico-v4", 8), at: .input)
         let verdict = host.verdict(for: decision)
         #expect(verdict.ruleIndex == 2 && verdict.ruleText == "ip saddr 192.0.2.0/24 udp dport 4789 drop")
@@ -69,7 +70,7 @@ struct DeviceTests {
     func fragmentsThroughACLAndStatefulFirewall() throws {
         let first = try TestFrames.kernel("frag-v4", 11), second = try TestFrames.kernel("frag-v4", 12)
         let allow = RuleSet(rules: [rule(.accept) { $0.protocol = .udp; $0.destinationPorts = [PortRange(4789)] }], policy: .drop)
-        let acl = device(.acl, "acl-1", at: "link a↔b") { $0.chains[.transit] = allow }
+        let acl = device(AccessList(transit: allow), "acl-1", at: "link a↔b")
         #expect(acl.inspect(first, at: .transit(outbound: true)).0.accepted)
         let (dropped, _) = acl.inspect(second, at: .transit(outbound: true))
         #expect(!dropped.accepted)
@@ -77,7 +78,7 @@ struct DeviceTests {
         #expect(explanation.hasPrefix("A non-first fragment (offset 1376, 74 bytes) of a UDP datagram from node-a (192.0.2.1) to node-b (192.0.2.2) matched none of the 1 rule of ACL acl-1 on link a↔b; its default policy is drop"), "\(explanation)")
         #expect(explanation.contains("a non-first fragment carries no UDP or TCP header, so rule 1 (`udp dport 4789 accept`) cannot match it"))
 
-        let stateful = device(.stateful, "fw-1", at: "link a↔b") { $0.chains[.transit] = allow }
+        let stateful = device(StatefulFirewall(transit: allow), "fw-1", at: "link a↔b")
         #expect(stateful.inspect(first, at: .transit(outbound: true)).0.accepted)
         let (follows, _) = stateful.inspect(second, at: .transit(outbound: true))
         #expect(follows.accepted && follows.reason == .followsFirstFragment)
@@ -88,7 +89,7 @@ struct DeviceTests {
         let first = try TestFrames.kernel("frag-v4", 11), second = try TestFrames.kernel("frag-v4", 12)
         let late = rule(.drop) { $0.fragmentOffset = ValueRange(1000, 65528) }
         #expect(late.description.contains("ip frag-off & 0x1fff (bytes) 1000-65528"), "\(late.description)")
-        let acl = device(.acl, "acl-1", at: "link a↔b") { $0.chains[.transit] = RuleSet(rules: [late], policy: .accept) }
+        let acl = device(AccessList(transit: RuleSet(rules: [late], policy: .accept)), "acl-1", at: "link a↔b")
         #expect(acl.inspect(first, at: .transit(outbound: true)).0.accepted)
         let (dropped, _) = acl.inspect(second, at: .transit(outbound: true))
         #expect(!dropped.accepted && acl.verdict(for: dropped).ruleIndex == 1)
@@ -101,7 +102,7 @@ struct DeviceTests {
         #expect(condition.description == "tcp flags & (syn | ack) == syn")
         let noNewConnections = rule(.drop) { $0.protocol = .tcp; $0.tcpFlags = condition }
         #expect(noNewConnections.description.contains("tcp flags & (syn | ack) == syn"), "\(noNewConnections.description)")
-        let acl = device(.acl, "acl-1", at: "link a↔b") { $0.chains[.transit] = RuleSet(rules: [noNewConnections], policy: .accept) }
+        let acl = device(AccessList(transit: RuleSet(rules: [noNewConnections], policy: .accept)), "acl-1", at: "link a↔b")
         func verdict(_ flags: TCPFlags) -> Bool {
             acl.inspect(TestFrames.tcp(from: "192.0.2.1", 50000, to: "192.0.2.2", 80, flags: flags), at: .transit(outbound: true)).0.accepted
         }
@@ -116,7 +117,7 @@ struct DeviceTests {
 
     @Test("a fragment filter drops both fragments and lets whole packets pass")
     func fragmentFilter() throws {
-        let filter = device(.fragmentFilter, "frag-drop", at: "link router↔node-b")
+        let filter = device(FragmentFilter(), "frag-drop", at: "link router↔node-b")
         let (first, _) = filter.inspect(try TestFrames.kernel("frag-v4", 11), at: .transit(outbound: true))
         #expect(first.action == .drop && first.reason == .fragmentDropped)
         #expect(filter.verdict(for: first).explanation.hasPrefix("The first fragment (1396 bytes) of UDP 4789 (VXLAN) from node-a (192.0.2.1) to node-b (192.0.2.2) was dropped by fragment filter frag-drop on link router↔node-b, which drops all IP fragments"))
@@ -126,7 +127,7 @@ struct DeviceTests {
 
     @Test("an ICMP filter that drops all ICMP makes a PMTU black hole, and says so")
     func icmpBlackHole() {
-        let filter = device(.icmpFilter, "no-icmp", at: "link tor↔node-a")
+        let filter = device(ICMPFilter(), "no-icmp", at: "link tor↔node-a")
         let offending = TestFrames.udp(from: "192.0.2.1", 40000, to: "192.0.2.2", 8472, payload: 1450, dontFragment: true)
         let icmp = TestFrames.fragmentationNeeded(from: "198.51.100.1", about: offending, mtu: 1400)
         let (decision, _) = filter.inspect(icmp, at: .transit(outbound: false))
@@ -138,7 +139,7 @@ struct DeviceTests {
 
     @Test("an ICMP rate limit lets a burst through, then one packet per token")
     func icmpRateLimit() {
-        let limiter = device(.icmpFilter, "icmp-limit") { $0.icmpFilter.ratePerSecond = 1; $0.icmpFilter.burst = 2 }
+        let limiter = device(ICMPFilter(ratePerSecond: 1, burst: 2), "icmp-limit")
         let icmp = TestFrames.fragmentationNeeded(from: "198.51.100.1", about: TestFrames.udp(from: "192.0.2.1", 1, to: "192.0.2.2", 2), mtu: 1400)
         let results = [0.0, 0.1, 0.2, 1.3].map { limiter.inspect(icmp, at: .transit(outbound: true), seconds: $0).0.accepted }
         #expect(results == [true, true, false, true])
@@ -146,9 +147,8 @@ struct DeviceTests {
 
     @Test("a DPI box drops Flannel's VXLAN on 8472 as unrecognised UDP and passes VXLAN on 4789")
     func deepPacketInspection() throws {
-        let dpi = device(.dpi, "dpi-1", at: "link node-a↔router") {
-            $0.dpi.protocols = ["vxlan", "dns", "icmp"].compactMap(DPIProtocol.named)
-        }
+        let dpi = device(DeepPacketInspector(protocols: ["vxlan", "dns", "icmp"].compactMap(DPIProtocol.named)), "dpi-1",
+                         at: "link node-a↔router")
         let (flannel, _) = dpi.inspect(try TestFrames.kernel("flannel-v4", 9), at: .transit(outbound: true))
         #expect(flannel.action == .drop && flannel.reason == .unrecognised)
         let explanation = dpi.verdict(for: flannel).explanation
@@ -164,10 +164,7 @@ struct DeviceTests {
     @Test("a VXLAN-aware ACL matches inner ports; the same rule on an outer-only ACL never matches and is warned about")
     func vxlanAware() throws {
         let innerRule = rule(.drop) { $0.innerProtocol = .tcp; $0.innerDestinationPorts = [PortRange(8080)] }
-        let aware = device(.acl, "dfw", at: "link") {
-            $0.vxlanAware = true
-            $0.chains[.transit] = RuleSet(rules: [innerRule], policy: .accept)
-        }
+        let aware = device(AccessList(transit: RuleSet(rules: [innerRule], policy: .accept)), "dfw", at: "link", vxlanAware: true)
         let syn = try TestFrames.kernel("calico-v4", 14)
         let (decision, _) = aware.inspect(syn, at: .transit(outbound: true))
         #expect(decision.action == .drop && decision.reason == .rule(0))
@@ -175,8 +172,7 @@ struct DeviceTests {
         #expect(explanation.contains("carrying TCP 10.244.0.5 → 10.244.1.7 port 8080 in VNI 4096 matched rule 1 of ACL dfw on link, `vxlan tcp dport 8080 drop`"), "\(explanation)")
         #expect(aware.inspect(try TestFrames.kernel("calico-v4", 8), at: .transit(outbound: true)).0.accepted, "ping passes")
 
-        var blind = FirewallConfiguration(name: "outer-acl", kind: .acl)
-        blind.chains[.transit] = RuleSet(rules: [innerRule], policy: .accept)
+        let blind = FirewallConfiguration(name: "outer-acl", AccessList(transit: RuleSet(rules: [innerRule], policy: .accept)))
         let outerOnly = FirewallDevice(configuration: blind, placement: "link")
         #expect(outerOnly.inspect(syn, at: .transit(outbound: true)).0.accepted)
         let warnings = RuleLint.warnings(for: blind)
@@ -186,8 +182,8 @@ struct DeviceTests {
 
     @Test("NAT rewrites the source port: recompute keeps the UDP checksum valid, the offload bug breaks it, noudpcsum has none to break")
     func natChecksums() throws {
-        func nat(_ mode: NATOptions.ChecksumMode) -> FirewallDevice {
-            device(.nat, "nat-a", at: "link node-a↔router") { $0.nat.randomFully = true; $0.nat.checksum = mode }
+        func nat(_ mode: SourceNAT.ChecksumMode) -> FirewallDevice {
+            device(SourceNAT(randomFully: true, checksum: mode), "nat-a", at: "link node-a↔router")
         }
         func checksumValid(_ frame: [UInt8]) -> Bool {
             frame.withUnsafeBytes { bytes in
@@ -219,7 +215,7 @@ struct DeviceTests {
 
     @Test("NAT translates replies back to the inside")
     func natReplies() {
-        let nat = device(.nat, "nat") { $0.nat.sourceAddress = IPAddress("203.0.113.7") }
+        let nat = device(SourceNAT(sourceAddress: IPAddress("203.0.113.7")), "nat")
         let out = TestFrames.udp(from: "192.0.2.1", 5000, to: "192.0.2.2", 53)
         let (decision, translated) = nat.inspect(out, at: .transit(outbound: true))
         #expect(decision.rewrite?.newAddress == IPAddress("203.0.113.7") && decision.rewrite?.newPort == 5000)

@@ -35,8 +35,7 @@ struct RuleTests {
 
     @Test("rules that can never match are found, each with the reason")
     func lint() {
-        var configuration = FirewallConfiguration(name: "fw", kind: .acl)
-        configuration.chains[.transit] = RuleSet(rules: [
+        let configuration = FirewallConfiguration(name: "fw", AccessList(transit: RuleSet(rules: [
             rule(.accept) { $0.protocol = .udp },                                              // 1
             rule(.drop) { $0.protocol = .udp; $0.destinationPorts = [PortRange(4789)] },       // 2 shadowed by 1
             rule(.accept) { $0.protocol = .tcp; $0.destinationPorts = [PortRange(5000, 4000)] }, // 3 empty range
@@ -44,7 +43,7 @@ struct RuleTests {
             rule(.drop) { $0.fragment = .nonFirst; $0.protocol = .tcp; $0.destinationPorts = [PortRange(80)] }, // 5
             rule(.drop) { $0.protocol = .icmp; $0.destinationPorts = [PortRange(1)] },          // 6
             rule(.drop) { $0.innerDestinationPorts = [PortRange(5432)] },                       // 7 not vxlanAware
-        ], policy: .drop)
+        ], policy: .drop)))
         let warnings = RuleLint.warnings(for: configuration)
         #expect(warnings.map(\.ruleIndex) == [1, 2, 3, 4, 5, 6])
         #expect(warnings[0].message == "rule 2 (`udp dport 4789 drop`) of ACL fw's transit chain can never match: rule 1 (`meta l4proto udp accept`) before it matches every packet it would, so its drop never happens")

@@ -78,8 +78,12 @@ extension FirewallDevice {
         return (decision, bytes)
     }
 
-    func trace(_ frame: [UInt8], at hook: Hook, seconds: Double = 0) -> [String] {
-        frame.withUnsafeBytes { trace($0, at: hook, now: UInt64(seconds * 1e9)) }
+    /// Inspects a copy of `frame` with a trace; returns the decision and the steps it recorded.
+    func traced(_ frame: [UInt8], at hook: Hook, seconds: Double = 0) -> (Decision, [String]) {
+        var bytes = frame
+        let trace = DecisionTrace()
+        let decision = bytes.withUnsafeMutableBytes { inspect($0, at: hook, now: UInt64(seconds * 1e9), trace: trace) }
+        return (decision, trace.steps)
     }
 }
 

@@ -54,10 +54,10 @@ struct IPv4Tests {
             #expect(packet.timeToLive == expected.timeToLive)
             #expect(packet.protocol == expected.protocol)
             #expect(packet.checksum == checksum)
-            #expect(packet.checksumIsValid)
+            #expect(packet.checksumIsValid())
             #expect(packet.source == expected.source)
             #expect(packet.destination == expected.destination)
-            #expect(Array(packet.options) == expected.options)
+            #expect(IPv4Options(packet.options) == expected.options)
             #expect(packet.payload.count == expected.payloadLength)
             #expect(packet.payloadOffset == offset + expected.headerLength)
             #expect(try IPv4Header(packet) == expected)
@@ -128,7 +128,7 @@ struct IPv4Tests {
         }
         // Not verifying reads it anyway.
         let header = try decoding(frame, from: 14) { bytes in
-            try IPv4Header(try IPv4Packet(checking: bytes, frameOffset: 14), verifyChecksum: false)
+            try IPv4Header(try IPv4Packet(checking: bytes, frameOffset: 14), verifyingChecksum: false)
         }
         #expect(header.identification == 3)
     }
@@ -168,5 +168,70 @@ struct IPv4Tests {
     @Test func description() {
         let header = Self.cases[3].header
         #expect(header.description == "IPv4 192.0.2.1 > 192.0.2.2 UDP ttl 64 id 2434 len 1396 frag 0+")
+    }
+}
+
+@Suite("IPv4 options (RFC 791 §3.1)")
+struct IPv4OptionsTests {
+    /// odd #4's Router Alert (RFC 2113: type 148, copied, class 0, number 20; length 4) walked in place.
+    @Test func routerAlertWalk() throws {
+        let frame = try CapturedFrame.odd(4)
+        try decoding(frame, from: 14) { bytes in
+            let packet = try IPv4Packet(checking: bytes, frameOffset: 14)
+            var walk = packet.optionSequence
+            let first = walk.next()
+            let option = try #require(first)
+            #expect(option.type == 0x94 && option.isCopied && option.optionClass == 0 && option.number == 20)
+            #expect(option.offset == 0 && option.bytes.count == 4 && Array(option.data) == [0, 0])
+            let second = walk.next()
+            #expect(second == nil && !walk.isMalformed)
+            let header = try IPv4Header(packet)
+            #expect(header.options == [0x94, 0x04, 0x00, 0x00])
+            #expect(header.options.description == "94 04 00 00")
+        }
+    }
+
+    @Test func walkStopsAtEndAndAtImpossibleLengths() {
+        func walk(_ bytes: [UInt8]) -> ([UInt8], Bool) {
+            bytes.withUnsafeBytes { raw in
+                var sequence = IPv4OptionSequence(raw)
+                var types: [UInt8] = []
+                while let option = sequence.next() { types.append(option.type) }
+                return (types, sequence.isMalformed)
+            }
+        }
+        #expect(walk([0x01, 0x01, 0x07, 0x03, 0x04, 0x00, 0x44, 0x09]) == ([1, 1, 7], false))
+        #expect(walk([0x07, 0x03, 0x04, 0x44, 0x09, 0x00, 0x00, 0x00]) == ([7], true))
+        #expect(walk([0x44, 0x01, 0x00, 0x00]) == ([], true))
+        #expect(walk([0x01, 0x44]) == ([1], true))
+        #expect(walk([]) == ([], false))
+    }
+
+    /// The value keeps its options inline: an `IPv4Header` holds no reference (no heap array), so making
+    /// one per packet allocates nothing.
+    @Test func headerValueHoldsNoReference() {
+        #expect(_isPOD(IPv4Header.self))
+        #expect(_isPOD(IPv4Options.self))
+    }
+
+    @Test func optionsValueRoundTrips() {
+        var random = SplitMix64(seed: 40)
+        var seen = Set<IPv4Options>()
+        for _ in 0..<2_000 {
+            let bytes = random.bytes(Int.random(in: 0...40, using: &random))
+            let options = IPv4Options(bytes)
+            #expect(Array(options) == bytes)
+            #expect(options.withUnsafeBytes { Array($0) } == bytes)
+            #expect(options == bytes.withUnsafeBytes { IPv4Options($0) })
+            seen.insert(options)
+        }
+        #expect(IPv4Options() == [] && IPv4Options([0]) != [0, 0])
+        #expect(seen.count > 1_900)
+    }
+
+    @Test func moreThanFortyBytesStops() async {
+        await #expect(processExitsWith: .failure) {
+            _ = IPv4Options([UInt8](repeating: 1, count: 41))
+        }
     }
 }

@@ -36,7 +36,7 @@ struct MutableViewTests {
             header.options.withUnsafeBytes { packet.options.copyMemory(from: $0) }
             packet.fillChecksum()
             #expect(packet.checksum == checksum, "\(name)")
-            #expect(packet.checksumIsValid)
+            #expect(packet.checksumIsValid())
         }
         #expect(bytes == original, "\(name)")
     }

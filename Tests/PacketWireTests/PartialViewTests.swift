@@ -35,7 +35,7 @@ struct PartialViewTests {
             #expect(quote.identification == 0x0a0a)
             #expect(quote.totalLength == 1450)
             #expect(quote.hasCompleteHeader && !quote.isComplete)
-            #expect(quote.checksumIsValid == true)
+            #expect(quote.checksumIsValid() == true)
             #expect(quote.complete == nil)
             #expect(quote.shortfall == Shortfall(layer: .ipv4, part: .payload, offset: 44, needed: 1450, available: 28))
             #expect(quote.ports.map { [$0.source, $0.destination] } == [50000, 4789])
@@ -125,7 +125,7 @@ struct PartialViewTests {
                 #expect(partial.timeToLive.map { $0 == whole.timeToLive } ?? true)
                 #expect((partial.source != nil) == (count >= 16) && (partial.destination != nil) == (count >= 20))
                 #expect(partial.destination.map { $0 == whole.destination } ?? true)
-                #expect((partial.checksumIsValid != nil) == (count >= 20))
+                #expect((partial.checksumIsValid() != nil) == (count >= 20))
                 let strict = Self.strictError { () throws(DecodeError) in _ = try IPv4Packet(checking: bytes, frameOffset: 14) }
                 #expect(partial.shortfall?.error == strict, "length \(length)")
                 guard let udp = try partial.udpDatagram() else {

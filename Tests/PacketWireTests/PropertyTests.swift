@@ -23,7 +23,7 @@ enum Arbitrary {
                    fragmentOffset: 8 * Int.random(in: 0...0x1FFF, using: &random), timeToLive: random.uint8(),
                    protocol: IPProtocol(rawValue: random.uint8()), source: random.ipv4Address(),
                    destination: random.ipv4Address(),
-                   options: random.bool() ? [] : random.bytes(4 * Int.random(in: 1...10, using: &random)),
+                   options: IPv4Options(random.bool() ? [] : random.bytes(4 * Int.random(in: 1...10, using: &random))),
                    payloadLength: Int.random(in: 0...64, using: &random))
     }
 

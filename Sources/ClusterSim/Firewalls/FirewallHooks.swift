@@ -2,7 +2,7 @@ import Firewall
 import PacketWire
 
 /// What happens when a placed firewall sees a packet: the decision, the report's firewall drops and
-/// rewrites, `drops.pcap`, the flow's drop count, the `--explain` trace, and for `reject` an ICMP error
+/// rewrites, `drops.pcap`, the flow's drop count, the `--explain` trace (the decision's own steps), and for `reject` an ICMP error
 /// back to the sender.
 extension Network {
     /// Runs firewall `id` on `buffer` at `hook`. Returns true when the packet goes on (a NAT may have
@@ -14,12 +14,14 @@ extension Network {
                       rejectFrom place: PlaceID? = nil) -> Bool {
         let device = firewalls[id]
         let explained = observers.isExplained(tag)
+        // The explained flow's decision records its steps as it is made; no other packet has a trace.
+        let trace = explained ? DecisionTrace() : nil
         if explained {
             let ports = device.configuration.vxlanAware ? device.configuration.vxlanPorts : []
             observers.trace(tag, point, "\(device.configuration.title) (\(hook)) checks \(device.names.describe(buffer.readableBytes, vxlanPorts: ports))", time: now)
-            for line in device.trace(buffer.readableBytes, at: hook, now: now) { observers.trace(tag, point, "  " + line, time: now) }
         }
-        let decision = device.inspect(buffer.mutableBytes, at: hook, now: now)
+        let decision = device.inspect(buffer.mutableBytes, at: hook, now: now, trace: trace)
+        if let trace { for step in trace.steps { observers.trace(tag, point, "  " + step, time: now) } }
         if decision.accepted {
             if decision.rewrite != nil {
                 let verdict = device.verdict(for: decision)

@@ -27,8 +27,25 @@ extension Context {
         return (specs, warnings)
     }
 
+    /// The kinds the section knows, in the order error messages list them: each with where it sits and
+    /// the function that reads its options. A new kind is one line here and one reading function.
+    static let firewallKinds: [FirewallKindReader] = [
+        FirewallKindReader(kind: HostFirewall.kind, seat: .node, matchesConnectionState: HostFirewall.matchesConnectionState,
+                           read: Context.hostFirewall),
+        FirewallKindReader(kind: SecurityGroup.kind, seat: .interface, matchesConnectionState: SecurityGroup.matchesConnectionState,
+                           read: Context.securityGroup),
+        FirewallKindReader(kind: AccessList.kind, seat: .link, matchesConnectionState: AccessList.matchesConnectionState,
+                           read: Context.accessList),
+        FirewallKindReader(kind: StatefulFirewall.kind, seat: .link, matchesConnectionState: StatefulFirewall.matchesConnectionState,
+                           read: Context.statefulFirewall),
+        FirewallKindReader(kind: FragmentFilter.kind, seat: .link, read: Context.fragmentFilter),
+        FirewallKindReader(kind: ICMPFilter.kind, seat: .link, read: Context.icmpFilter),
+        FirewallKindReader(kind: DeepPacketInspector.kind, seat: .link, read: Context.deepPacketInspector),
+        FirewallKindReader(kind: SourceNAT.kind, seat: .link, read: Context.sourceNAT),
+    ]
+
     /// The kinds that sit on a link.
-    static let middleboxKinds: [FirewallKind] = [.acl, .stateful, .fragmentFilter, .icmpFilter, .dpi, .nat]
+    static var middleboxKinds: [FirewallKindReader] { firewallKinds.filter { $0.seat == .link } }
 
     /// One entry of `firewalls:`. A host firewall or security group given a list of nodes becomes one
     /// device per node, each with its own state, as every node runs its own nftables and a cloud tracks
@@ -36,128 +53,168 @@ extension Context {
     func firewall(_ node: Node, scenario: Scenario) throws(ScenarioError) -> ([FirewallSpec], [ScenarioWarning]) {
         let f = try fields(node, "a firewall")
         let name = try string(try f.required("name"), "firewall name")
-        var placements = try firewallPlacements(f, name: name, scenario: scenario)
+        let placements = try firewallPlacements(f, name: name, scenario: scenario)
         let placement = placements[0]
-        let kind: FirewallKind
+        let reader: FirewallKindReader
         if let kindNode = f.optional("kind") {
             let text = try string(kindNode, "kind")
-            guard let parsed = FirewallKind(rawValue: text.lowercased()) else {
-                throw error(kindNode, "kind '\(text)' is not a device overlay-sim knows; expected one of: \(FirewallKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard let parsed = Self.firewallKinds.first(where: { $0.kind.rawValue == text.lowercased() }) else {
+                throw error(kindNode, "kind '\(text)' is not a device overlay-sim knows; expected one of: \(Self.firewallKinds.map(\.kind.rawValue).joined(separator: ", "))")
             }
-            kind = parsed
+            reader = parsed
         } else {
             switch placement {
-            case .node: kind = .host
-            case .interface: kind = .securityGroup
-            case .link: throw error(node, "firewall '\(name)' sits on a link and needs a 'kind': one of \(Self.middleboxKinds.map(\.rawValue).joined(separator: ", "))")
+            case .node: reader = Self.firewallKinds[0]
+            case .interface: reader = Self.firewallKinds[1]
+            case .link: throw error(node, "firewall '\(name)' sits on a link and needs a 'kind': one of \(Self.middleboxKinds.map(\.kind.rawValue).joined(separator: ", "))")
             }
         }
-        switch (placement, kind) {
-        case (.node, .host), (.interface, .securityGroup): break
-        case (.link, _) where Self.middleboxKinds.contains(kind): break
+        switch (placement, reader.seat) {
+        case (.node, .node), (.interface, .interface), (.link, .link): break
         case (.node, _):
             throw error(node, "firewall '\(name)' is on a node, where only kind host fits (a node's own nftables/iptables); middleboxes go on a 'link'")
         case (.interface, _):
             throw error(node, "firewall '\(name)' is on an interface, where only kind security-group fits")
         case (.link, _):
-            throw error(node, "kind \(kind) cannot sit on a link; put a host firewall on a 'node' and a security group on an 'interface'")
+            throw error(node, "kind \(reader.kind) cannot sit on a link; put a host firewall on a 'node' and a security group on an 'interface'")
         }
-        var configuration = FirewallConfiguration(name: name, kind: kind)
-        var spec = FirewallSpec(configuration: configuration, placement: placement, location: location(node))
-        if let value = f.optional("vxlanAware") { configuration.vxlanAware = try bool(value, "vxlanAware") }
+        var vxlanAware = false
+        var vxlanPorts: [UInt16]
+        if let value = f.optional("vxlanAware") { vxlanAware = try bool(value, "vxlanAware") }
         if let value = f.optional("vxlanPorts") {
-            configuration.vxlanPorts = try items(value).map { (item: Node) throws(ScenarioError) -> UInt16 in
+            vxlanPorts = try items(value).map { (item: Node) throws(ScenarioError) -> UInt16 in
                 UInt16(try int(item, "a VXLAN port", in: 1...65535))
             }
         } else {
-            configuration.vxlanPorts = Array(Set([4789, 8472, scenario.overlay.destinationPort])).sorted()
+            vxlanPorts = Array(Set([4789, 8472, scenario.overlay.destinationPort])).sorted()
         }
-        switch kind {
-        case .host:
-            try hostChains(f, into: &configuration, spec: &spec, scenario: scenario)
-            try connectionTracking(f, into: &configuration, scenario: scenario)
-        case .securityGroup:
-            for chain in [Chain.ingress, .egress] {
-                guard let value = f.optional(chain.rawValue) else { continue }
-                let (rules, locations) = try ruleList(value, kind: kind, chain: chain, scenario: scenario)
-                configuration.chains[chain] = RuleSet(rules: rules, policy: .drop)
-                spec.ruleLocations[chain] = locations
-            }
-            try connectionTracking(f, into: &configuration, scenario: scenario)
-        case .acl, .stateful:
-            let policy = try f.optional("policy").map { (n: Node) throws(ScenarioError) in try action(n, "policy") } ?? .drop
-            var rules: [Rule] = [], locations: [SourceLocation] = []
-            if let value = f.optional("rules") {
-                (rules, locations) = try ruleList(value, kind: kind, chain: .transit, scenario: scenario)
-            }
-            configuration.chains[.transit] = RuleSet(rules: rules, policy: policy)
-            spec.ruleLocations[.transit] = locations
-            if kind == .stateful { try connectionTracking(f, into: &configuration, scenario: scenario) }
-        case .fragmentFilter:
-            if let value = f.optional("drop") {
-                let text = try string(value, "drop")
-                switch text {
-                case "all", "any": configuration.fragmentFilter.drop = .any
-                case "first": configuration.fragmentFilter.drop = .first
-                case "non-first": configuration.fragmentFilter.drop = .nonFirst
-                default: throw error(value, "drop '\(text)' must be all, first or non-first")
-                }
-            }
-        case .icmpFilter:
-            if let value = f.optional("types") {
-                configuration.icmpFilter.types = try items(value).map { (item: Node) throws(ScenarioError) -> UInt8 in try icmpType(item).type }
-            }
-            if let value = f.optional("rateLimit") {
-                configuration.icmpFilter.ratePerSecond = try rate(value, "rateLimit")
-            }
-            if let value = f.optional("burst") { configuration.icmpFilter.burst = try int(value, "burst", in: 1...1_000_000) }
-        case .dpi:
-            let value = try f.required("protocols")
-            configuration.dpi.protocols = try items(value).map { (item: Node) throws(ScenarioError) -> DPIProtocol in
-                let text = try string(item, "a protocol")
-                guard let known = DPIProtocol.named(text) else {
-                    throw error(item, "protocol '\(text)' is not one the DPI box knows; expected one of: \(DPIProtocol.catalogue.map(\.name).joined(separator: ", ")), optionally with ports (vxlan:8472)")
-                }
-                return known
-            }
-        case .nat:
-            if let value = f.optional("sourceAddress") {
-                let text = try string(value, "sourceAddress")
-                guard let address = IPv4Address(text) else { throw error(value, "sourceAddress '\(text)' is not an IPv4 address") }
-                configuration.nat.sourceAddress = .v4(address)
-            }
-            if let value = f.optional("ports") {
-                let ranges: [PortRange] = try valueRanges(value, "ports", bounds: 1...65535)
-                guard ranges.count == 1, let range = ranges.first, !range.isEmpty else {
-                    throw error(value, "ports must be one range such as 1024-65535")
-                }
-                configuration.nat.ports = range
-            }
-            if let value = f.optional("randomFully") { configuration.nat.randomFully = try bool(value, "randomFully") }
-            if let value = f.optional("checksum") {
-                let text = try string(value, "checksum")
-                guard let mode = NATOptions.ChecksumMode(rawValue: text) else {
-                    throw error(value, "checksum '\(text)' must be recompute or offload-bug")
-                }
-                configuration.nat.checksum = mode
-            }
-            if let value = f.optional("inside") {
-                let inside = try string(value, "inside")
-                guard case let .link(a, b) = placement, inside == a || inside == b else {
-                    throw error(value, "inside '\(inside)' must be one end of the NAT's link")
-                }
-                if inside == b { placements = [.link(b, a)] }
-            }
-            if let value = f.optional("tableSize") { configuration.tableSize = try int(value, "tableSize", in: 1...10_000_000) }
-        }
+        var entry = FirewallEntry(fields: f, name: name, scenario: scenario, reader: reader, placements: placements)
+        var configuration = FirewallConfiguration(name: name, try reader.read(self)(&entry))
+        configuration.vxlanAware = vxlanAware
+        configuration.vxlanPorts = vxlanPorts
         try f.finish()
-        spec.configuration = configuration
-        let specs = placements.map { placement -> FirewallSpec in
+        var spec = FirewallSpec(configuration: configuration, placement: placement, location: location(node))
+        spec.ruleLocations = entry.ruleLocations
+        let specs = entry.placements.map { placement -> FirewallSpec in
             var placed = spec
             placed.placement = placement
             return placed
         }
         return (specs, firewallWarnings(spec, scenario: scenario))
+    }
+
+    // MARK: - Each kind's options
+
+    func hostFirewall(_ entry: inout FirewallEntry) throws(ScenarioError) -> any PacketInspector {
+        var host = HostFirewall()
+        try hostChains(&entry, into: &host.rules)
+        host.conntrack = try connectionTracking(entry)
+        return host
+    }
+
+    func securityGroup(_ entry: inout FirewallEntry) throws(ScenarioError) -> any PacketInspector {
+        var group = SecurityGroup()
+        for chain in SecurityGroup.chains {
+            guard let value = entry.fields.optional(chain.rawValue) else { continue }
+            let (rules, locations) = try ruleList(value, kind: entry.reader, chain: chain, scenario: entry.scenario)
+            group.rules[chain] = RuleSet(rules: rules, policy: .drop)
+            entry.ruleLocations[chain] = locations
+        }
+        group.conntrack = try connectionTracking(entry)
+        return group
+    }
+
+    func accessList(_ entry: inout FirewallEntry) throws(ScenarioError) -> any PacketInspector {
+        AccessList(transit: try transitChain(&entry))
+    }
+
+    func statefulFirewall(_ entry: inout FirewallEntry) throws(ScenarioError) -> any PacketInspector {
+        let transit = try transitChain(&entry)
+        return StatefulFirewall(transit: transit, conntrack: try connectionTracking(entry))
+    }
+
+    /// `policy` and `rules` of a device on a link.
+    func transitChain(_ entry: inout FirewallEntry) throws(ScenarioError) -> RuleSet {
+        let policy = try entry.fields.optional("policy").map { (n: Node) throws(ScenarioError) in try action(n, "policy") } ?? .drop
+        var rules: [Rule] = [], locations: [SourceLocation] = []
+        if let value = entry.fields.optional("rules") {
+            (rules, locations) = try ruleList(value, kind: entry.reader, chain: .transit, scenario: entry.scenario)
+        }
+        entry.ruleLocations[.transit] = locations
+        return RuleSet(rules: rules, policy: policy)
+    }
+
+    func fragmentFilter(_ entry: inout FirewallEntry) throws(ScenarioError) -> any PacketInspector {
+        var filter = FragmentFilter()
+        if let value = entry.fields.optional("drop") {
+            let text = try string(value, "drop")
+            switch text {
+            case "all", "any": filter.drop = .any
+            case "first": filter.drop = .first
+            case "non-first": filter.drop = .nonFirst
+            default: throw error(value, "drop '\(text)' must be all, first or non-first")
+            }
+        }
+        return filter
+    }
+
+    func icmpFilter(_ entry: inout FirewallEntry) throws(ScenarioError) -> any PacketInspector {
+        var filter = ICMPFilter()
+        let f = entry.fields
+        if let value = f.optional("types") {
+            filter.types = try items(value).map { (item: Node) throws(ScenarioError) -> UInt8 in try icmpType(item).type }
+        }
+        if let value = f.optional("rateLimit") {
+            filter.ratePerSecond = try rate(value, "rateLimit")
+        }
+        if let value = f.optional("burst") { filter.burst = try int(value, "burst", in: 1...1_000_000) }
+        return filter
+    }
+
+    func deepPacketInspector(_ entry: inout FirewallEntry) throws(ScenarioError) -> any PacketInspector {
+        let value = try entry.fields.required("protocols")
+        let protocols = try items(value).map { (item: Node) throws(ScenarioError) -> DPIProtocol in
+            let text = try string(item, "a protocol")
+            guard let known = DPIProtocol.named(text) else {
+                throw error(item, "protocol '\(text)' is not one the DPI box knows; expected one of: \(DPIProtocol.catalogue.map(\.name).joined(separator: ", ")), optionally with ports (vxlan:8472)")
+            }
+            return known
+        }
+        return DeepPacketInspector(protocols: protocols)
+    }
+
+    func sourceNAT(_ entry: inout FirewallEntry) throws(ScenarioError) -> any PacketInspector {
+        var nat = SourceNAT()
+        let f = entry.fields
+        if let value = f.optional("sourceAddress") {
+            let text = try string(value, "sourceAddress")
+            guard let address = IPv4Address(text) else { throw error(value, "sourceAddress '\(text)' is not an IPv4 address") }
+            nat.sourceAddress = .v4(address)
+        }
+        if let value = f.optional("ports") {
+            let ranges: [PortRange] = try valueRanges(value, "ports", bounds: 1...65535)
+            guard ranges.count == 1, let range = ranges.first, !range.isEmpty else {
+                throw error(value, "ports must be one range such as 1024-65535")
+            }
+            nat.ports = range
+        }
+        if let value = f.optional("randomFully") { nat.randomFully = try bool(value, "randomFully") }
+        if let value = f.optional("checksum") {
+            let text = try string(value, "checksum")
+            guard let mode = SourceNAT.ChecksumMode(rawValue: text) else {
+                throw error(value, "checksum '\(text)' must be recompute or offload-bug")
+            }
+            nat.checksum = mode
+        }
+        if let value = f.optional("inside") {
+            let inside = try string(value, "inside")
+            guard case let .link(a, b) = entry.placements[0], inside == a || inside == b else {
+                throw error(value, "inside '\(inside)' must be one end of the NAT's link")
+            }
+            if inside == b { entry.placements = [.link(b, a)] }
+        }
+        if let value = f.optional("tableSize") { nat.tableSize = try int(value, "tableSize", in: 1...10_000_000) }
+        return nat
     }
 
     /// Where the entry puts its device: `node` (one or a list), `interface` (one or a list) or `link`.
@@ -206,35 +263,37 @@ extension Context {
 
     /// A host firewall's chains: `input:`, `output:`, `forward:` blocks, or one `chain:` with `policy`
     /// and `rules` beside it.
-    func hostChains(_ f: Fields, into configuration: inout FirewallConfiguration, spec: inout FirewallSpec,
-                    scenario: Scenario) throws(ScenarioError) {
+    func hostChains(_ entry: inout FirewallEntry, into chains: inout [Chain: RuleSet]) throws(ScenarioError) {
+        let f = entry.fields
         if let chainNode = f.optional("chain") {
             let text = try string(chainNode, "chain")
-            guard let chain = Chain(rawValue: text), FirewallKind.host.chains.contains(chain) else {
+            guard let chain = Chain(rawValue: text), HostFirewall.chains.contains(chain) else {
                 throw error(chainNode, "chain '\(text)' must be input, output or forward")
             }
             let policy = try f.optional("policy").map { (n: Node) throws(ScenarioError) in try action(n, "policy") } ?? .accept
             var rules: [Rule] = [], locations: [SourceLocation] = []
-            if let value = f.optional("rules") { (rules, locations) = try ruleList(value, kind: .host, chain: chain, scenario: scenario) }
-            configuration.chains[chain] = RuleSet(rules: rules, policy: policy)
-            spec.ruleLocations[chain] = locations
+            if let value = f.optional("rules") { (rules, locations) = try ruleList(value, kind: entry.reader, chain: chain, scenario: entry.scenario) }
+            chains[chain] = RuleSet(rules: rules, policy: policy)
+            entry.ruleLocations[chain] = locations
             return
         }
-        for chain in FirewallKind.host.chains {
+        for chain in HostFirewall.chains {
             guard let value = f.optional(chain.rawValue) else { continue }
             let block = try fields(value, "the \(chain) chain")
             let policy = try block.optional("policy").map { (n: Node) throws(ScenarioError) in try action(n, "policy") } ?? .accept
             var rules: [Rule] = [], locations: [SourceLocation] = []
-            if let list = block.optional("rules") { (rules, locations) = try ruleList(list, kind: .host, chain: chain, scenario: scenario) }
+            if let list = block.optional("rules") { (rules, locations) = try ruleList(list, kind: entry.reader, chain: chain, scenario: entry.scenario) }
             try block.finish()
-            configuration.chains[chain] = RuleSet(rules: rules, policy: policy)
-            spec.ruleLocations[chain] = locations
+            chains[chain] = RuleSet(rules: rules, policy: policy)
+            entry.ruleLocations[chain] = locations
         }
     }
 
     /// Conntrack options: `timeouts`, `tableSize`, `notrack`.
-    func connectionTracking(_ f: Fields, into configuration: inout FirewallConfiguration, scenario: Scenario) throws(ScenarioError) {
-        if let value = f.optional("tableSize") { configuration.tableSize = try int(value, "tableSize", in: 1...10_000_000) }
+    func connectionTracking(_ entry: FirewallEntry) throws(ScenarioError) -> ConnectionTracking {
+        var tracking = ConnectionTracking()
+        let f = entry.fields
+        if let value = f.optional("tableSize") { tracking.tableSize = try int(value, "tableSize", in: 1...10_000_000) }
         if let value = f.optional("timeouts") {
             let t = try fields(value, "timeouts")
             let names: [(String, WritableKeyPath<ConntrackTimeouts, UInt64>)] = [
@@ -242,23 +301,24 @@ extension Context {
                 ("tcpUnestablished", \.tcpUnestablished), ("tcpClosing", \.tcpClosing), ("icmp", \.icmp), ("other", \.other),
             ]
             for (name, path) in names {
-                if let entry = t.optional(name) {
-                    let duration = try self.duration(entry, "timeout \(name)")
-                    guard duration > 0 else { throw error(entry, "timeout \(name) must be longer than 0") }
-                    configuration.timeouts[keyPath: path] = duration
+                if let value = t.optional(name) {
+                    let duration = try self.duration(value, "timeout \(name)")
+                    guard duration > 0 else { throw error(value, "timeout \(name) must be longer than 0") }
+                    tracking.timeouts[keyPath: path] = duration
                 }
             }
             try t.finish()
         }
         if let value = f.optional("notrack") {
             for item in try sequence(value, "notrack") {
-                let rule = try firewallRule(item, kind: configuration.kind, chain: nil, scenario: scenario)
-                configuration.notrack.append(rule.match)
+                let rule = try firewallRule(item, kind: entry.reader, chain: nil, scenario: entry.scenario)
+                tracking.notrack.append(rule.match)
             }
         }
+        return tracking
     }
 
-    func ruleList(_ node: Node, kind: FirewallKind, chain: Chain, scenario: Scenario) throws(ScenarioError) -> ([Rule], [SourceLocation]) {
+    func ruleList(_ node: Node, kind: FirewallKindReader, chain: Chain, scenario: Scenario) throws(ScenarioError) -> ([Rule], [SourceLocation]) {
         var rules: [Rule] = [], locations: [SourceLocation] = []
         for item in try sequence(node, "\(chain) rules") {
             rules.append(try firewallRule(item, kind: kind, chain: chain, scenario: scenario))
@@ -268,13 +328,13 @@ extension Context {
     }
 
     /// One rule. `chain` nil reads a `notrack` match (no action).
-    func firewallRule(_ node: Node, kind: FirewallKind, chain: Chain?, scenario: Scenario) throws(ScenarioError) -> Rule {
+    func firewallRule(_ node: Node, kind: FirewallKindReader, chain: Chain?, scenario: Scenario) throws(ScenarioError) -> Rule {
         let f = try fields(node, chain.map { "a rule of the \($0) chain" } ?? "a notrack match")
         var match = RuleMatch()
         var ruleAction = RuleAction.accept
-        if kind == .securityGroup || chain == nil {
+        if kind.kind == SecurityGroup.kind || chain == nil {
             if let (key, _) = f.values["action"] {
-                throw error(key, kind == .securityGroup
+                throw error(key, kind.kind == SecurityGroup.kind
                     ? "security group rules only allow traffic: remove 'action' (anything no rule allows is denied)"
                     : "a notrack match has no action")
             }
@@ -317,8 +377,8 @@ extension Context {
         if let value = f.optional("icmpCode") { match.icmpCode = UInt8(try int(value, "icmpCode", in: 0...255)) }
         if let value = f.optional("state") {
             guard kind.matchesConnectionState else {
-                let article = "aeiouAEIOU".contains(kind.displayName.first ?? "x") ? "an" : "a"
-                throw error(value, "\(article) \(kind.displayName) keeps no connection state to match; 'state' needs a host or stateful firewall")
+                let article = "aeiouAEIOU".contains(kind.kind.displayName.first ?? "x") ? "an" : "a"
+                throw error(value, "\(article) \(kind.kind.displayName) keeps no connection state to match; 'state' needs a host or stateful firewall")
             }
             var states = ConnectionStates()
             for item in try items(value) {
@@ -466,11 +526,50 @@ extension Context {
             warnings.append(ScenarioWarning(location ?? spec.location, warning.message))
         }
         let configuration = spec.configuration
-        let usesInner = configuration.chains.values.contains { $0.rules.contains { $0.match.usesInnerFields } }
+        let chains = (configuration.inspector as? any RuleBasedInspector)?.rules ?? [:]
+        let usesInner = chains.values.contains { $0.rules.contains { $0.match.usesInnerFields } }
         if configuration.vxlanAware, usesInner, !configuration.vxlanPorts.contains(scenario.overlay.destinationPort) {
             warnings.append(ScenarioWarning(spec.location,
                 "\(configuration.title) reads VXLAN only on UDP \(configuration.vxlanPorts.map(String.init).joined(separator: ", ")), but the overlay uses \(scenario.overlay.destinationPort): its inner rules never match the overlay's packets"))
         }
         return warnings
     }
+}
+
+/// Where a kind of device sits.
+enum FirewallSeat: Sendable {
+    /// On a node: the host firewall.
+    case node
+    /// On a node's underlay interface: the security group.
+    case interface
+    /// On a link: the middleboxes.
+    case link
+}
+
+/// One kind the `firewalls:` section knows: its name, where it sits, whether its rules may match `state`,
+/// and the function that reads its options.
+struct FirewallKindReader: Sendable {
+    let kind: FirewallKind
+    let seat: FirewallSeat
+    let matchesConnectionState: Bool
+    let read: @Sendable (Context) -> (inout FirewallEntry) throws(ScenarioError) -> any PacketInspector
+
+    init(kind: FirewallKind, seat: FirewallSeat, matchesConnectionState: Bool = false,
+         read: @escaping @Sendable (Context) -> (inout FirewallEntry) throws(ScenarioError) -> any PacketInspector) {
+        self.kind = kind
+        self.seat = seat
+        self.matchesConnectionState = matchesConnectionState
+        self.read = read
+    }
+}
+
+/// What a kind's reading function works with: the entry's fields and the scenario, and what it may
+/// change: where its rules were written and (a NAT's `inside`) which way round its link is.
+struct FirewallEntry {
+    let fields: Context.Fields
+    let name: String
+    let scenario: Scenario
+    let reader: FirewallKindReader
+    var placements: [FirewallPlacement]
+    var ruleLocations: [Chain: [SourceLocation]] = [:]
 }

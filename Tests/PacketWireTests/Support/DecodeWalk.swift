@@ -45,7 +45,7 @@ struct DecodeWalk {
 
     private mutating func ipv4(_ bytes: UnsafeRawBufferPointer, at offset: Int, depth: Int) throws(DecodeError) {
         let packet = try IPv4Packet(checking: bytes, frameOffset: offset)
-        let header = try IPv4Header(packet, verifyChecksum: verifyChecksums)
+        let header = try IPv4Header(packet, verifyingChecksum: verifyChecksums)
         layers.append(header.description)
         // Only a reassembled datagram has a whole upper layer; reassembly is not this walk's job.
         guard !header.isFragment else { return }
@@ -83,7 +83,7 @@ struct DecodeWalk {
             layers.append(try TCPHeader(segment, verifyingWith: verifying).description)
         case .icmp:
             let message = try ICMPv4Message(checking: bytes, frameOffset: offset)
-            layers.append(try ICMPv4Header(message, verifyChecksum: verifyChecksums).description)
+            layers.append(try ICMPv4Header(message, verifyingChecksum: verifyChecksums).description)
             // The quoted datagram is cut short by design (RFC 792: header + 64 bits), so its IPv4 total
             // length cannot be checked against it; the walk records its size only.
             if let quoted = message.invokingPacket { layers.append("quoting \(quoted.count) bytes") }

@@ -1,45 +1,5 @@
 import PacketWire
 
-/// A fragment filter's choice of victims.
-public struct FragmentFilterOptions: Hashable, Sendable {
-    /// Which fragments are dropped: `any` (all), `first` or `non-first`.
-    public var drop: FragmentMatch = .any
-    public init() {}
-}
-
-/// An ICMP filter: drops ICMP of the listed types, or lets it through at a limited rate.
-public struct ICMPFilterOptions: Hashable, Sendable {
-    /// ICMP types it acts on; nil for all.
-    public var types: [UInt8]?
-    /// Packets per second let through; nil drops every matching packet.
-    public var ratePerSecond: Double?
-    /// Packets that may pass in a burst above the rate (a token bucket's depth).
-    public var burst: Int = 5
-    public init() {}
-}
-
-/// Source NAT.
-public struct NATOptions: Hashable, Sendable {
-    /// How the NAT updates the UDP checksum after rewriting.
-    public enum ChecksumMode: String, Hashable, Sendable, CaseIterable {
-        /// RFC 1624 incremental update over the address and the port: correct.
-        case recompute
-        /// The 2020 Linux bug (kubernetes#88986, fixed by ea64d8d6c675): with tx checksum offload the
-        /// checksum is updated for the pseudo-header only, as if the NIC would finish it, so a rewritten
-        /// source port leaves it wrong and the far VTEP drops the packet.
-        case offloadBug = "offload-bug"
-    }
-
-    /// The address packets leave with; nil keeps the source address (port translation only).
-    public var sourceAddress: IPAddress?
-    /// Ports to translate to.
-    public var ports: PortRange = PortRange(1024, 65535)
-    /// `--random-fully`: every new flow gets a random port, even if its own was free.
-    public var randomFully = false
-    public var checksum: ChecksumMode = .recompute
-    public init() {}
-}
-
 /// A protocol a DPI box recognises: its transport, the ports it knows it on, and how it checks the
 /// payload.
 public struct DPIProtocol: Hashable, Sendable, CustomStringConvertible {
@@ -109,10 +69,4 @@ public struct DPIProtocol: Hashable, Sendable, CustomStringConvertible {
         let portList = ports.map(String.init).joined(separator: ", ")
         return "\(name.uppercased()) on \(transport.name) \(portList)"
     }
-}
-
-/// A DPI box: the protocols it recognises.
-public struct DPIOptions: Hashable, Sendable {
-    public var protocols: [DPIProtocol] = []
-    public init() {}
 }
