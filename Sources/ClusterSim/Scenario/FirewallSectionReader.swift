@@ -165,9 +165,7 @@ extension Context {
             filter.types = try items(value).map { (item: Node) throws(ScenarioError) -> UInt8 in try icmpType(item).type }
         }
         if let value = f.optional("rateLimit") {
-            let text = try string(value, "rateLimit")
-            guard let rate = Units.rate(text) else { throw error(value, "rateLimit '\(text)' is not a rate such as 10/s") }
-            filter.ratePerSecond = rate
+            filter.ratePerSecond = try rate(value, "rateLimit")
         }
         if let value = f.optional("burst") { filter.burst = try int(value, "burst", in: 1...1_000_000) }
         return filter

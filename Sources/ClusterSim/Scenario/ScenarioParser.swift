@@ -1,3 +1,4 @@
+import Foundation
 import PacketWire
 import VXLAN
 import Yams
@@ -7,7 +8,15 @@ import Yams
 /// The YAML is composed into a node tree (which keeps every node's position) and read field by field,
 /// so an unknown field, a wrong type or an impossible value is reported where it is written.
 public enum ScenarioParser {
+    /// The largest scenario text read: 64 MiB. A file of flows that size already asks for gigabytes
+    /// as a YAML tree; callers refuse a larger file before reading it (``checkSize(ofFileAt:)``).
+    public static let maximumBytes = 64 << 20
+
     public static func parse(yaml: String, file: String) throws(ScenarioError) -> Scenario {
+        guard yaml.utf8.count <= maximumBytes else {
+            throw ScenarioError(SourceLocation(file: file, line: 1, column: 1),
+                                "the scenario is \(yaml.utf8.count) bytes; the most read is \(maximumBytes) (64 MiB)")
+        }
         let root: Node
         do {
             guard let composed = try Yams.compose(yaml: yaml) else {
@@ -17,9 +26,9 @@ public enum ScenarioParser {
         } catch let error as ScenarioError {
             throw error
         } catch let error as YamlError {
-            throw yamlError(error, file: file)
+            throw yamlError(error, yaml: yaml, file: file)
         } catch {
-            throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "not YAML: \(error)")
+            throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "not YAML")
         }
         let context = Context(file: file)
         var scenario = try context.scenario(root)
@@ -27,17 +36,108 @@ public enum ScenarioParser {
         return scenario
     }
 
-    static func yamlError(_ error: YamlError, file: String) -> ScenarioError {
-        switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
-            let what = [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
-            return ScenarioError(SourceLocation(file: file, line: mark.line, column: mark.column), "invalid YAML: \(what)")
-        case let .composer(context, problem, mark, _):
-            let what = [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
-            return ScenarioError(SourceLocation(file: file, line: mark.line, column: mark.column), "invalid YAML: \(what)")
-        default:
-            return ScenarioError(SourceLocation(file: file, line: 1, column: 1), "invalid YAML: \(error)")
+    /// Refuses a scenario file over ``maximumBytes`` before anything is read: the message names the
+    /// file and its size. A file that cannot be looked at is left to the read that follows to report.
+    public static func checkSize(ofFileAt path: String) throws(ScenarioError) {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = attributes[.size] as? NSNumber else { return }
+        guard size.int64Value <= Int64(maximumBytes) else {
+            throw ScenarioError(SourceLocation(file: path, line: 1, column: 1),
+                                "the file is \(size.int64Value) bytes; scenarios of at most \(maximumBytes) bytes (64 MiB) are read")
         }
+    }
+
+    /// libyaml's and Yams' errors as one line at the place of the problem. Yams' own descriptions
+    /// quote the whole document (a duplicate key's context is the entire file), so none is used here.
+    static func yamlError(_ error: YamlError, yaml: String, file: String) -> ScenarioError {
+        func at(_ line: Int, _ column: Int, _ message: String) -> ScenarioError {
+            ScenarioError(SourceLocation(file: file, line: max(1, line), column: max(1, column)), message)
+        }
+        func describe(_ context: YamlError.Context?, _ problem: String) -> String {
+            // libyaml's nesting-limit text ends in a stray ')' and names a C function; say what it means.
+            if problem.hasPrefix("Maximum nesting level reached") {
+                return "lists and mappings nest deeper than 1000 levels, the most libyaml reads"
+            }
+            return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
+        }
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            return at(mark.line, mark.column, "invalid YAML: \(describe(context, problem))")
+        case let .reader(problem, offset, value, _):
+            let (line, column) = offset.map { lineAndColumn(ofByte: $0, in: yaml) } ?? (1, 1)
+            let character = value >= 0 ? String(format: " (byte or character 0x%02X)", value) : ""
+            return at(line, column, "not readable as YAML text: \(problem)\(character)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            let key = duplicates.first ?? ""
+            let second = secondOccurrence(ofKey: key, after: context.mark, in: yaml)
+            let line = second?.line ?? context.mark.line, column = second?.column ?? context.mark.column
+            let quoted = quote(line: line, of: yaml)
+            return at(line, column, "key '\(key)' appears twice in one mapping (first at line \(context.mark.line))\(quoted)")
+        case .memory:
+            return at(1, 1, "invalid YAML: the parser ran out of memory")
+        default:
+            return at(1, 1, "invalid YAML")
+        }
+    }
+
+    /// 1-based line and column of a byte offset.
+    static func lineAndColumn(ofByte offset: Int, in text: String) -> (Int, Int) {
+        var line = 1, column = 1
+        for (index, byte) in text.utf8.enumerated() {
+            if index >= offset { break }
+            if byte == 0x0A { line += 1; column = 1 } else { column += 1 }
+        }
+        return (line, column)
+    }
+
+    /// Where `key` is written again after its first use at `first`: the next `key:` (plain or quoted)
+    /// at the same indentation in a block mapping, or later on the same line in a flow mapping.
+    static func secondOccurrence(ofKey key: String, after first: Mark, in yaml: String) -> (line: Int, column: Int)? {
+        guard !key.isEmpty else { return nil }
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        guard first.line >= 1, first.line <= lines.count else { return nil }
+        let spellings = [key, "\"\(key)\"", "'\(key)'"]
+        func keyColumns(in line: Substring, from start: Int) -> [Int] {
+            let characters = Array(line)
+            var found: [Int] = []
+            var index = start
+            while index < characters.count {
+                let before: Character? = index == 0 ? nil : characters[index - 1]
+                if before == nil || before == " " || before == "{" || before == "," || before == "-" {
+                    for spelling in spellings {
+                        let end = index + spelling.count
+                        guard end <= characters.count, String(characters[index..<end]) == spelling else { continue }
+                        var next = end
+                        while next < characters.count && characters[next] == " " { next += 1 }
+                        if next < characters.count && characters[next] == ":" { found.append(index + 1) }
+                    }
+                }
+                index += 1
+            }
+            return found
+        }
+        // Later on the first key's own line (a flow mapping such as {a: 1, a: 2}).
+        if let column = keyColumns(in: lines[first.line - 1], from: first.column).first {
+            return (first.line, column)
+        }
+        // A later line where the key stands at the first key's column (a block mapping).
+        for number in first.line..<lines.count {
+            if keyColumns(in: lines[number], from: 0).contains(first.column) { return (number + 1, first.column) }
+        }
+        // Anywhere later, if the indentation differs (a flow mapping over several lines).
+        for number in first.line..<lines.count {
+            if let column = keyColumns(in: lines[number], from: 0).first { return (number + 1, column) }
+        }
+        return nil
+    }
+
+    /// `: <the line>` quoted for a message, cut to 160 characters.
+    static func quote(line number: Int, of yaml: String) -> String {
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        guard number >= 1, number <= lines.count else { return "" }
+        var text = lines[number - 1].trimmingCharacters(in: " ")
+        if text.count > 160 { text = String(text.prefix(160)) + "..." }
+        return ": `\(text)`"
     }
 }
 
@@ -129,9 +229,35 @@ struct Context {
 
     func duration(_ node: Node, _ what: String) throws(ScenarioError) -> Nanoseconds {
         let text = try string(node, what)
-        guard let value = Units.duration(text) else {
+        guard let value = Units.durationValue(text) else {
             throw error(node, "\(what) '\(text)' is not a duration such as 250us, 1.5ms or 2s")
         }
+        guard value >= 0 else { throw error(node, "\(what) '\(text)' is negative") }
+        guard value <= Double(Units.maximumDuration) else {
+            throw error(node, "\(what) '\(text)' is longer than the longest a scenario may give, 10 years (3650d)")
+        }
+        return Nanoseconds(value.rounded())
+    }
+
+    /// Bits per second, 1 bit/s to 1 Pbit/s.
+    func bandwidth(_ node: Node, _ what: String) throws(ScenarioError) -> UInt64 {
+        let text = try string(node, what)
+        guard let value = Units.bandwidthValue(text) else { throw error(node, "\(what) '\(text)' is not a rate such as 10Gbps") }
+        guard value >= Units.bandwidthRange.lowerBound else { throw error(node, "\(what) '\(text)' is below 1 bit per second") }
+        guard value <= Units.bandwidthRange.upperBound else { throw error(node, "\(what) '\(text)' is above 1 Pbit per second (1000Tbps)") }
+        return UInt64(value)
+    }
+
+    /// Packets per second, from one per 10 years to one a nanosecond.
+    func rate(_ node: Node, _ what: String) throws(ScenarioError) -> Double {
+        let text: String
+        if case .scalar(let scalar) = node { text = scalar.string } else { text = try string(node, what) }
+        guard let value = Units.rateValue(text) else { throw error(node, "\(what) '\(text)' is not a rate such as 100/s") }
+        guard value > 0 else { throw error(node, "\(what) '\(text)' must be above 0") }
+        guard value >= Units.rateRange.lowerBound else {
+            throw error(node, "\(what) '\(text)' is below one packet per 10 years: packets would be due after the run's end")
+        }
+        guard value <= Units.rateRange.upperBound else { throw error(node, "\(what) '\(text)' is above one packet a nanosecond (1e9/s), the clock's resolution") }
         return value
     }
 
@@ -164,20 +290,34 @@ struct Context {
         if let node = top.optional("seed") { scenario.seed = UInt64(try int(node, "seed", in: 0...Int.max)) }
         let cluster = try fields(try top.required("cluster"), "cluster")
         if let node = cluster.optional("overlay") { scenario.overlay = try overlay(node) }
+        // Nodes, routers and switches are places on the underlay, found by name: one name, one place.
+        var places: [String: (what: String, location: SourceLocation)] = [:]
+        func claim(_ name: String, _ what: String, at node: Node) throws(ScenarioError) {
+            if let first = places[name] {
+                throw error(node, "'\(name)' is already the name of \(first.what) (at \(first.location)); nodes, routers and switches need distinct names")
+            }
+            places[name] = (what, location(node))
+        }
         for node in try sequence(try cluster.required("nodes"), "cluster.nodes") {
-            scenario.nodes.append(try clusterNode(node))
+            let spec = try clusterNode(node)
+            try claim(spec.name, "a node", at: node)
+            scenario.nodes.append(spec)
         }
         try cluster.finish()
         if let node = top.optional("underlay") {
             let underlay = try fields(node, "underlay")
             if let routers = underlay.optional("routers") {
                 for router in try sequence(routers, "underlay.routers") {
-                    scenario.routers.append(try string(router, "a router name"))
+                    let name = try string(router, "a router name")
+                    try claim(name, "a router", at: router)
+                    scenario.routers.append(name)
                 }
             }
             if let switches = underlay.optional("switches") {
                 for device in try sequence(switches, "underlay.switches") {
-                    scenario.switches.append(try string(device, "a switch name"))
+                    let name = try string(device, "a switch name")
+                    try claim(name, "a switch", at: device)
+                    scenario.switches.append(name)
                 }
             }
             if let links = underlay.optional("links") {
@@ -195,8 +335,15 @@ struct Context {
             for service in try sequence(node, "services") { scenario.services.append(try self.service(service)) }
         }
         if let node = top.optional("traffic") {
+            // A flow is named in the report, in --explain and in events: one name, one flow.
+            var flowNames: [String: SourceLocation] = [:]
             for (index, flow) in try sequence(node, "traffic").enumerated() {
-                scenario.traffic.append(try self.traffic(flow, index: index))
+                let spec = try self.traffic(flow, index: index)
+                if let first = flowNames[spec.name] {
+                    throw error(flow, "flow '\(spec.name)' is defined twice (first at \(first)); flows need distinct names")
+                }
+                flowNames[spec.name] = spec.location
+                scenario.traffic.append(spec)
             }
         }
         if let node = top.optional("events") {
@@ -290,9 +437,7 @@ struct Context {
         var link = LinkSpec(a: try string(ends[0], "a link end"), b: try string(ends[1], "a link end"), location: location(between))
         if let value = f.optional("latency") { link.latency = try duration(value, "latency") }
         if let value = f.optional("bandwidth") {
-            let text = try string(value, "bandwidth")
-            guard let bits = Units.bandwidth(text) else { throw error(value, "bandwidth '\(text)' is not a rate such as 10Gbps") }
-            link.bandwidth = bits
+            link.bandwidth = try bandwidth(value, "bandwidth")
         }
         if let value = f.optional("mtu") { link.mtu = try int(value, "mtu", in: 68...65535) }
         if let value = f.optional("loss") { link.loss = try double(value, "loss", in: 0...1) }
@@ -402,13 +547,15 @@ struct Context {
             from: try endpoint(try f.required("from"), "from"), to: try endpoint(try f.required("to"), "to"),
             protocol: proto, size: proto == .tcp ? 100_000 : 56, count: 10, rate: 100, start: 0,
             port: proto == .udp ? 5353 : 80, dontFragment: proto != .udp, location: location(node))
-        if let value = f.optional("size") { flow.size = try int(value, "size", in: 0...1_000_000_000) }
-        if let value = f.optional("count") { flow.count = try int(value, "count", in: 1...1_000_000_000) }
-        if let value = f.optional("rate") {
-            let text = try string(value, "rate")
-            guard let rate = Units.rate(text) else { throw error(value, "rate '\(text)' is not a rate such as 100/s") }
-            flow.rate = rate
+        if let value = f.optional("size") {
+            // UDP and ICMP: the payload of one datagram, at most what IPv4's 16-bit total length leaves
+            // after 20 bytes of IP header and 8 of UDP or ICMP header (RFC 791, RFC 768). TCP: the
+            // bytes of the whole transfer.
+            flow.size = try int(value, proto == .tcp ? "size (bytes to transfer)" : "size (payload bytes of one datagram)",
+                                in: proto == .tcp ? 0...1_000_000_000 : 0...65_507)
         }
+        if let value = f.optional("count") { flow.count = try int(value, "count", in: 1...1_000_000_000) }
+        if let value = f.optional("rate") { flow.rate = try rate(value, "rate") }
         if let value = f.optional("start") { flow.start = try duration(value, "start") }
         if let value = f.optional("port") { flow.port = UInt16(try int(value, "port", in: 1...65535)) }
         if let value = f.optional("df") { flow.dontFragment = try bool(value, "df") }

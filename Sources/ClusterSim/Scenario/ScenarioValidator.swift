@@ -57,7 +57,7 @@ enum ScenarioValidator {
                 throw ScenarioError(service.location, "clusterIP \(service.clusterIP) lies in the podCIDR of '\(node.name)'")
             }
         }
-        let podNames = podNamesAtStart(scenario)
+        let podNames = try uniquePodNamesAtStart(scenario)
         for flow in scenario.traffic {
             for end in [flow.from, flow.to] {
                 switch end {
@@ -71,6 +71,13 @@ enum ScenarioValidator {
                 }
             }
             if case .service = flow.from { throw ScenarioError(flow.location, "flow '\(flow.name)' cannot start from a service") }
+            // The last packet must be due within the run: count-1 intervals after the start.
+            if flow.protocol != .tcp {
+                let sending = Double(flow.count - 1) / flow.rate * 1e9
+                if sending > Double(Units.maximumDuration) {
+                    throw ScenarioError(flow.location, "flow '\(flow.name)' sends \(flow.count) packets at \(flow.rate)/s, which takes longer than 10 years; send fewer or faster")
+                }
+            }
             if case .service = flow.to, flow.protocol == .icmp {
                 throw ScenarioError(flow.location, "flow '\(flow.name)' pings a ClusterIP: kube-proxy translates only the service's TCP and UDP ports")
             }
@@ -83,6 +90,30 @@ enum ScenarioValidator {
                 throw ScenarioError(event.location, "event deletes a pod of Deployment '\(name)', which does not exist")
             default: break
             }
+        }
+    }
+
+    /// ``podNamesAtStart(_:)``, refusing a pod name that two workloads would both create (a bare Pod
+    /// `db-0` and StatefulSet `db`, a DaemonSet pod and a Pod of the same name), at the second workload.
+    static func uniquePodNamesAtStart(_ scenario: Scenario) throws(ScenarioError) -> Set<String> {
+        var creator: [String: WorkloadSpec] = [:]
+        for workload in scenario.workloads {
+            for name in podNames(of: workload, in: scenario) {
+                if let first = creator[name], first.name != workload.name || first.kind != workload.kind {
+                    throw ScenarioError(workload.location, "\(workload.kind.rawValue) '\(workload.name)' would create pod '\(name)', which \(first.kind.rawValue) '\(first.name)' (at \(first.location)) creates already; pods need distinct names")
+                }
+                creator[name] = workload
+            }
+        }
+        return Set(creator.keys)
+    }
+
+    static func podNames(of workload: WorkloadSpec, in scenario: Scenario) -> [String] {
+        switch workload.kind {
+        case .pod: [workload.name]
+        case .statefulSet: (0..<workload.replicas).map { "\(workload.name)-\($0)" }
+        case .daemonSet: scenario.nodes.map { "\(workload.name)-\($0.name)" }
+        case .deployment: (0..<workload.replicas).map { Cluster.deploymentPodName(workload.name, seed: scenario.seed, ordinal: $0) }
         }
     }
 
