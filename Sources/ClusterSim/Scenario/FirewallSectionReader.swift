@@ -226,7 +226,7 @@ extension Context {
             kinds += 1
             for item in try items(value) {
                 let node = try string(item, "node")
-                guard nodeNames.contains(node) else { throw error(item, "firewall '\(name)' is on node '\(node)', which does not exist") }
+                guard nodeNames.contains(node) else { throw error(item, "firewall '\(name)' is on node '\(node)', which does not exist", code: .unknownReference) }
                 placements.append(.node(node))
             }
         }
@@ -235,7 +235,7 @@ extension Context {
             for item in try items(value) {
                 let node = try string(item, "interface")
                 guard nodeNames.contains(node) else {
-                    throw error(item, "firewall '\(name)' is on the interface of '\(node)', which is not a node (an interface is named by its node)")
+                    throw error(item, "firewall '\(name)' is on the interface of '\(node)', which is not a node (an interface is named by its node)", code: .unknownReference)
                 }
                 placements.append(.interface(node))
             }

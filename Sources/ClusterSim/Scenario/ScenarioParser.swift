@@ -15,12 +15,12 @@ public enum ScenarioParser {
     public static func parse(yaml: String, file: String) throws(ScenarioError) -> Scenario {
         guard yaml.utf8.count <= maximumBytes else {
             throw ScenarioError(SourceLocation(file: file, line: 1, column: 1),
-                                "the scenario is \(yaml.utf8.count) bytes; the most read is \(maximumBytes) (64 MiB)")
+                                "the scenario is \(yaml.utf8.count) bytes; the most read is \(maximumBytes) (64 MiB)", code: .unreadableFile)
         }
         let root: Node
         do {
             guard let composed = try Yams.compose(yaml: yaml) else {
-                throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "the file is empty")
+                throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "the file is empty", code: .unreadableFile)
             }
             root = composed
         } catch let error as ScenarioError {
@@ -28,7 +28,7 @@ public enum ScenarioParser {
         } catch let error as YamlError {
             throw yamlError(error, yaml: yaml, file: file)
         } catch {
-            throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "not YAML")
+            throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "not YAML", code: .invalidYAML)
         }
         let context = Context(file: file)
         var scenario = try context.scenario(root)
@@ -43,7 +43,7 @@ public enum ScenarioParser {
               let size = attributes[.size] as? NSNumber else { return }
         guard size.int64Value <= Int64(maximumBytes) else {
             throw ScenarioError(SourceLocation(file: path, line: 1, column: 1),
-                                "the file is \(size.int64Value) bytes; scenarios of at most \(maximumBytes) bytes (64 MiB) are read")
+                                "the file is \(size.int64Value) bytes; scenarios of at most \(maximumBytes) bytes (64 MiB) are read", code: .unreadableFile)
         }
     }
 
@@ -51,7 +51,7 @@ public enum ScenarioParser {
     /// quote the whole document (a duplicate key's context is the entire file), so none is used here.
     static func yamlError(_ error: YamlError, yaml: String, file: String) -> ScenarioError {
         func at(_ line: Int, _ column: Int, _ message: String) -> ScenarioError {
-            ScenarioError(SourceLocation(file: file, line: max(1, line), column: max(1, column)), message)
+            ScenarioError(SourceLocation(file: file, line: max(1, line), column: max(1, column)), message, code: .invalidYAML)
         }
         func describe(_ context: YamlError.Context?, _ problem: String) -> String {
             // libyaml's nesting-limit text ends in a stray ')' and names a C function; say what it means.
@@ -149,7 +149,9 @@ struct Context {
         SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
     }
 
-    func error(_ node: Node, _ message: String) -> ScenarioError { ScenarioError(location(node), message) }
+    func error(_ node: Node, _ message: String, code: ScenarioError.Code = .invalidValue) -> ScenarioError {
+        ScenarioError(location(node), message, code: code)
+    }
 
     /// A mapping's fields, checked against the names the caller reads: whatever is left is unknown.
     final class Fields {
@@ -165,11 +167,11 @@ struct Context {
             self.node = node
             self.what = what
             guard case .mapping(let mapping) = node else {
-                throw context.error(node, "\(what) must be a mapping of fields")
+                throw context.error(node, "\(what) must be a mapping of fields", code: .wrongType)
             }
             for (key, value) in mapping {
-                guard let name = key.string else { throw context.error(key, "field names must be text") }
-                guard values[name] == nil else { throw context.error(key, "field '\(name)' appears twice in \(what)") }
+                guard let name = key.string else { throw context.error(key, "field names must be text", code: .wrongType) }
+                guard values[name] == nil else { throw context.error(key, "field '\(name)' appears twice in \(what)", code: .invalidYAML) }
                 values[name] = (key, value)
                 order.append(name)
             }
@@ -183,7 +185,7 @@ struct Context {
         func required(_ name: String) throws(ScenarioError) -> Node {
             read.insert(name)
             guard let value = values[name]?.value else {
-                throw context.error(node, "\(what) needs a '\(name)' field")
+                throw context.error(node, "\(what) needs a '\(name)' field", code: .missingField)
             }
             return value
         }
@@ -192,7 +194,7 @@ struct Context {
         func finish() throws(ScenarioError) {
             for name in order where !read.contains(name) {
                 let known = read.sorted().joined(separator: ", ")
-                throw context.error(values[name]!.key, "unknown field '\(name)' in \(what); expected one of: \(known)")
+                throw context.error(values[name]!.key, "unknown field '\(name)' in \(what); expected one of: \(known)", code: .unknownField)
             }
         }
     }
@@ -202,28 +204,28 @@ struct Context {
     }
 
     func string(_ node: Node, _ what: String) throws(ScenarioError) -> String {
-        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else { throw error(node, "\(what) must be text") }
+        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else { throw error(node, "\(what) must be text", code: .wrongType) }
         return scalar.string
     }
 
     func int(_ node: Node, _ what: String, in range: ClosedRange<Int>) throws(ScenarioError) -> Int {
-        guard case .scalar = node, let value = node.int else { throw error(node, "\(what) must be a whole number") }
+        guard case .scalar = node, let value = node.int else { throw error(node, "\(what) must be a whole number", code: .wrongType) }
         guard range.contains(value) else {
-            throw error(node, "\(what) \(value) is out of range \(range.lowerBound)...\(range.upperBound)")
+            throw error(node, "\(what) \(value) is out of range \(range.lowerBound)...\(range.upperBound)", code: .outOfRange)
         }
         return value
     }
 
     func bool(_ node: Node, _ what: String) throws(ScenarioError) -> Bool {
-        guard case .scalar = node, let value = node.bool else { throw error(node, "\(what) must be true or false") }
+        guard case .scalar = node, let value = node.bool else { throw error(node, "\(what) must be true or false", code: .wrongType) }
         return value
     }
 
     func double(_ node: Node, _ what: String, in range: ClosedRange<Double>) throws(ScenarioError) -> Double {
         guard case .scalar = node, let value = node.float ?? node.int.map(Double.init) else {
-            throw error(node, "\(what) must be a number")
+            throw error(node, "\(what) must be a number", code: .wrongType)
         }
-        guard range.contains(value) else { throw error(node, "\(what) \(value) is out of range \(range)") }
+        guard range.contains(value) else { throw error(node, "\(what) \(value) is out of range \(range)", code: .outOfRange) }
         return value
     }
 
@@ -232,9 +234,9 @@ struct Context {
         guard let value = Units.durationValue(text) else {
             throw error(node, "\(what) '\(text)' is not a duration such as 250us, 1.5ms or 2s")
         }
-        guard value >= 0 else { throw error(node, "\(what) '\(text)' is negative") }
+        guard value >= 0 else { throw error(node, "\(what) '\(text)' is negative", code: .outOfRange) }
         guard value <= Double(Units.maximumDuration) else {
-            throw error(node, "\(what) '\(text)' is longer than the longest a scenario may give, 10 years (3650d)")
+            throw error(node, "\(what) '\(text)' is longer than the longest a scenario may give, 10 years (3650d)", code: .outOfRange)
         }
         return Nanoseconds(value.rounded())
     }
@@ -282,85 +284,6 @@ struct Context {
     }
 
     // MARK: - The scenario
-
-    func scenario(_ root: Node) throws(ScenarioError) -> Scenario {
-        let top = try fields(root, "the scenario")
-        var scenario = Scenario(name: try string(try top.required("name"), "name"), file: file)
-        if let node = top.optional("description") { scenario.description = try string(node, "description") }
-        if let node = top.optional("seed") { scenario.seed = UInt64(try int(node, "seed", in: 0...Int.max)) }
-        let cluster = try fields(try top.required("cluster"), "cluster")
-        if let node = cluster.optional("overlay") { scenario.overlay = try overlay(node) }
-        // Nodes, routers and switches are places on the underlay, found by name: one name, one place.
-        var places: [String: (what: String, location: SourceLocation)] = [:]
-        func claim(_ name: String, _ what: String, at node: Node) throws(ScenarioError) {
-            if let first = places[name] {
-                throw error(node, "'\(name)' is already the name of \(first.what) (at \(first.location)); nodes, routers and switches need distinct names")
-            }
-            places[name] = (what, location(node))
-        }
-        for node in try sequence(try cluster.required("nodes"), "cluster.nodes") {
-            let spec = try clusterNode(node)
-            try claim(spec.name, "a node", at: node)
-            scenario.nodes.append(spec)
-        }
-        try cluster.finish()
-        if let node = top.optional("underlay") {
-            let underlay = try fields(node, "underlay")
-            if let routers = underlay.optional("routers") {
-                for router in try sequence(routers, "underlay.routers") {
-                    let name = try string(router, "a router name")
-                    try claim(name, "a router", at: router)
-                    scenario.routers.append(name)
-                }
-            }
-            if let switches = underlay.optional("switches") {
-                for device in try sequence(switches, "underlay.switches") {
-                    let name = try string(device, "a switch name")
-                    try claim(name, "a switch", at: device)
-                    scenario.switches.append(name)
-                }
-            }
-            if let links = underlay.optional("links") {
-                for link in try sequence(links, "underlay.links") { scenario.links.append(try self.link(link)) }
-            }
-            try underlay.finish()
-        }
-        if let node = top.optional("firewalls") {
-            (scenario.firewalls, scenario.warnings) = try firewalls(node, scenario: scenario)
-        }
-        if let node = top.optional("workloads") {
-            for workload in try sequence(node, "workloads") { scenario.workloads.append(try self.workload(workload)) }
-        }
-        if let node = top.optional("services") {
-            for service in try sequence(node, "services") { scenario.services.append(try self.service(service)) }
-        }
-        if let node = top.optional("traffic") {
-            // A flow is named in the report, in --explain and in events: one name, one flow.
-            var flowNames: [String: SourceLocation] = [:]
-            for (index, flow) in try sequence(node, "traffic").enumerated() {
-                let spec = try self.traffic(flow, index: index)
-                if let first = flowNames[spec.name] {
-                    throw error(flow, "flow '\(spec.name)' is defined twice (first at \(first)); flows need distinct names")
-                }
-                flowNames[spec.name] = spec.location
-                scenario.traffic.append(spec)
-            }
-        }
-        if let node = top.optional("events") {
-            for event in try sequence(node, "events") { scenario.events.append(try self.event(event)) }
-        }
-        if let node = top.optional("sysctl") { scenario.sysctls = try sysctls(node) }
-        if let node = top.optional("captures") {
-            let captures = try fields(node, "captures")
-            if let value = captures.optional("underlay") { scenario.captures.underlay = try bool(value, "captures.underlay") }
-            if let value = captures.optional("vtep") { scenario.captures.vtep = try bool(value, "captures.vtep") }
-            if let value = captures.optional("pods") { scenario.captures.pods = try bool(value, "captures.pods") }
-            if let value = captures.optional("drops") { scenario.captures.drops = try bool(value, "captures.drops") }
-            try captures.finish()
-        }
-        try top.finish()
-        return scenario
-    }
 
     func overlay(_ node: Node) throws(ScenarioError) -> OverlaySettings {
         let f = try fields(node, "cluster.overlay")
