@@ -56,9 +56,11 @@ struct IPv4Frame {
     /// Whether the first `count` bytes of the transport header are in the packet.
     func hasTransport(_ count: Int) -> Bool { transport.count >= count }
 
-    /// TCP or UDP ports (both begin with source and destination port).
-    var sourcePort: UInt16 { (try? PartialUDPDatagram(transport))?.sourcePort ?? 0 }
-    var destinationPort: UInt16 { (try? PartialUDPDatagram(transport))?.destinationPort ?? 0 }
+    /// TCP or UDP ports (both begin with source and destination port), read as bytes 0–3 of the
+    /// transport header: a UDP view would refuse a TCP segment whose sequence number, read as a UDP
+    /// length, is too small.
+    var sourcePort: UInt16 { transport.count >= 4 ? transport.getInteger(at: 0, as: UInt16.self) : 0 }
+    var destinationPort: UInt16 { transport.count >= 4 ? transport.getInteger(at: 2, as: UInt16.self) : 0 }
 
     private var icmp: ICMPv4Message? { try? ICMPv4Message(checking: transport) }
     var icmpType: UInt8 { icmp?.type.rawValue ?? 0 }

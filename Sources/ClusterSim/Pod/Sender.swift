@@ -63,9 +63,12 @@ final class Sender {
             return
         }
         sent += 1
-        network.observers.accounting.update(flow) { $0.packetsSent += 1; $0.bytesSent += buffer.count - 14 }
         if sent < spec.count { network.scheduler.schedule(after: interval, .senderTick(id)) }
-        stack.sendDatagram(buffer, tag, dontFragment: spec.dontFragment)
+        let bytes = buffer.count - 14
+        // A datagram refused by the pod's own IP layer (EMSGSIZE) never left: not counted as sent.
+        if stack.sendDatagram(buffer, tag, dontFragment: spec.dontFragment) {
+            network.observers.accounting.update(flow) { $0.packetsSent += 1; $0.bytesSent += bytes }
+        }
     }
 
     var interval: Nanoseconds { Nanoseconds((1e9 / spec.rate).rounded()) }
@@ -80,7 +83,9 @@ final class Sender {
             return cluster.pods(matching: selector, at: network.now).first.map { (cluster[$0].address, spec.port) }
         case .service(let name):
             guard let service = network.services.service(named: name) else { return nil }
-            let port = service.ports.first { $0.protocol.rawValue.lowercased() == spec.protocol.rawValue }?.port ?? spec.port
+            // The flow's port when it names one (the validator checked the Service has it), else the first.
+            let port = spec.portLocation != nil ? spec.port
+                : service.ports.first { $0.protocol.rawValue.lowercased() == spec.protocol.rawValue }?.port ?? spec.port
             return (service.clusterIP, port)
         }
     }

@@ -172,7 +172,24 @@ struct Context {
             let underlay = try fields(node, "underlay")
             if let routers = underlay.optional("routers") {
                 for router in try sequence(routers, "underlay.routers") {
-                    scenario.routers.append(try string(router, "a router name"))
+                    // A name, or {name: NAME, icmpQuote: rfc1812 | rfc792}: how much of the offending packet
+                    // the router's ICMP errors quote (Linux: as much as fits in 576 bytes, RFC 1812 §4.3.2.3;
+                    // some routers and firewalls: RFC 792's IP header + 8 bytes).
+                    if case .mapping = router {
+                        let entry = try fields(router, "a router")
+                        let name = try string(try entry.required("name"), "a router name")
+                        if let quote = entry.optional("icmpQuote") {
+                            switch try string(quote, "icmpQuote") {
+                            case "rfc1812": break
+                            case "rfc792": scenario.minimalQuoteRouters.insert(name)
+                            case let other: throw error(quote, "icmpQuote '\(other)' must be rfc1812 (as much as fits in 576 bytes, as Linux quotes) or rfc792 (the IP header and 8 bytes)")
+                            }
+                        }
+                        try entry.finish()
+                        scenario.routers.append(name)
+                    } else {
+                        scenario.routers.append(try string(router, "a router name"))
+                    }
                 }
             }
             if let switches = underlay.optional("switches") {
@@ -410,7 +427,10 @@ struct Context {
             flow.rate = rate
         }
         if let value = f.optional("start") { flow.start = try duration(value, "start") }
-        if let value = f.optional("port") { flow.port = UInt16(try int(value, "port", in: 1...65535)) }
+        if let value = f.optional("port") {
+            flow.port = UInt16(try int(value, "port", in: 1...65535))
+            flow.portLocation = location(value)
+        }
         if let value = f.optional("df") { flow.dontFragment = try bool(value, "df") }
         try f.finish()
         return flow
