@@ -50,14 +50,14 @@ public final class Cluster {
         uniformPrefixLength = lengths.count == 1 ? lengths.first.flatMap { $0 > 0 ? $0 : nil } : nil
         var byPrefix: [UInt32: NodeID] = [:]
         if let length = uniformPrefixLength {
-            for (index, node) in scenario.nodes.enumerated() { byPrefix[node.podCIDR.network.rawValue >> UInt32(32 - length)] = NodeID(index) }
+            for (index, node) in scenario.nodes.enumerated() { byPrefix[node.podCIDR.ipv4Network.rawValue >> UInt32(32 - length)] = NodeID(index) }
         }
         nodeByPrefix = byPrefix
         for workload in scenario.workloads {
             switch workload.kind {
             case .pod:
                 guard let node = scenario.nodes.firstIndex(where: { $0.name == workload.nodes.first }) else {
-                    throw ScenarioError(workload.location, "pod '\(workload.name)' names no node that exists")
+                    throw ScenarioError(workload.location, "pod '\(workload.name)' names no node that exists", code: .unknownReference)
                 }
                 try addPod(name: workload.name, workload: workload, node: NodeID(node), readyAt: 0)
             case .deployment:
@@ -147,7 +147,7 @@ public final class Cluster {
             placedNode = node
             let byAddress = podByAddress
             guard let free = ipam[node.index].allocate(inUse: { byAddress[$0] != nil }, sticky: workload.kind == .statefulSet) else {
-                throw ScenarioError(workload.location, "podCIDR \(ipam[node.index].prefix) of node '\(nodes[node.index].name)' has no free address for pod '\(name)'")
+                throw ScenarioError(workload.location, "podCIDR \(ipam[node.index].prefix) of node '\(nodes[node.index].name)' has no free address for pod '\(name)'", code: .conflict)
             }
             address = free
             if workload.kind == .statefulSet { stickyAddresses[name] = (node, address) }

@@ -1,3 +1,4 @@
+import Firewall
 import PacketWire
 
 /// kube-proxy on one node, as its iptables mode behaves on the packet path: a new connection to a
@@ -6,15 +7,22 @@ import PacketWire
 /// the choice; replies from the endpoint get the Service's address and port back as their source. For UDP,
 /// kube-proxy deletes a removed endpoint's conntrack entries (pkg/proxy/conntrack `CleanStaleEntries`), so
 /// the next datagram picks a live endpoint; TCP entries stay until they time out.
+///
+/// The NAT itself is the Firewall module's ``NATTable`` (conntrack's NAT entries as `nf_nat` keeps them),
+/// the same machinery as the `nat` middlebox: one NAT in the project. kube-proxy's entries never expire
+/// here, as a connection's life in the simulated runs is shorter than conntrack's established timeout.
 final class KubeProxy: PacketFilter {
+    /// The node's conntrack NAT entries (original tuple → the endpoint; reply tuple → the Service).
+    private var conntrack = NATTable(capacity: .max, expiry: .never)
+    /// Every endpoint address an entry was made for: only packets from these can be replies to restore.
+    /// A superset once an entry is removed, which only costs a table lookup.
+    private var endpointAddresses: Set<IPv4Address> = []
     struct FlowKey: Hashable {
         var proto: UInt8, source: IPv4Address, sourcePort: UInt16, destination: IPv4Address, destinationPort: UInt16
     }
     struct Target: Hashable { var address: IPv4Address, port: UInt16 }
-
-    /// Conntrack's NAT entries: original direction → endpoint, and the reply direction → the Service.
-    private var forward: [FlowKey: Target] = [:]
-    private var reverse: [FlowKey: Target] = [:]
+    /// The Service each translated connection's reply tuple belongs to, for ICMP errors about it.
+    private var serviceOfReply: [FlowKey: Target] = [:]
     /// Hairpin replies (an endpoint answering itself through the masquerade): the reply direction → the
     /// Service (its new source) and the pod's own address and port (its new destination).
     private var hairpinReverse: [FlowKey: (service: Target, client: Target)] = [:]
@@ -25,7 +33,8 @@ final class KubeProxy: PacketFilter {
         translate(buffer, at: node, tag)
     }
 
-    /// The NAT, in place. Returns false when the packet was rejected (and dropped).
+    /// The NAT, in place: replies restored to the Service, known flows to their endpoint, a new flow to a
+    /// ClusterIP and port to an endpoint chosen now. Returns false when the packet was rejected (and dropped).
     ///
     /// - A Service port with no ready endpoints: kube-proxy's filter rule `KUBE-SERVICES ... has no
     ///   endpoints -j REJECT` (pkg/proxy/iptables/proxier.go, `--reject-with icmp-port-unreachable`, the
@@ -36,62 +45,73 @@ final class KubeProxy: PacketFilter {
     ///   arrives from the node's cni0 address, and the reply comes back through the node.
     @discardableResult
     func translate(_ buffer: PacketBuffer, at node: ClusterNode, _ tag: PacketTag) -> Bool {
-        guard let editable = MutableIPv4Frame(buffer.mutableBytes) else { return true }
-        let frame = editable.frame
-        let proto = frame.protocol
-        if proto == .icmp {
-            translateError(buffer, frame)
+        let network = node.network
+        guard let frame = IPv4Frame(buffer.readableBytes) else { return true }
+        if frame.protocol == .icmp {
+            if !serviceOfReply.isEmpty { translateError(buffer, frame) }
             return true
         }
-        guard proto == .tcp || proto == .udp, frame.hasTransport(4) else { return true }
+        // Most packets are neither to a ClusterIP nor from an endpoint that has an entry: they pass with
+        // one address lookup each, as iptables' KUBE-SERVICES match on the destination does, instead of two
+        // conntrack tuple lookups.
+        guard network.services.isServiceAddress(frame.destination) || endpointAddresses.contains(frame.source) else { return true }
+        let proto = frame.protocol
         let key = FlowKey(proto: proto.rawValue, source: frame.source, sourcePort: frame.sourcePort,
                           destination: frame.destination, destinationPort: frame.destinationPort)
-        if let original = reverse[key] {
-            editable.rewrite(source: original.address, sourcePort: original.port)
-            return true
-        }
-        if let hairpin = hairpinReverse[key] {
+        if !hairpinReverse.isEmpty, let hairpin = hairpinReverse[key], let editable = MutableIPv4Frame(buffer.mutableBytes) {
             editable.rewrite(source: hairpin.service.address, sourcePort: hairpin.service.port,
                              destination: hairpin.client.address, destinationPort: hairpin.client.port)
             return true
         }
-        let network = node.network
-        guard let service = network.services.service(at: key.destination) else { return true }
-        let target: Target
-        if let existing = forward[key], proto != .udp || network.cluster.pod(at: existing.address) != nil {
-            target = existing
-        } else {
-            guard let port = service.ports.first(where: { $0.port == key.destinationPort && $0.protocol.ipProtocol == proto.rawValue }) else { return true }
+        var rejectPort: ServicePortSpec?
+        var rejectService: ServiceSpec?
+        _ = conntrack.translateDestination(buffer.mutableBytes, now: network.now, keep: { entry in
+            // A UDP entry whose endpoint is gone was deleted by kube-proxy: the datagram picks anew.
+            guard entry.original.protocol == .udp, let endpoint = entry.destination.address.ipv4 else { return true }
+            return network.cluster.pod(at: endpoint) != nil
+        }, choose: { flow in
+            guard flow.protocol == .tcp || flow.protocol == .udp, let destination = flow.destination.ipv4,
+                  let source = flow.source.ipv4,
+                  let service = network.services.service(at: destination),
+                  let port = service.ports.first(where: { $0.port == flow.destinationPort && $0.protocol.ipProtocol == flow.protocol.rawValue })
+            else { return nil }
             let endpoints = network.services.endpoints(of: service, in: network.cluster, at: network.now)
             guard !endpoints.isEmpty else {
-                let sent = node.sendError(.destinationUnreachable(.portUnreachable, nextHopMTU: 0), about: buffer, tag: tag)
-                network.drop(buffer, tag, at: node.routingPoint, DropReason(.serviceHasNoEndpoints,
-                    "service \(service.name) (\(service.clusterIP):\(port.port)/\(port.protocol.rawValue)) has no ready endpoints: kube-proxy's REJECT rule"
-                    + (sent ? " answers ICMP port unreachable (connection refused)" : "")))
-                return false
+                rejectPort = port
+                rejectService = service
+                return nil
             }
             var hasher = SplitMix64(seed: network.scenario.seed
-                                    ^ (UInt64(key.source.rawValue) << 24 | UInt64(key.sourcePort) << 8 | UInt64(key.proto)))
+                                    ^ (UInt64(source.rawValue) << 24 | UInt64(flow.sourcePort) << 8 | UInt64(flow.protocol.rawValue)))
             let chosen = endpoints[Int(hasher.next() % UInt64(endpoints.count))]
-            target = Target(address: network.cluster[chosen].address, port: port.targetPort)
-            forward[key] = target
-            reverse[FlowKey(proto: key.proto, source: target.address, sourcePort: target.port,
-                            destination: key.source, destinationPort: key.sourcePort)] = Target(address: key.destination, port: key.destinationPort)
             if let sender = tag.sender {
                 let name = network.cluster[chosen].name
                 network.observers.accounting.update(sender: sender) { $0.endpoints[name, default: 0] += 1 }
             }
+            let endpoint = network.cluster[chosen].address
+            endpointAddresses.insert(endpoint)
+            serviceOfReply[FlowKey(proto: flow.protocol.rawValue, source: endpoint, sourcePort: port.targetPort,
+                                   destination: source, destinationPort: flow.sourcePort)] = Target(address: destination, port: port.port)
+            return NATTarget(address: .v4(endpoint), port: port.targetPort)
+        })
+        if let port = rejectPort, let service = rejectService {
+            let sent = node.sendError(.destinationUnreachable(.portUnreachable, nextHopMTU: 0), about: buffer, tag: tag)
+            network.drop(buffer, tag, at: node.routingPoint, DropReason(.serviceHasNoEndpoints,
+                "service \(service.name) (\(service.clusterIP):\(port.port)/\(port.protocol.rawValue)) has no ready endpoints: kube-proxy's REJECT rule"
+                + (sent ? " answers ICMP port unreachable (connection refused)" : "")))
+            return false
         }
-        if target.address == key.source {
-            // Hairpin: masqueraded to cni0's address, keeping the source port (MASQUERADE keeps a free one).
+        // Hairpin: a connection DNATed to its own sender is masqueraded to cni0's address, keeping the
+        // source port (MASQUERADE keeps a free one).
+        if let translated = MutableIPv4Frame(buffer.mutableBytes), translated.frame.destination == key.source,
+           network.services.isServiceAddress(key.destination) {
             let masquerade = node.gatewayAddress
-            editable.rewrite(source: masquerade, sourcePort: key.sourcePort, destination: target.address, destinationPort: target.port)
-            hairpinReverse[FlowKey(proto: key.proto, source: target.address, sourcePort: target.port,
+            let targetPort = translated.frame.destinationPort
+            translated.rewrite(source: masquerade, sourcePort: key.sourcePort)
+            hairpinReverse[FlowKey(proto: key.proto, source: key.source, sourcePort: targetPort,
                                    destination: masquerade, destinationPort: key.sourcePort)]
                 = (Target(address: key.destination, port: key.destinationPort), Target(address: key.source, port: key.sourcePort))
-            return true
         }
-        editable.rewrite(destination: target.address, destinationPort: target.port)
         return true
     }
 }
@@ -110,7 +130,7 @@ extension KubeProxy {
               let ports = quoted.ip.ports else { return }
         let reply = FlowKey(proto: quoted.protocol.rawValue, source: quoted.destination, sourcePort: ports.destination,
                             destination: quoted.source, destinationPort: ports.source)
-        guard let service = reverse[reply] else { return }
+        guard let service = serviceOfReply[reply] else { return }
         let bytes = buffer.mutableBytes
         let ipStart = IPv4Frame.ethernetHeaderLength
         let icmpStart = ipStart + frame.headerLength

@@ -14,7 +14,7 @@ final class ClusterNode {
     let underlayMAC: MACAddress
     /// The `cni0` bridge's MAC and address (the pod CIDR's first host, the pods' default gateway).
     let gatewayMAC: MACAddress
-    var gatewayAddress: IPv4Address { spec.podCIDR.address(1) }
+    var gatewayAddress: IPv4Address { spec.podCIDR.ipv4Address(1) }
     /// The VTEP: its MAC (Flannel's `flannel.1`, advertised in the node's `backend-data` annotation), its
     /// overlay address (the pod CIDR's network address), and its tunnel endpoint and forwarding database.
     let overlay: OverlayDevice
@@ -59,7 +59,7 @@ final class ClusterNode {
         // `flannel.1`); bridged: the vxlan device is a port of cni0 and frames keep cni0's MACs.
         let bridged = network.scenario.overlay.vtep == .bridged
         overlay = OverlayDevice(mode: mode, vtepMAC: vtepMAC, innerMAC: bridged ? gatewayMAC : vtepMAC,
-                                vtepAddress: spec.podCIDR.network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
+                                vtepAddress: spec.podCIDR.ipv4Network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
         kubeProxy = KubeProxy()
         hooks.register(kubeProxy, at: .prerouting)
         hooks.register(kubeProxy, at: .output)
