@@ -40,6 +40,12 @@ final class PodStack {
     private var datagramSockets: [UInt16: Sender] = [:]
     /// Connections this pod accepted.
     private var accepted: [ConnectionKey: AcceptedSocket] = [:]
+    /// The path MTU the pod's routes learned from ICMP fragmentation needed, per destination (a route
+    /// exception in the pod's namespace, shared by all its sockets: net/ipv4/route.c `__ip_rt_update_pmtu`).
+    private var learnedPathMTU: [IPv4Address: Int] = [:]
+
+    /// What the pod's route toward `destination` allows: the interface MTU, or less once learned.
+    func pathMTU(toward destination: IPv4Address) -> Int { min(mtu, learnedPathMTU[destination] ?? mtu) }
 
     struct ConnectionKey: Hashable {
         var localPort: UInt16
@@ -126,17 +132,24 @@ final class PodStack {
 
     /// A datagram from a socket through the pod's IP output: larger than the MTU, it is refused with DF
     /// (EMSGSIZE, as `ip_fragment` refuses) or fragmented (RFC 791).
-    func sendDatagram(_ buffer: PacketBuffer, _ tag: PacketTag, dontFragment: Bool) {
+    /// The MTU is the route's: the interface's, or the path MTU learned toward the destination.
+    /// - Returns: whether the datagram left (false: EMSGSIZE).
+    @discardableResult
+    func sendDatagram(_ buffer: PacketBuffer, _ tag: PacketTag, dontFragment: Bool) -> Bool {
+        let destination = IPv4Frame(buffer.readableBytes)?.destination ?? .any
+        let mtu = pathMTU(toward: destination)
         guard buffer.count - IPv4Frame.ethernetHeaderLength > mtu else {
             send(buffer, tag)
-            return
+            return true
         }
         guard !dontFragment else {
+            let learned = mtu < self.mtu ? "the path MTU of \(mtu) learned toward \(destination)" : "the pod's MTU of \(mtu)"
             network.drop(buffer, tag, at: "\(name) eth0", DropReason(.messageTooLong,
-                "a \(buffer.count - IPv4Frame.ethernetHeaderLength)-byte datagram with DF set does not fit the pod's MTU of \(mtu) (EMSGSIZE)"))
-            return
+                "a \(buffer.count - IPv4Frame.ethernetHeaderLength)-byte datagram with DF set does not fit \(learned) (EMSGSIZE)"))
+            return false
         }
         for piece in network.fragment(buffer, mtu: mtu) { send(piece, tag) }
+        return true
     }
 
     // MARK: - Receiving
@@ -233,6 +246,12 @@ final class PodStack {
             // (`icmp_unreach` → the protocol's err_handler, `tcp_v4_err`, `udp_err`).
             guard let quoted = IPv4Frame.quoted(frame.icmpQuote), quoted.source == address else { return }
             let type = frame.icmpType, code = frame.icmpCode
+            // Every socket's error handler (tcp_v4_err, udp_err, ping_err) updates the route's PMTU
+            // (`ipv4_sk_update_pmtu`); a value below 552 is raised to `min_pmtu` (552).
+            if type == 3 && code == 4 {
+                let mtu = frame.icmpNextHopMTU
+                if mtu >= 68 { learnedPathMTU[quoted.destination] = max(552, min(mtu, pathMTU(toward: quoted.destination))) }
+            }
             switch quoted.protocol {
             case .tcp:
                 guard let sender = clientsByPort[quoted.sourcePort] else { return }

@@ -82,8 +82,11 @@ final class Sender {
                        sourcePort: sourcePort, destinationPort: target.port, payload: spec.size, seed: UInt32(truncatingIfNeeded: sent))
         var tag = PacketTag(sender: id, role: .toServer, sentAt: network.now, isData: true)
         tag.socketHash = flowHash
-        network.observers.accounting.update(flow) { $0.packetsSent += 1; $0.bytesSent += buffer.count - 14 }
-        stack.sendDatagram(buffer, tag, dontFragment: dontFragment)
+        let bytes = buffer.count - 14
+        // A datagram refused by the pod's own IP layer (EMSGSIZE) never left: not counted as sent.
+        if stack.sendDatagram(buffer, tag, dontFragment: dontFragment) {
+            network.observers.accounting.update(flow) { $0.packetsSent += 1; $0.bytesSent += bytes }
+        }
     }
 
     /// One echo request from an unconnected ping socket: DF as for UDP, the namespace's per-destination
@@ -96,8 +99,10 @@ final class Sender {
                                                  identification: stack.unconnectedIdentification(toward: target.address)),
                         reply: false, identifier: sourcePort, sequence: nextSequence, payload: spec.size)
         nextSequence &+= 1
-        network.observers.accounting.update(flow) { $0.packetsSent += 1; $0.bytesSent += buffer.count - 14 }
-        stack.sendDatagram(buffer, PacketTag(sender: id, role: .toServer, sentAt: network.now, isData: true), dontFragment: dontFragment)
+        let bytes = buffer.count - 14
+        if stack.sendDatagram(buffer, PacketTag(sender: id, role: .toServer, sentAt: network.now, isData: true), dontFragment: dontFragment) {
+            network.observers.accounting.update(flow) { $0.packetsSent += 1; $0.bytesSent += bytes }
+        }
     }
 
     /// An ICMP error for the connected UDP socket (`__udp4_lib_err`): the next send() returns its errno.
@@ -123,7 +128,9 @@ final class Sender {
             return cluster.pods(matching: selector, at: network.now).first.map { (cluster[$0].address, spec.port) }
         case .service(let name):
             guard let service = network.services.service(named: name) else { return nil }
-            let port = service.ports.first { $0.protocol.rawValue.lowercased() == spec.protocol.rawValue }?.port ?? spec.port
+            // The flow's port when it names one (the validator checked the Service has it), else the first.
+            let port = spec.portLocation != nil ? spec.port
+                : service.ports.first { $0.protocol.rawValue.lowercased() == spec.protocol.rawValue }?.port ?? spec.port
             return (service.clusterIP, port)
         }
     }

@@ -480,7 +480,10 @@ struct Context {
         if let value = f.optional("count") { flow.count = try int(value, "count", in: 1...1_000_000_000) }
         if let value = f.optional("rate") { flow.rate = try rate(value, "rate") }
         if let value = f.optional("start") { flow.start = try duration(value, "start") }
-        if let value = f.optional("port") { flow.port = UInt16(try int(value, "port", in: 1...65535)) }
+        if let value = f.optional("port") {
+            flow.port = UInt16(try int(value, "port", in: 1...65535))
+            flow.portLocation = location(value)
+        }
         if let value = f.optional("df") { flow.dontFragment = try bool(value, "df") }
         try f.finish()
         return flow
