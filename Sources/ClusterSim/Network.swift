@@ -25,6 +25,8 @@ final class Network {
     private(set) var firewalls: FirewallPlan
     /// Names for addresses, for explanations.
     private(set) var names: AddressBook
+    /// NetworkPolicy as the CNI enforces it (nil: no policies, or a CNI that enforces none).
+    private(set) var policy: NetworkPolicyEnforcer?
     /// Per-flow identification counters and TCP initial sequence numbers (see ``ConnectionSeeds``).
     let seeds = ConnectionSeeds()
     /// The seeded generator behind link loss.
@@ -62,6 +64,7 @@ final class Network {
                 for hook in [NetfilterHook.input, .forward, .output] { node.hooks.register(filter, at: hook) }
             }
         }
+        policy = NetworkPolicyEnforcer.install(in: self, nodes: made)
         for pod in cluster.pods { addStack(for: pod.id) }
     }
 

@@ -34,10 +34,11 @@ final class ClusterNode {
         self.spec = spec
         self.network = network
         let serial = UInt64(id.index + 1)
-        underlayMAC = MACAddress(rawValue: 0x0200_0000_0000 | 0x0A_0000 | serial)
+        underlayMAC = spec.underlayMAC ?? MACAddress(rawValue: 0x0200_0000_0000 | 0x0A_0000 | serial)
         gatewayMAC = MACAddress(rawValue: 0x0200_0000_0000 | 0xC0_0000 | serial)
-        overlay = OverlayDevice(mode: mode, vtepMAC: MACAddress(rawValue: 0x0200_0000_0000 | 0xAA_0000 | serial),
-                                vtepAddress: spec.podCIDR.network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
+        // The cluster's own VTEP MAC and address when its Node objects say them (Flannel's and Calico's annotations).
+        overlay = OverlayDevice(mode: mode, vtepMAC: spec.vtepMAC ?? MACAddress(rawValue: 0x0200_0000_0000 | 0xAA_0000 | serial),
+                                vtepAddress: spec.vtepAddress ?? spec.podCIDR.network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
         kubeProxy = KubeProxy()
         hooks.register(kubeProxy, at: .prerouting)
         hooks.register(kubeProxy, at: .output)

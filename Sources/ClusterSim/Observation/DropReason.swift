@@ -43,4 +43,10 @@ public enum DropCode: String, Hashable, Sendable, CaseIterable, Codable {
     case malformed
     /// The sender had no destination to send to (its pod, or every endpoint, is gone).
     case destinationUnavailable
+    /// Kubernetes NetworkPolicy, as the CNI enforces it, does not allow the connection (the sentence names
+    /// the policies that select the pod and why none of their rules allows it).
+    case policyDenied
+    /// A rule the CNI installs on the node dropped it (Calico's VXLAN allowlist, Cilium's drop of
+    /// encapsulated traffic from pods), not a firewall of the scenario's own.
+    case cniDenied
 }

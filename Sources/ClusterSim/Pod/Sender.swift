@@ -31,7 +31,7 @@ final class Sender {
         var ports = SplitMix64(seed: network.scenario.seed ^ stableHash(spec.name + client.name))
         sourcePort = UInt16(32768 + ports.next() % 28231)
         identification = IdentificationCounter(start: UInt16(truncatingIfNeeded: ports.next()))
-        let ipProtocol: IPProtocol = switch spec.protocol { case .udp: .udp; case .tcp: .tcp; case .icmp: .icmp }
+        let ipProtocol: IPProtocol = switch spec.protocol { case .udp: .udp; case .tcp: .tcp; case .icmp: .icmp; case .sctp: SCTPInit.ipProtocol }
         network.seeds.register(ConnectionSeeds.Key(clientAddress: client.address, clientPort: sourcePort, protocol: ipProtocol),
                                identification: identification)
     }
@@ -56,6 +56,10 @@ final class Sender {
             PodPackets.echo(buffer, stack.addressing(to: target.address, dontFragment: spec.dontFragment, identification: identification),
                             reply: false, identifier: sourcePort, sequence: nextSequence, payload: spec.size)
             nextSequence &+= 1
+        case .sctp:
+            PodPackets.sctpInit(buffer, stack.addressing(to: target.address, dontFragment: true, identification: identification),
+                                sourcePort: sourcePort, destinationPort: target.port,
+                                initiateTag: UInt32(truncatingIfNeeded: stableHash(clientName + spec.name)))
         case .tcp:
             // The pre-rebuild model took a buffer here too; it is counted among the run's packets.
             network.pool.release(buffer)

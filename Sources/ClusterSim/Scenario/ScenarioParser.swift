@@ -27,6 +27,17 @@ public enum ScenarioParser {
         return scenario
     }
 
+    /// Reads an `apiVersion: overlay-sim/v1`, `kind: Scenario` document found among Kubernetes manifests: the
+    /// same fields as a scenario file, every one optional (the manifests say the rest). Not validated: the
+    /// caller completes it from the manifests first.
+    /// - Parameters:
+    ///   - document: the composed document, with its line and column marks.
+    ///   - file: the file it is in.
+    ///   - defaultName: the name when the document gives none.
+    public static func parse(embedded document: Node, file: String, defaultName: String) throws(ScenarioError) -> Scenario {
+        try Context(file: file).scenario(document, embeddedName: defaultName)
+    }
+
     static func yamlError(_ error: YamlError, file: String) -> ScenarioError {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
@@ -157,17 +168,46 @@ struct Context {
 
     // MARK: - The scenario
 
-    func scenario(_ root: Node) throws(ScenarioError) -> Scenario {
+    /// - Parameter embeddedName: for a document among manifests (`apiVersion` and `kind` present, every
+    ///   section optional), the name to use when it has none; nil for a scenario file.
+    func scenario(_ root: Node, embeddedName: String? = nil) throws(ScenarioError) -> Scenario {
         let top = try fields(root, "the scenario")
-        var scenario = Scenario(name: try string(try top.required("name"), "name"), file: file)
+        let name: String
+        if let embeddedName {
+            _ = top.optional("apiVersion")
+            _ = top.optional("kind")
+            name = try top.optional("name").map { (n: Node) throws(ScenarioError) in try string(n, "name") } ?? embeddedName
+        } else {
+            name = try string(try top.required("name"), "name")
+        }
+        var scenario = Scenario(name: name, file: file)
         if let node = top.optional("description") { scenario.description = try string(node, "description") }
         if let node = top.optional("seed") { scenario.seed = UInt64(try int(node, "seed", in: 0...Int.max)) }
-        let cluster = try fields(try top.required("cluster"), "cluster")
-        if let node = cluster.optional("overlay") { scenario.overlay = try overlay(node) }
-        for node in try sequence(try cluster.required("nodes"), "cluster.nodes") {
-            scenario.nodes.append(try clusterNode(node))
+        if let node = top.optional("cni") {
+            let text = try string(node, "cni")
+            guard let mode = CNIMode(rawValue: text) else {
+                throw error(node, "cni '\(text)' must be one of: \(CNIMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            scenario.cni = mode
+            scenario.cniSettings.written = location(node)
+            // The CNI's own port and VNI, unless the overlay section below says otherwise.
+            if mode != .flannel {
+                scenario.overlay.destinationPort = mode.defaultPort
+                scenario.overlay.vni = mode.defaultVNI
+            }
         }
-        try cluster.finish()
+        let clusterNode = embeddedName == nil ? try top.required("cluster") : top.optional("cluster")
+        if let clusterNode {
+            let cluster = try fields(clusterNode, "cluster")
+            if let node = cluster.optional("overlay") { scenario.overlay = try overlay(node, base: scenario.overlay) }
+            let nodesNode = embeddedName == nil ? try cluster.required("nodes") : cluster.optional("nodes")
+            if let nodesNode {
+                for node in try sequence(nodesNode, "cluster.nodes") {
+                    scenario.nodes.append(try self.clusterNode(node))
+                }
+            }
+            try cluster.finish()
+        }
         if let node = top.optional("underlay") {
             let underlay = try fields(node, "underlay")
             if let routers = underlay.optional("routers") {
@@ -215,9 +255,9 @@ struct Context {
         return scenario
     }
 
-    func overlay(_ node: Node) throws(ScenarioError) -> OverlaySettings {
+    func overlay(_ node: Node, base: OverlaySettings = OverlaySettings()) throws(ScenarioError) -> OverlaySettings {
         let f = try fields(node, "cluster.overlay")
-        var overlay = OverlaySettings()
+        var overlay = base
         overlay.location = location(node)
         if let value = f.optional("vni") { overlay.vni = UInt32(try int(value, "vni", in: 0...0xFF_FFFF)) }
         if let value = f.optional("dstport") { overlay.destinationPort = UInt16(try int(value, "dstport", in: 1...65535)) }
@@ -395,7 +435,7 @@ struct Context {
         let protocolNode = try f.required("protocol")
         let protocolText = try string(protocolNode, "protocol")
         guard let proto = TrafficProtocol(rawValue: protocolText.lowercased()) else {
-            throw error(protocolNode, "protocol '\(protocolText)' must be icmp, udp or tcp")
+            throw error(protocolNode, "protocol '\(protocolText)' must be icmp, udp, tcp or sctp")
         }
         var flow = TrafficSpec(
             name: try f.optional("name").map { (n: Node) throws(ScenarioError) in try string(n, "name") } ?? "flow-\(index + 1)",
