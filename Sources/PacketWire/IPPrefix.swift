@@ -116,6 +116,16 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The network address of an IPv4 prefix, for code that has checked the family once where the prefix
+    /// was read (a node's pod CIDR is IPv4 by the scenario's rules); `0.0.0.0` for an IPv6 prefix.
+    @inlinable
+    public var ipv4Network: IPv4Address { network.ipv4 ?? .any }
+
+    /// The `index`-th address of an IPv4 prefix (``address(_:)`` without the family's optional), wrapping
+    /// within 32 bits; `0.0.0.0`-based for an IPv6 prefix. For prefixes checked to be IPv4 where they were read.
+    @inlinable
+    public func ipv4Address(_ index: UInt32) -> IPv4Address { IPv4Address(rawValue: ipv4Network.rawValue &+ index) }
+
     /// The last address of the prefix (the IPv4 directed broadcast address of a subnet).
     @inlinable
     public var lastAddress: IPAddress {

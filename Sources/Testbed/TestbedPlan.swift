@@ -44,7 +44,7 @@ struct TestbedPlan {
         var name: String
         var namespace: String
         var address: IPAddress
-        var podCIDR: IPv4Prefix
+        var podCIDR: IPPrefix
         var underlayInterfaces: [String] = []
     }
     struct PodPlace {
@@ -409,7 +409,7 @@ struct TestbedPlan {
         let node = nodes[index]
         let namespace = node.namespace
         let overlay = scenario.overlay
-        let gateway = node.podCIDR.address(1)
+        let gateway = node.podCIDR.ipv4Address(1)
         ip(namespace, "link add cni0 type bridge")
         ip(namespace, "link set cni0 address \(SimulatorAddressing.gatewayMAC(index)) mtu \(overlay.mtu)")
         ip(namespace, "addr add \(gateway)/\(node.podCIDR.length) dev cni0")
@@ -436,7 +436,7 @@ struct TestbedPlan {
                                                   "dev", "flannel.1", "dst", "\(remote.address)", "self", "permanent"]))
                 }
             case .bridged:
-                let remoteGateway = remote.podCIDR.address(1)
+                let remoteGateway = remote.podCIDR.ipv4Address(1)
                 ip(namespace, "route replace \(remote.podCIDR) via \(remoteGateway) dev cni0 onlink")
                 ip(namespace, "neigh replace \(remoteGateway) lladdr \(SimulatorAddressing.gatewayMAC(remoteIndex)) dev cni0 nud permanent")
                 if overlay.fdb == .static {

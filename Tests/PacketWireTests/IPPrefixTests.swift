@@ -23,8 +23,8 @@ struct IPPrefixTests {
         #expect(IPPrefix(text) == nil)
     }
 
-    /// ClusterSim's `IPv4Prefix` (Sources/ClusterSim/Scenario/Scenario.swift) restated: the prefix type
-    /// that `IPPrefix` replaces must answer as it does.
+    /// ClusterSim's former `IPv4Prefix` restated: `IPPrefix` replaced it for pod CIDRs, so it must answer
+    /// as it did.
     struct ClusterSimPrefix {
         var network: UInt32
         var length: Int
@@ -39,7 +39,7 @@ struct IPPrefixTests {
         var size: UInt64 { 1 << UInt64(32 - length) }
     }
 
-    @Test func answersAsClusterSimsIPv4Prefix() throws {
+    @Test func answersAsClusterSimsFormerIPv4Prefix() throws {
         var random = SplitMix64(seed: 4632)
         for _ in 0..<20_000 {
             let (a, b) = (random.uint32(), random.uint32())
@@ -58,6 +58,8 @@ struct IPPrefixTests {
             #expect(prefix.contains(IPAddress.v4(IPv4Address(rawValue: probe))) == reference.contains(probe))
             let index = UInt32(truncatingIfNeeded: random.next() % reference.size)
             #expect(prefix.address(UInt64(index)) == .v4(IPv4Address(rawValue: reference.address(index))))
+            #expect(prefix.ipv4Address(index) == IPv4Address(rawValue: reference.address(index)))
+            #expect(prefix.ipv4Network == IPv4Address(rawValue: reference.network))
             #expect(prefix.address(reference.size) == nil)
             #expect(prefix.description == (la == 32 ? "\(IPv4Address(rawValue: reference.network))"
                                                     : "\(IPv4Address(rawValue: reference.network))/\(la)"))

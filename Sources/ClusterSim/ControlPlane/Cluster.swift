@@ -50,7 +50,7 @@ public final class Cluster {
         uniformPrefixLength = lengths.count == 1 ? lengths.first.flatMap { $0 > 0 ? $0 : nil } : nil
         var byPrefix: [UInt32: NodeID] = [:]
         if let length = uniformPrefixLength {
-            for (index, node) in scenario.nodes.enumerated() { byPrefix[node.podCIDR.network.rawValue >> UInt32(32 - length)] = NodeID(index) }
+            for (index, node) in scenario.nodes.enumerated() { byPrefix[node.podCIDR.ipv4Network.rawValue >> UInt32(32 - length)] = NodeID(index) }
         }
         nodeByPrefix = byPrefix
         for workload in scenario.workloads {

@@ -5,12 +5,12 @@ import PacketWire
 /// the last one given, so a freed address is not reused at once (a replaced Deployment pod gets a new one).
 /// The network address and .1 (the `cni0` gateway) are never given.
 struct HostLocalIPAM {
-    let prefix: IPv4Prefix
+    let prefix: IPPrefix
     private var nextHostIndex: UInt32 = 2
     /// Addresses StatefulSet pods keep across replacement (sticky), never given to another pod.
     private var reserved: Set<UInt32> = []
 
-    init(prefix: IPv4Prefix) { self.prefix = prefix }
+    init(prefix: IPPrefix) { self.prefix = prefix }
 
     /// The next free address, or nil when the CIDR is full.
     /// - Parameters:
@@ -21,7 +21,7 @@ struct HostLocalIPAM {
         for _ in 2..<max(usable, 3) {
             let candidate = nextHostIndex
             nextHostIndex = candidate + 1 >= usable ? 2 : candidate + 1
-            let address = prefix.address(candidate)
+            let address = prefix.ipv4Address(candidate)
             if !inUse(address) && !reserved.contains(candidate) {
                 if sticky { reserved.insert(candidate) }
                 return address

@@ -1,3 +1,4 @@
+import Firewall
 import PacketWire
 
 /// kube-proxy on one node, as its iptables mode behaves on the packet path: a new connection to a
@@ -6,15 +7,13 @@ import PacketWire
 /// the choice; replies from the endpoint get the Service's address and port back as their source. For UDP,
 /// kube-proxy deletes a removed endpoint's conntrack entries (pkg/proxy/conntrack `CleanStaleEntries`), so
 /// the next datagram picks a live endpoint; TCP entries stay until they time out.
+///
+/// The NAT itself is the Firewall module's ``NATTable`` (conntrack's NAT entries as `nf_nat` keeps them),
+/// the same machinery as the `nat` middlebox: one NAT in the project. kube-proxy's entries never expire
+/// here, as a connection's life in the simulated runs is shorter than conntrack's established timeout.
 final class KubeProxy: PacketFilter {
-    struct FlowKey: Hashable {
-        var proto: UInt8, source: IPv4Address, sourcePort: UInt16, destination: IPv4Address, destinationPort: UInt16
-    }
-    struct Target: Hashable { var address: IPv4Address, port: UInt16 }
-
-    /// Conntrack's NAT entries: original direction → endpoint, and the reply direction → the Service.
-    private var forward: [FlowKey: Target] = [:]
-    private var reverse: [FlowKey: Target] = [:]
+    /// The node's conntrack NAT entries (original tuple → the endpoint; reply tuple → the Service).
+    private var conntrack = NATTable(capacity: .max, expiry: .never)
 
     /// kube-proxy's rules sit in the nat table's PREROUTING chain (traffic from pods and the VTEP) and
     /// OUTPUT chain (the node's own); they only rewrite, never drop.
@@ -23,40 +22,31 @@ final class KubeProxy: PacketFilter {
         return true
     }
 
-    /// The NAT, in place.
+    /// The NAT, in place: replies restored to the Service, known flows to their endpoint, a new flow to a
+    /// ClusterIP and port to an endpoint chosen now.
     func translate(_ buffer: PacketBuffer, at node: ClusterNode, _ tag: PacketTag) {
-        guard let editable = MutableIPv4Frame(buffer.mutableBytes) else { return }
-        let frame = editable.frame
-        let proto = frame.protocol
-        guard proto == .tcp || proto == .udp, frame.hasTransport(4) else { return }
-        let key = FlowKey(proto: proto.rawValue, source: frame.source, sourcePort: frame.sourcePort,
-                          destination: frame.destination, destinationPort: frame.destinationPort)
-        if let original = reverse[key] {
-            editable.rewrite(source: original.address, sourcePort: original.port)
-            return
-        }
         let network = node.network
-        guard let service = network.services.service(at: key.destination) else { return }
-        let target: Target
-        if let existing = forward[key], proto != .udp || network.cluster.pod(at: existing.address) != nil {
-            target = existing
-        } else {
-            guard let port = service.ports.first(where: { $0.port == key.destinationPort && $0.protocol.ipProtocol == proto.rawValue }) else { return }
+        _ = conntrack.translateDestination(buffer.mutableBytes, now: network.now, keep: { entry in
+            // A UDP entry whose endpoint is gone was deleted by kube-proxy: the datagram picks anew.
+            guard entry.original.protocol == .udp, let endpoint = entry.destination.address.ipv4 else { return true }
+            return network.cluster.pod(at: endpoint) != nil
+        }, choose: { flow in
+            guard flow.protocol == .tcp || flow.protocol == .udp, let destination = flow.destination.ipv4,
+                  let source = flow.source.ipv4,
+                  let service = network.services.service(at: destination),
+                  let port = service.ports.first(where: { $0.port == flow.destinationPort && $0.protocol.ipProtocol == flow.protocol.rawValue })
+            else { return nil }
             let endpoints = network.services.endpoints(of: service, in: network.cluster, at: network.now)
-            guard !endpoints.isEmpty else { return }
+            guard !endpoints.isEmpty else { return nil }
             var hasher = SplitMix64(seed: network.scenario.seed
-                                    ^ (UInt64(key.source.rawValue) << 24 | UInt64(key.sourcePort) << 8 | UInt64(key.proto)))
+                                    ^ (UInt64(source.rawValue) << 24 | UInt64(flow.sourcePort) << 8 | UInt64(flow.protocol.rawValue)))
             let chosen = endpoints[Int(hasher.next() % UInt64(endpoints.count))]
-            target = Target(address: network.cluster[chosen].address, port: port.targetPort)
-            forward[key] = target
-            reverse[FlowKey(proto: key.proto, source: target.address, sourcePort: target.port,
-                            destination: key.source, destinationPort: key.sourcePort)] = Target(address: key.destination, port: key.destinationPort)
             if let sender = tag.sender {
                 let name = network.cluster[chosen].name
                 network.observers.accounting.update(sender: sender) { $0.endpoints[name, default: 0] += 1 }
             }
-        }
-        editable.rewrite(destination: target.address, destinationPort: target.port)
+            return NATTarget(address: .v4(network.cluster[chosen].address), port: port.targetPort)
+        })
     }
 }
 

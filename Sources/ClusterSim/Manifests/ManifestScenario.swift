@@ -207,7 +207,7 @@ struct Builder {
     struct NodePlan {
         var name: String
         var address: IPAddress?
-        var podCIDR: IPv4Prefix?
+        var podCIDR: IPPrefix?
         var vtepMAC: MACAddress?
         var vtepAddress: IPv4Address?
         var addresses: [IPv4Address] = []
@@ -222,7 +222,7 @@ struct Builder {
         }
         for node in set.nodes {
             let address = node.internalAddress ?? node.flannel?.publicIP ?? node.calico?.ipv4Address?.address
-            let cidr = node.podCIDRs.first { !$0.isIPv6 }.flatMap { IPv4Prefix($0.description) }
+            let cidr = node.podCIDRs.first { !$0.isIPv6 }.flatMap { IPPrefix($0.description) }
             let vtepMAC = node.flannel?.vtepMAC ?? node.calico?.vxlanTunnelMAC
             let vtepAddress: IPv4Address? = switch node.calico?.vxlanTunnelAddress { case .v4(let a)?: a; default: nil }
             if let index = plans.firstIndex(where: { $0.name == node.metadata.name }) {
@@ -276,8 +276,8 @@ struct Builder {
             if let given = plans[index].podCIDR, pods.allSatisfy(given.contains) { continue }
             guard let first = pods.first else { continue }
             var length = 24
-            while length > 8, !pods.allSatisfy({ IPv4Prefix.containing(first, length: length).contains($0) }) { length -= 1 }
-            let derived = IPv4Prefix.containing(first, length: length)
+            while length > 8, !pods.allSatisfy({ IPPrefix.containing(first, length: length).contains($0) }) { length -= 1 }
+            let derived = IPPrefix.containing(first, length: length)
             if let given = plans[index].podCIDR {
                 notes.append("node \(plans[index].name): pod CIDR \(derived), which holds its pods' addresses (spec.podCIDR \(given) does not; Calico's IPAM blocks need not lie in it)")
             } else {
@@ -288,7 +288,7 @@ struct Builder {
         var third: UInt32 = 0
         for index in plans.indices where plans[index].podCIDR == nil {
             while true {
-                let candidate = IPv4Prefix.containing(IPv4Address(rawValue: 0x0AF4_0000 | third << 8), length: 24)
+                let candidate = IPPrefix.containing(IPv4Address(rawValue: 0x0AF4_0000 | third << 8), length: 24)
                 third += 1
                 if !plans.contains(where: { $0.podCIDR?.overlaps(candidate) == true }) {
                     plans[index].podCIDR = candidate
@@ -306,7 +306,7 @@ struct Builder {
             host += 1
         }
         scenario.nodes = plans.map { plan in
-            var spec = NodeSpec(name: plan.name, address: plan.address ?? .v4(.any), podCIDR: plan.podCIDR ?? IPv4Prefix.containing(.any, length: 24),
+            var spec = NodeSpec(name: plan.name, address: plan.address ?? .v4(.any), podCIDR: plan.podCIDR ?? IPPrefix.containing(.any, length: 24),
                                 location: plan.location)
             spec.vtepMAC = plan.vtepMAC
             spec.vtepAddress = plan.vtepAddress
@@ -562,15 +562,9 @@ struct Builder {
     }
 }
 
-extension IPv4Prefix {
-    /// The prefix of `length` bits holding `address`.
-    static func containing(_ address: IPv4Address, length: Int) -> IPv4Prefix {
-        IPv4Prefix(network: address, length: length)
-    }
-
-    /// `length` is clamped to 0...32; host bits are cleared.
-    init(network address: IPv4Address, length: Int) {
-        self.length = max(0, min(32, length))
-        network = IPv4Address(rawValue: address.rawValue & Self.mask(self.length))
+extension IPPrefix {
+    /// The IPv4 prefix of `length` bits (clamped to 0...32) holding `address`.
+    static func containing(_ address: IPv4Address, length: Int) -> IPPrefix {
+        IPPrefix(address: .v4(address), length: max(0, min(32, length))) ?? IPPrefix(host: .v4(address))
     }
 }

@@ -14,7 +14,7 @@ final class ClusterNode {
     let underlayMAC: MACAddress
     /// The `cni0` bridge's MAC and address (the pod CIDR's first host, the pods' default gateway).
     let gatewayMAC: MACAddress
-    var gatewayAddress: IPv4Address { spec.podCIDR.address(1) }
+    var gatewayAddress: IPv4Address { spec.podCIDR.ipv4Address(1) }
     /// The VTEP: its MAC (Flannel's `flannel.1`, advertised in the node's `backend-data` annotation), its
     /// overlay address (the pod CIDR's network address), and its tunnel endpoint and forwarding database.
     let overlay: OverlayDevice
@@ -38,7 +38,7 @@ final class ClusterNode {
         gatewayMAC = MACAddress(rawValue: 0x0200_0000_0000 | 0xC0_0000 | serial)
         // The cluster's own VTEP MAC and address when its Node objects say them (Flannel's and Calico's annotations).
         overlay = OverlayDevice(mode: mode, vtepMAC: spec.vtepMAC ?? MACAddress(rawValue: 0x0200_0000_0000 | 0xAA_0000 | serial),
-                                vtepAddress: spec.vtepAddress ?? spec.podCIDR.network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
+                                vtepAddress: spec.vtepAddress ?? spec.podCIDR.ipv4Network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
         kubeProxy = KubeProxy()
         hooks.register(kubeProxy, at: .prerouting)
         hooks.register(kubeProxy, at: .output)

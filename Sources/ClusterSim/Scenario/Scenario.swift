@@ -1,36 +1,6 @@
 import PacketWire
 import VXLAN
 
-/// An IPv4 prefix such as a node's pod CIDR.
-public struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
-    public var network: IPv4Address
-    public var length: Int
-
-    public init?(_ text: String) {
-        let parts = text.split(separator: "/")
-        guard parts.count == 2, let address = IPv4Address(parts[0]), let length = Int(parts[1]),
-              (0...32).contains(length) else { return nil }
-        self.length = length
-        self.network = IPv4Address(rawValue: address.rawValue & Self.mask(length))
-    }
-
-    static func mask(_ length: Int) -> UInt32 { length == 0 ? 0 : UInt32.max << (32 - length) }
-
-    public func contains(_ address: IPv4Address) -> Bool {
-        address.rawValue & Self.mask(length) == network.rawValue
-    }
-
-    public func overlaps(_ other: IPv4Prefix) -> Bool {
-        let shorter = min(length, other.length)
-        return network.rawValue & Self.mask(shorter) == other.network.rawValue & Self.mask(shorter)
-    }
-
-    /// The `index`-th address in the prefix.
-    public func address(_ index: UInt32) -> IPv4Address { IPv4Address(rawValue: network.rawValue &+ index) }
-    public var size: UInt64 { 1 << UInt64(32 - length) }
-    public var description: String { "\(network)/\(length)" }
-}
-
 /// Label selector: every key must match (Kubernetes `matchLabels`).
 public struct LabelSelector: Hashable, Sendable, CustomStringConvertible {
     public var labels: [String: String]
@@ -81,7 +51,7 @@ public struct OverlaySettings: Hashable, Sendable {
 public struct NodeSpec: Hashable, Sendable {
     public var name: String
     public var address: IPAddress
-    public var podCIDR: IPv4Prefix
+    public var podCIDR: IPPrefix
     public var location: SourceLocation
     /// The underlay interface's MAC, when the cluster's objects say it (nil: a made-up 02:00:00:0a:00:NN).
     public var underlayMAC: MACAddress? = nil

@@ -315,7 +315,7 @@ struct Context {
         }
         let cidrNode = try f.required("podCIDR")
         let cidrText = try string(cidrNode, "podCIDR")
-        guard let cidr = IPv4Prefix(cidrText), cidr.length <= 30 else {
+        guard let cidr = IPPrefix(cidrText), !cidr.isIPv6, cidr.length <= 30 else {
             throw error(cidrNode, "podCIDR '\(cidrText)' is not an IPv4 prefix such as 10.244.1.0/24 (at most /30)")
         }
         try f.finish()
