@@ -63,7 +63,8 @@ final class CaptureSet {
         if let writer = pods[name] {
             try writer.write(bytes, timestampNanoseconds: Self.epochNanoseconds + time)
         } else {
-            let writer = try open("pod-\(name).pcap")
+            // A manifest pod is named namespace/name: the file is pod-namespace_name.pcap.
+            let writer = try open("pod-\(name.replacingOccurrences(of: "/", with: "_")).pcap")
             pods[name] = writer
             try writer.write(bytes, timestampNanoseconds: Self.epochNanoseconds + time)
         }
