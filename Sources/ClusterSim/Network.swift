@@ -64,7 +64,9 @@ final class Network {
                 for hook in [NetfilterHook.input, .forward, .output] { node.hooks.register(filter, at: hook) }
             }
         }
+        // NetworkPolicy first: a pod's egress is judged before the CNI routes the packet (CrossSubnet's eth0 route).
         policy = NetworkPolicyEnforcer.install(in: self, nodes: made)
+        CNIHostRules.install(in: self, nodes: made)
         for pod in cluster.pods { addStack(for: pod.id) }
     }
 

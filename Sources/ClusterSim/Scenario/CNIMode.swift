@@ -63,6 +63,10 @@ public struct CNISettings: Hashable, Sendable {
     public var nodeSubnets: [String: Kubernetes.CIDR] = [:]
     /// Node addresses felix's `cali40-input` allowlist (the `all-vxlan-net` ipset) holds; nil: every node's.
     public var vxlanAllowlist: [IPAddress]? = nil
+    /// The cloud's source/destination check on every node's interface (AWS's default on an ENI): a packet
+    /// whose source (leaving) or destination (arriving) is not the instance's own address is dropped
+    /// (`cloud: {sourceDestinationCheck: true}`). Only unencapsulated pod traffic meets it.
+    public var cloudSourceDestinationCheck = false
 
     public init() {}
 }

@@ -243,6 +243,13 @@ struct Context {
             for event in try sequence(node, "events") { scenario.events.append(try self.event(event)) }
         }
         if let node = top.optional("sysctl") { scenario.sysctls = try sysctls(node) }
+        if let node = top.optional("cloud") {
+            let cloud = try fields(node, "cloud")
+            if let value = cloud.optional("sourceDestinationCheck") {
+                scenario.cniSettings.cloudSourceDestinationCheck = try bool(value, "cloud.sourceDestinationCheck")
+            }
+            try cloud.finish()
+        }
         if let node = top.optional("captures") {
             let captures = try fields(node, "captures")
             if let value = captures.optional("underlay") { scenario.captures.underlay = try bool(value, "captures.underlay") }
