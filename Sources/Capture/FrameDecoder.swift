@@ -158,10 +158,10 @@ public struct FrameDecoder: Sendable {
             var payload = cooked.payload
             var offset = cooked.payloadOffset
             // A VLAN tag the kernel did not strip follows the cooked header as 4 bytes of tag + EtherType.
-            while etherType.isVLANTag, payload.count >= 4, offset + 4 <= captured {
-                etherType = EtherType(rawValue: payload.getInteger(at: 2, as: UInt16.self))
-                payload = payload.dropFirst(count: 4)
-                offset += 4
+            while etherType.isVLANTag, payload.count >= VLANTag.length, offset + VLANTag.length <= captured {
+                etherType = EtherType(rawValue: payload.getInteger(at: VLANTag.Field.encapsulatedEtherType.lowerBound, as: UInt16.self))
+                payload = payload.dropFirst(count: VLANTag.length)
+                offset += VLANTag.length
             }
             if etherType == .transparentEthernetBridging {
                 // An Ethernet frame after the cooked header (a GRETAP or bridge port): decode it as one.
@@ -173,7 +173,8 @@ public struct FrameDecoder: Sendable {
             guard wasCaptured(.ipv4, inner: false, offset: 0, length: 1, into: &result) else {
                 throw .truncated(.ipv4, offset: 0, needed: 1, available: 0)
             }
-            let version = bytes.getInteger(at: 0, as: UInt8.self) >> 4
+            // The version nibble opens IPv4 and IPv6 headers alike.
+            let version = IPv4Packet(unchecked: bytes).version
             try decodeOuterNetwork(version == 6 ? .ipv6 : .ipv4, bytes, offset: 0, ethernetHeader: nil, into: &result)
         default:
             try decodeOuterEthernet(bytes, offset: 0, into: &result)
@@ -215,7 +216,7 @@ public struct FrameDecoder: Sendable {
         enter(.ipv4, inner: false)
         result.outer.ip = DecodedFrame.OuterIP(peekingIPv4: bytes.slice(0..<min(bytes.count, max(0, captured - offset))))
         guard wasCaptured(.ipv4, inner: false, offset: offset, length: IPv4Packet.minimumHeaderLength, into: &result) else { return }
-        let headerLength = Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4
+        let headerLength = IPv4Packet(unchecked: bytes).headerLength
         guard wasCaptured(.ipv4, inner: false, offset: offset, length: max(headerLength, IPv4Packet.minimumHeaderLength), into: &result) else {
             result.outer.ip?.checksumValid = nil
             return
@@ -238,11 +239,11 @@ public struct FrameDecoder: Sendable {
         case .held, .duplicate:
             return
         case .discarded(_, let reason):
-            throw DecodeError.badValue(.ipv4, offset: offset + 6, expected: "fragments that fit together",
+            throw DecodeError.badValue(.ipv4, offset: offset + IPv4Packet.Field.flagsAndFragmentOffset.lowerBound, expected: "fragments that fit together",
                                        found: "\(reason); the datagram is discarded, as Linux does")
         case .tableFull:
             throw DecodeError.unsupported(
-                .ipv4, offset: offset + 4,
+                .ipv4, offset: offset + IPv4Packet.Field.identification.lowerBound,
                 expected: "at most \(reassembler.configuration.maximumPendingDatagrams) datagrams reassembled at once",
                 found: "one more; this fragment is dropped")
         case .complete(let datagram):
@@ -296,9 +297,10 @@ public struct FrameDecoder: Sendable {
         enter(.udp, inner: false)
         // The ports are shown when their 4 bytes are there, even if the rest of the header is cut.
         guard wasCaptured(.udp, inner: false, offset: offset, length: UDPDatagram.headerLength, into: &result) else {
-            if offset + 4 <= captured, bytes.count >= 4 {
-                result.outer.udp = DecodedFrame.UDP(sourcePort: Int(bytes.getInteger(at: 0, as: UInt16.self)),
-                                                    destinationPort: Int(bytes.getInteger(at: 2, as: UInt16.self)),
+            let ports = UDPDatagram.Field.destinationPort.upperBound
+            if offset + ports <= captured, bytes.count >= ports {
+                let udp = UDPDatagram(unchecked: bytes, frameOffset: offset)
+                result.outer.udp = DecodedFrame.UDP(sourcePort: Int(udp.sourcePort), destinationPort: Int(udp.destinationPort),
                                                     length: 0, checksum: 0, checksumValid: nil)
             }
             return
@@ -332,11 +334,11 @@ public struct FrameDecoder: Sendable {
         _ = try VXLANHeader(packet) // RFC 7348 §5: the I flag must be set.
         // A plain VXLAN header never says what follows: it is Ethernet. A VXLAN-GPE header sent to a
         // VXLAN port (P set, next protocol in byte 3) is not misread as Ethernet.
-        if packet.flags & VXLANGPEPacket.nextProtocolFlag != 0, packet.bytes.getInteger(at: 1, as: UInt16.self) == 0,
-           packet.bytes.getInteger(at: 3, as: UInt8.self) != 0 {
+        let asGPE = VXLANGPEPacket(unchecked: packet.bytes, frameOffset: offset)
+        if asGPE.hasNextProtocol, asGPE.reserved == 0, asGPE.nextProtocol.rawValue != 0 {
             throw DecodeError.badValue(.vxlan, offset: offset, expected: "a VXLAN header (flags 0x08), Ethernet after it",
                                        found: "flags 0x\(String(packet.flags, radix: 16)) and next protocol "
-                                           + "\(VXLANGPENextProtocol(rawValue: packet.bytes.getInteger(at: 3, as: UInt8.self))): "
+                                           + "\(asGPE.nextProtocol): "
                                            + "a VXLAN-GPE header; decode with --vxlan-gpe-port \(result.outer.udp?.destinationPort ?? 4790)")
         }
         try decodeInnerEthernet(packet.payload, offset: packet.payloadOffset, into: &result)
@@ -383,7 +385,7 @@ public struct FrameDecoder: Sendable {
     private mutating func decodeGeneve(_ bytes: UnsafeRawBufferPointer, offset: Int, into result: inout DecodedFrame) throws(DecodeError) {
         enter(.geneve, inner: false)
         guard wasCaptured(.geneve, inner: false, offset: offset, length: GenevePacket.headerLength, into: &result) else { return }
-        let optionsLength = Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x3F) * 4
+        let optionsLength = GenevePacket(unchecked: bytes, frameOffset: offset).optionsLength
         let packet = try GenevePacket(checking: bytes, frameOffset: offset)
         result.geneve = DecodedFrame.Geneve(version: Int(packet.version), vni: Int(packet.vni),
                                             protocolType: Int(packet.protocolType.rawValue), oam: packet.isOAM,
@@ -423,8 +425,9 @@ public struct FrameDecoder: Sendable {
             enter(.ipv4, inner: true)
             guard wasCaptured(.ipv4, inner: true, offset: offset, length: IPv4Packet.minimumHeaderLength, into: &result) else { return }
             result.inner?.ip = DecodedFrame.InnerIP(peekingIPv4: bytes)
-            let headerLength = Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4
-            guard wasCaptured(.ipv4, inner: true, offset: offset, length: max(headerLength, 20), into: &result) else { return }
+            let headerLength = IPv4Packet(unchecked: bytes).headerLength
+            guard wasCaptured(.ipv4, inner: true, offset: offset, length: max(headerLength, IPv4Packet.minimumHeaderLength),
+                              into: &result) else { return }
             let ip = try IPv4Reading(bytes, frameOffset: offset)
             if ip.view?.fragmentOffset ?? 0 == 0 {
                 decodeInnerTransport(ip.protocol, ip.payload, offset: ip.payloadOffset,
@@ -463,41 +466,50 @@ public struct FrameDecoder: Sendable {
         switch proto {
         case .tcp:
             enter(.tcp, inner: true)
-            guard wasCaptured(.tcp, inner: true, offset: offset, length: 20, into: &result), bytes.count >= 20 else { return }
-            let dataOffset = Int(bytes.getInteger(at: 12, as: UInt8.self) >> 4) * 4
-            let flags = Int(bytes.getInteger(at: 12, as: UInt16.self) & 0x1FF)
+            let minimum = TCPSegment.minimumHeaderLength
+            guard wasCaptured(.tcp, inner: true, offset: offset, length: minimum, into: &result), bytes.count >= minimum else { return }
+            // The fixed header is there; the options the data offset announces may not be.
+            let tcp = TCPSegment(unchecked: bytes, frameOffset: offset)
+            let flags = Int(tcp.flagBits)
             result.inner?.tcp = DecodedFrame.TCP(
-                sourcePort: Int(bytes.getInteger(at: 0, as: UInt16.self)), destinationPort: Int(bytes.getInteger(at: 2, as: UInt16.self)),
-                sequence: Int(bytes.getInteger(at: 4, as: UInt32.self)), acknowledgment: Int(bytes.getInteger(at: 8, as: UInt32.self)),
-                flags: flags, flagNames: Self.tcpFlagNames(flags), window: Int(bytes.getInteger(at: 14, as: UInt16.self)),
+                sourcePort: Int(tcp.sourcePort), destinationPort: Int(tcp.destinationPort),
+                sequence: Int(tcp.sequenceNumber), acknowledgment: Int(tcp.acknowledgmentNumber),
+                flags: flags, flagNames: Self.tcpFlagNames(flags), window: Int(tcp.window),
                 checksumValid: verify.map { $0.checksum(of: bytes, protocol: .tcp) == 0 })
-            guard wasCaptured(.tcp, inner: true, offset: offset, length: max(dataOffset, 20), into: &result) else { return }
+            guard wasCaptured(.tcp, inner: true, offset: offset, length: max(tcp.headerLength, minimum), into: &result) else { return }
         case .udp:
             enter(.udp, inner: true)
-            guard wasCaptured(.udp, inner: true, offset: offset, length: 8, into: &result), bytes.count >= 8 else { return }
-            let checksum = bytes.getInteger(at: 6, as: UInt16.self)
-            let length = Int(bytes.getInteger(at: 4, as: UInt16.self))
+            let headerLength = UDPDatagram.headerLength
+            guard wasCaptured(.udp, inner: true, offset: offset, length: headerLength, into: &result), bytes.count >= headerLength else { return }
+            // The header is there; the data its length announces may not be.
+            let udp = UDPDatagram(unchecked: bytes, frameOffset: offset)
+            let checksum = udp.checksum
+            let length = udp.length
             var valid: Bool?
-            if let verify, length >= 8, length <= bytes.count {
+            if let verify, length >= headerLength, length <= bytes.count {
                 if checksum == 0 {
                     if case .ipv6 = verify { valid = false }
                 } else {
                     valid = verify.checksum(of: bytes.slice(0..<length), protocol: .udp) == 0
                 }
             }
-            result.inner?.udp = DecodedFrame.InnerUDP(sourcePort: Int(bytes.getInteger(at: 0, as: UInt16.self)),
-                                                      destinationPort: Int(bytes.getInteger(at: 2, as: UInt16.self)),
+            result.inner?.udp = DecodedFrame.InnerUDP(sourcePort: Int(udp.sourcePort), destinationPort: Int(udp.destinationPort),
                                                       length: length, checksumValid: valid)
         case .icmp, .icmpv6:
             let isV6 = proto == .icmpv6
             enter(isV6 ? .icmpv6 : .icmpv4, inner: true)
-            guard wasCaptured(isV6 ? .icmpv6 : .icmpv4, inner: true, offset: offset, length: 4, into: &result), bytes.count >= 4 else { return }
+            // Type, code and checksum: the part of the header every ICMP message has.
+            let shown = ICMPv4Message.Field.checksum.upperBound
+            guard wasCaptured(isV6 ? .icmpv6 : .icmpv4, inner: true, offset: offset, length: shown, into: &result),
+                  bytes.count >= shown else { return }
             var valid: Bool?
             if let verify {
                 valid = isV6 ? verify.checksum(of: bytes, protocol: .icmpv6) == 0 : InternetChecksum.checksum(bytes) == 0
             }
-            result.inner?.icmp = DecodedFrame.ICMP(version: isV6 ? 6 : 4, type: Int(bytes.getInteger(at: 0, as: UInt8.self)),
-                                                   code: Int(bytes.getInteger(at: 1, as: UInt8.self)), checksumValid: valid)
+            // ICMPv6 (RFC 4443 §2.1) opens with the same type, code and checksum as ICMPv4 (RFC 792).
+            let icmp = ICMPv4Message(unchecked: bytes, frameOffset: offset)
+            result.inner?.icmp = DecodedFrame.ICMP(version: isV6 ? 6 : 4, type: Int(icmp.type.rawValue),
+                                                   code: Int(icmp.code), checksumValid: valid)
             if isV6 { return }
         default:
             return
@@ -550,16 +562,17 @@ struct IPv4Reading {
     var payloadOffset: Int
 
     init(_ bytes: UnsafeRawBufferPointer, frameOffset: Int) throws(DecodeError) {
-        if bytes.count >= IPv4Packet.minimumHeaderLength, bytes.getInteger(at: 0, as: UInt8.self) >> 4 == 4,
-           bytes.getInteger(at: 2, as: UInt16.self) == 0 {
-            let headerLength = Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4
+        // The fixed header's fields, read before the checked view refuses the total length of 0.
+        let header = IPv4Packet(unchecked: bytes, frameOffset: frameOffset)
+        if bytes.count >= IPv4Packet.minimumHeaderLength, header.version == 4, header.totalLength == 0 {
+            let headerLength = header.headerLength
             guard headerLength >= IPv4Packet.minimumHeaderLength, headerLength <= bytes.count else {
                 throw .badLength(.ipv4, offset: frameOffset, expected: "a header length of 20 to \(bytes.count) bytes", found: headerLength)
             }
             view = nil
-            self.protocol = IPProtocol(rawValue: bytes.getInteger(at: 9, as: UInt8.self))
-            source = IPv4Address(rawValue: bytes.getInteger(at: 12, as: UInt32.self))
-            destination = IPv4Address(rawValue: bytes.getInteger(at: 16, as: UInt32.self))
+            self.protocol = header.protocol
+            source = header.source
+            destination = header.destination
             payload = bytes.dropFirst(count: headerLength)
             payloadOffset = frameOffset + headerLength
             return
@@ -592,38 +605,41 @@ struct IPv6Reading {
         guard bytes.count >= IPv6Packet.headerLength else {
             throw .truncated(.ipv6, offset: frameOffset, needed: IPv6Packet.headerLength, available: bytes.count)
         }
-        guard bytes.getInteger(at: 0, as: UInt8.self) >> 4 == 6 else {
-            throw .badVersion(.ipv6, offset: frameOffset, expected: 6, found: Int(bytes.getInteger(at: 0, as: UInt8.self) >> 4))
+        // The fixed header's fields, read before the checked view refuses a payload length of 0.
+        let header = IPv6Packet(unchecked: bytes, frameOffset: frameOffset)
+        guard header.version == 6 else {
+            throw .badVersion(.ipv6, offset: frameOffset, expected: 6, found: Int(header.version))
         }
-        source = ipv6Address(bytes, at: 8)
-        destination = ipv6Address(bytes, at: 24)
-        let payloadLength = Int(bytes.getInteger(at: 4, as: UInt16.self))
+        source = header.source
+        destination = header.destination
+        let payloadLength = header.payloadLength
         var data: UnsafeRawBufferPointer
         if payloadLength == 0 {
             data = bytes.dropFirst(count: IPv6Packet.headerLength)
         } else {
             guard IPv6Packet.headerLength + payloadLength <= bytes.count else {
-                throw .truncated(.ipv6, offset: frameOffset + 4, needed: IPv6Packet.headerLength + payloadLength, available: bytes.count)
+                throw .truncated(.ipv6, offset: frameOffset + IPv6Packet.Field.payloadLength.lowerBound, needed: IPv6Packet.headerLength + payloadLength, available: bytes.count)
             }
             data = bytes.slice(IPv6Packet.headerLength..<(IPv6Packet.headerLength + payloadLength))
         }
         let dataOffset = frameOffset + IPv6Packet.headerLength
-        var next = IPProtocol(rawValue: bytes.getInteger(at: 6, as: UInt8.self))
+        var next = header.nextHeader
         var offset = 0
         fragment = nil
         walk: while true {
             let length: Int
             switch next {
             case .hopByHopOptions, .ipv6Routing, .destinationOptions, .authenticationHeader, .ipv6Fragment:
-                guard dataOffset + offset + 2 <= captured else {
+                let opening = IPv6ExtensionHeader.minimumLength
+                guard dataOffset + offset + opening <= captured else {
                     extensionsCut = true
                     break walk
                 }
-                guard data.count >= offset + 2 else {
-                    throw .truncated(.ipv6, offset: dataOffset + offset, needed: offset + 2, available: data.count)
+                guard data.count >= offset + opening else {
+                    throw .truncated(.ipv6, offset: dataOffset + offset, needed: offset + opening, available: data.count)
                 }
-                let field = Int(data.getInteger(at: offset + 1, as: UInt8.self))
-                length = next == .ipv6Fragment ? 8 : next == .authenticationHeader ? (field + 2) * 4 : (field + 1) * 8
+                let field = data.getInteger(at: offset + IPv6ExtensionHeader.Field.length, as: UInt8.self)
+                length = IPv6ExtensionHeader.length(of: next, lengthField: field) ?? opening
                 guard dataOffset + offset + length <= captured else {
                     extensionsCut = true
                     break walk
@@ -632,29 +648,28 @@ struct IPv6Reading {
                     throw .truncated(.ipv6, offset: dataOffset + offset, needed: offset + length, available: data.count)
                 }
                 if next == .ipv6Fragment {
-                    let bits = data.getInteger(at: offset + 2, as: UInt16.self)
-                    fragment = IPv6FragmentHeader(nextHeader: IPProtocol(rawValue: data.getInteger(at: offset, as: UInt8.self)),
-                                                  fragmentOffset: Int(bits & 0xFFF8), moreFragments: bits & 1 != 0,
-                                                  identification: data.getInteger(at: offset + 4, as: UInt32.self))
+                    fragment = IPv6FragmentHeader(IPv6FragmentPacket(unchecked: data.dropFirst(count: offset),
+                                                                     frameOffset: dataOffset + offset))
                 }
                 if next == .hopByHopOptions, payloadLength == 0 {
-                    // RFC 2675 §2: option type 0xC2, length 4, the payload's length after the IPv6 header.
-                    var option = offset + 2
-                    while option + 2 <= offset + length {
-                        let type = data.getInteger(at: option, as: UInt8.self)
-                        if type == 0 { option += 1; continue }
-                        let optionLength = Int(data.getInteger(at: option + 1, as: UInt8.self))
-                        if type == 0xC2, optionLength == 4, option + 6 <= offset + length {
-                            let jumbo = Int(data.getInteger(at: option + 2, as: UInt32.self))
+                    // RFC 2675 §2: the Jumbo Payload option holds the payload's length after the IPv6 header.
+                    var option = offset + IPv6ExtensionHeader.Field.options
+                    while option + IPv6Option.Field.data <= offset + length {
+                        let type = data.getInteger(at: option + IPv6Option.Field.type, as: UInt8.self)
+                        if type == IPv6Option.pad1 { option += 1; continue }
+                        let optionLength = Int(data.getInteger(at: option + IPv6Option.Field.dataLength, as: UInt8.self))
+                        if type == IPv6Option.jumboPayload, optionLength == IPv6Option.jumboPayloadDataLength,
+                           option + IPv6Option.Field.data + optionLength <= offset + length {
+                            let jumbo = Int(data.getInteger(at: option + IPv6Option.Field.data, as: UInt32.self))
                             if jumbo <= data.count { data = data.slice(0..<jumbo) }
                         }
-                        option += 2 + optionLength
+                        option += IPv6Option.Field.data + optionLength
                     }
                 }
             default:
                 break walk
             }
-            next = IPProtocol(rawValue: data.getInteger(at: offset, as: UInt8.self))
+            next = IPProtocol(rawValue: data.getInteger(at: offset + IPv6ExtensionHeader.Field.nextHeader, as: UInt8.self))
             offset += length
             if let fragment, fragment.fragmentOffset != 0 { break walk }
         }
@@ -679,24 +694,24 @@ extension DecodedFrame.Ethernet {
 extension DecodedFrame.OuterIP {
     /// The IPv4 fixed header's fields; nil when fewer than 20 bytes or not version 4.
     init?(peekingIPv4 bytes: UnsafeRawBufferPointer) {
-        guard bytes.count >= IPv4Packet.minimumHeaderLength, bytes.getInteger(at: 0, as: UInt8.self) >> 4 == 4 else { return nil }
-        let headerLength = Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4
+        let ip = IPv4Packet(unchecked: bytes)
+        guard bytes.count >= IPv4Packet.minimumHeaderLength, ip.version == 4 else { return nil }
+        let headerLength = ip.headerLength
         let checksumValid: Bool? = headerLength >= IPv4Packet.minimumHeaderLength && headerLength <= bytes.count
-            ? InternetChecksum.checksum(bytes.slice(0..<headerLength)) == 0 : nil
-        self.init(version: 4, source: IPv4Address(rawValue: bytes.getInteger(at: 12, as: UInt32.self)).description,
-                  destination: IPv4Address(rawValue: bytes.getInteger(at: 16, as: UInt32.self)).description,
-                  protocol: Int(bytes.getInteger(at: 9, as: UInt8.self)), ttl: Int(bytes.getInteger(at: 8, as: UInt8.self)),
-                  dontFragment: bytes.getInteger(at: 6, as: UInt8.self) & 0x40 != 0, identification: Int(bytes.getInteger(at: 4, as: UInt16.self)),
+            ? ip.checksumIsValid() : nil
+        self.init(version: 4, source: ip.source.description, destination: ip.destination.description,
+                  protocol: Int(ip.protocol.rawValue), ttl: Int(ip.timeToLive),
+                  dontFragment: ip.dontFragment, identification: Int(ip.identification),
                   checksumValid: checksumValid)
     }
 
     /// The IPv6 fixed header's fields (protocol: the next header); nil when fewer than 40 bytes or not
     /// version 6.
     init?(peekingIPv6 bytes: UnsafeRawBufferPointer) {
-        guard bytes.count >= IPv6Packet.headerLength, bytes.getInteger(at: 0, as: UInt8.self) >> 4 == 6 else { return nil }
-        self.init(version: 6, source: ipv6Address(bytes, at: 8).description,
-                  destination: ipv6Address(bytes, at: 24).description,
-                  protocol: Int(bytes.getInteger(at: 6, as: UInt8.self)), ttl: Int(bytes.getInteger(at: 7, as: UInt8.self)))
+        let ip = IPv6Packet(unchecked: bytes)
+        guard bytes.count >= IPv6Packet.headerLength, ip.version == 6 else { return nil }
+        self.init(version: 6, source: ip.source.description, destination: ip.destination.description,
+                  protocol: Int(ip.nextHeader.rawValue), ttl: Int(ip.hopLimit))
     }
 }
 
@@ -712,7 +727,3 @@ extension DecodedFrame.InnerIP {
     }
 }
 
-private func ipv6Address(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> IPv6Address {
-    IPv6Address(high: UInt64(bytes.getInteger(at: offset, as: UInt32.self)) << 32 | UInt64(bytes.getInteger(at: offset + 4, as: UInt32.self)),
-                low: UInt64(bytes.getInteger(at: offset + 8, as: UInt32.self)) << 32 | UInt64(bytes.getInteger(at: offset + 12, as: UInt32.self)))
-}

@@ -71,10 +71,12 @@ public struct DeepPacketInspector: PacketInspector {
         case .vxlan:
             // RFC 7348 §5: I flag set, then an inner Ethernet header.
             return bytes.count >= VXLANPacket.headerLength + EthernetFrame.minimumHeaderLength
-                && bytes.getInteger(at: 0, as: UInt8.self) & VXLANPacket.vniFlag != 0
+                && VXLANPacket(unchecked: bytes).hasVNI
         case .geneve:
             // RFC 8926 §3.4: version 0 in the top two bits, protocol type 0x6558 (Ethernet) in bytes 2-3.
-            return bytes.count >= 8 && bytes.getInteger(at: 0, as: UInt8.self) >> 6 == 0 && bytes.getInteger(at: 2, as: UInt16.self) == 0x6558
+            guard bytes.count >= GenevePacket.headerLength else { return false }
+            let geneve = GenevePacket(unchecked: bytes)
+            return geneve.version == 0 && geneve.protocolType == .transparentEthernetBridging
         case .dns:
             return bytes.count >= 12
         case .ntp:

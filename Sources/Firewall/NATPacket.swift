@@ -109,8 +109,9 @@ public struct NATPacket {
     }
 
     /// Writes `address` (and `port`, for TCP and UDP) as the packet's source or destination, patching the
-    /// IPv4 header checksum and the transport checksum by RFC 1624. A UDP checksum of 0 stays 0, and one
-    /// that comes out as 0 is written as 0xFFFF (RFC 768; Linux's `CSUM_MANGLED_0`).
+    /// IPv4 header checksum and the transport checksum by RFC 1624 (PacketWire's
+    /// ``MutableIPv4Packet/rewriteSource(_:port:)``, Linux's `nf_nat_ipv4_manip_pkt`). A UDP checksum of 0
+    /// stays 0, and one that comes out as 0 is written as 0xFFFF (RFC 768; Linux's `CSUM_MANGLED_0`).
     /// - Parameters:
     ///   - end: the source or the destination.
     ///   - address: the new address.
@@ -118,33 +119,21 @@ public struct NATPacket {
     ///   - portInChecksum: false leaves the port change out of the transport checksum, modelling the 2020
     ///     checksum-offload bug (kubernetes#88986), which updated the pseudo-header only.
     public func rewrite(_ end: End, address: IPv4Address, port: UInt16?, portInChecksum: Bool = true) {
-        let addressOffset = networkOffset + (end == .source ? IPv4Packet.Field.source : IPv4Packet.Field.destination).lowerBound
-        let headerChecksumOffset = networkOffset + IPv4Packet.Field.checksum.lowerBound
-        guard frame.count >= networkOffset + IPv4Packet.minimumHeaderLength else { return }
-        let oldAddress = UnsafeRawBufferPointer(frame).getInteger(at: addressOffset, as: UInt32.self)
-        let oldHigh = UInt16(truncatingIfNeeded: oldAddress >> 16), oldLow = UInt16(truncatingIfNeeded: oldAddress)
-        let newHigh = UInt16(truncatingIfNeeded: address.rawValue >> 16), newLow = UInt16(truncatingIfNeeded: address.rawValue)
-        frame.setInteger(address.rawValue, at: addressOffset, as: UInt32.self)
-        var ipChecksum = frame.getInteger(at: headerChecksumOffset, as: UInt16.self)
-        ipChecksum = InternetChecksum.updated(ipChecksum, replacing: oldHigh, with: newHigh)
-        ipChecksum = InternetChecksum.updated(ipChecksum, replacing: oldLow, with: newLow)
-        frame.setInteger(ipChecksum, at: headerChecksumOffset, as: UInt16.self)
-        // ICMP's checksum covers no pseudo-header: an address change leaves it alone.
-        guard hasTransportHeader, self.protocol == .udp || self.protocol == .tcp else { return }
-        let checksumOffset = transportOffset
-            + (self.protocol == .udp ? UDPDatagram.Field.checksum : TCPSegment.Field.checksum).lowerBound
-        guard frame.count >= checksumOffset + 2 else { return }
-        let portOffset = transportOffset
-            + (end == .source ? UDPDatagram.Field.sourcePort : UDPDatagram.Field.destinationPort).lowerBound
-        let oldPort = frame.getInteger(at: portOffset, as: UInt16.self)
-        if let port { frame.setInteger(port, at: portOffset, as: UInt16.self) }
-        var checksum = frame.getInteger(at: checksumOffset, as: UInt16.self)
-        if self.protocol == .udp && checksum == 0 { return }
-        checksum = InternetChecksum.updated(checksum, replacing: oldHigh, with: newHigh)
-        checksum = InternetChecksum.updated(checksum, replacing: oldLow, with: newLow)
-        if let port, portInChecksum { checksum = InternetChecksum.updated(checksum, replacing: oldPort, with: port) }
-        if self.protocol == .udp && checksum == 0 { checksum = 0xFFFF }
-        frame.setInteger(checksum, at: checksumOffset, as: UInt16.self)
+        guard let ip = try? MutableIPv4Packet(checking: frame.dropFirst(count: networkOffset), frameOffset: networkOffset) else { return }
+        let ports = hasTransportHeader && (self.protocol == .udp || self.protocol == .tcp)
+        let port = ports ? port : nil
+        guard let port, !portInChecksum else {
+            if end == .source { ip.rewriteSource(address, port: port) } else { ip.rewriteDestination(address, port: port) }
+            return
+        }
+        // The offload bug: the address (in the pseudo-header) is patched into the checksum, the port is
+        // written without it.
+        if end == .source { ip.rewriteSource(address) } else { ip.rewriteDestination(address) }
+        if self.protocol == .udp, let udp = try? MutableUDPDatagram(checking: ip.payload, frameOffset: ip.payloadOffset) {
+            if end == .source { udp.sourcePort = port } else { udp.destinationPort = port }
+        } else if self.protocol == .tcp, let tcp = try? MutableTCPSegment(checking: ip.payload, frameOffset: ip.payloadOffset) {
+            if end == .source { tcp.sourcePort = port } else { tcp.destinationPort = port }
+        }
     }
 
     /// Rewrites one end to `target` when it differs from what the packet carries.

@@ -136,7 +136,7 @@ public struct PacketFields: Sendable {
             isIP = true
             source = .v6(ip.source)
             destination = .v6(ip.destination)
-            ipLength = 40 + ip.payloadLength
+            ipLength = IPv6Packet.headerLength + ip.payloadLength
             self.protocol = upper.protocol
             timeToLive = ip.hopLimit
             dontFragment = true
@@ -155,88 +155,102 @@ public struct PacketFields: Sendable {
     }
 
     private mutating func readTransport(_ bytes: UnsafeRawBufferPointer, vxlanPorts: [UInt16]) {
+        // Per packet: views made without checks over lengths checked here, so nothing is thrown or copied.
         switch self.protocol {
-        case .udp, .tcp:
-            let needed = self.protocol == .udp ? 8 : 14
-            guard bytes.count >= needed else { return }
+        case .udp:
+            guard bytes.count >= UDPDatagram.headerLength else { return }
+            let udp = UDPDatagram(unchecked: bytes)
             hasTransportHeader = true
-            sourcePort = bytes.getInteger(at: 0, as: UInt16.self)
-            destinationPort = bytes.getInteger(at: 2, as: UInt16.self)
-            if self.protocol == .tcp {
-                tcpFlags = TCPFlags(rawValue: bytes.getInteger(at: 13, as: UInt8.self))
-            } else {
-                udpChecksum = bytes.getInteger(at: 6, as: UInt16.self)
-                if !vxlanPorts.isEmpty, vxlanPorts.contains(destinationPort) {
-                    encapsulated = Self.readVXLAN(bytes.dropFirst(count: 8))
-                }
+            sourcePort = udp.sourcePort
+            destinationPort = udp.destinationPort
+            udpChecksum = udp.checksum
+            if !vxlanPorts.isEmpty, vxlanPorts.contains(destinationPort) {
+                encapsulated = Self.readVXLAN(bytes.dropFirst(count: UDPDatagram.headerLength))
             }
-        case .icmp, .icmpv6:
-            guard bytes.count >= 8 else { return }
+        case .tcp:
+            // Ports and flags are enough to match on, as for a segment whose options are cut.
+            guard bytes.count > TCPSegment.Field.flags else { return }
+            let tcp = TCPSegment(unchecked: bytes)
             hasTransportHeader = true
-            icmpType = bytes.getInteger(at: 0, as: UInt8.self)
-            icmpCode = bytes.getInteger(at: 1, as: UInt8.self)
-            icmpRest = bytes.getInteger(at: 4, as: UInt32.self)
-            if isICMPError { quoted = Self.readQuoted(bytes.dropFirst(count: 8), version6: self.protocol == .icmpv6) }
+            sourcePort = tcp.sourcePort
+            destinationPort = tcp.destinationPort
+            tcpFlags = tcp.flags
+        case .icmp, .icmpv6:
+            // ICMPv6 (RFC 4443 §2.1) has ICMPv4's header layout (RFC 792): type, code, checksum, 4 bytes.
+            guard bytes.count >= ICMPv4Message.headerLength else { return }
+            let icmp = ICMPv4Message(unchecked: bytes)
+            hasTransportHeader = true
+            icmpType = icmp.type.rawValue
+            icmpCode = icmp.code
+            icmpRest = icmp.restOfHeader
+            if isICMPError { quoted = Self.readQuoted(icmp.payload, version6: self.protocol == .icmpv6) }
         default:
             return
         }
     }
 
-    /// The start of the packet an ICMP error quotes.
+    /// The start of the packet an ICMP error quotes (its header and at least 8 bytes, RFC 792 and RFC
+    /// 4443 §3), read leniently: the ports when their 4 bytes are there.
     static func readQuoted(_ bytes: UnsafeRawBufferPointer, version6: Bool) -> QuotedPacket? {
+        /// TCP, UDP and SCTP all open with the two ports.
+        let portsLength = UDPDatagram.Field.destinationPort.upperBound
         if !version6 {
-            guard bytes.count >= 20, bytes.getInteger(at: 0, as: UInt8.self) >> 4 == 4 else { return nil }
-            let headerLength = Int(bytes.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4
-            let proto = IPProtocol(rawValue: bytes.getInteger(at: 9, as: UInt8.self))
-            let firstFragment = bytes.getInteger(at: 6, as: UInt16.self) & 0x1FFF == 0
-            let hasPorts = (proto == .udp || proto == .tcp) && firstFragment && bytes.count >= headerLength + 4
-            return QuotedPacket(protocol: proto, source: .v4(IPv4Address(rawValue: bytes.getInteger(at: 12, as: UInt32.self))),
-                                destination: .v4(IPv4Address(rawValue: bytes.getInteger(at: 16, as: UInt32.self))), hasPorts: hasPorts,
-                                sourcePort: hasPorts ? bytes.getInteger(at: headerLength, as: UInt16.self) : 0,
-                                destinationPort: hasPorts ? bytes.getInteger(at: headerLength + 2, as: UInt16.self) : 0,
-                                length: Int(bytes.getInteger(at: 2, as: UInt16.self)))
+            let ip = IPv4Packet(unchecked: bytes)
+            guard bytes.count >= IPv4Packet.minimumHeaderLength, ip.version == 4 else { return nil }
+            let headerLength = ip.headerLength
+            let proto = ip.protocol
+            let hasPorts = (proto == .udp || proto == .tcp) && ip.fragmentOffset == 0 && bytes.count >= headerLength + portsLength
+            let ports = hasPorts ? UDPDatagram(unchecked: bytes.dropFirst(count: headerLength)) : nil
+            return QuotedPacket(protocol: proto, source: .v4(ip.source), destination: .v4(ip.destination), hasPorts: hasPorts,
+                                sourcePort: ports?.sourcePort ?? 0, destinationPort: ports?.destinationPort ?? 0,
+                                length: ip.totalLength)
         }
-        guard bytes.count >= 40, bytes.getInteger(at: 0, as: UInt8.self) >> 4 == 6 else { return nil }
-        let proto = IPProtocol(rawValue: bytes.getInteger(at: 6, as: UInt8.self))
-        let hasPorts = (proto == .udp || proto == .tcp) && bytes.count >= 44
-        let source = IPv6Address(high: UInt64(bytes.getInteger(at: 8, as: UInt32.self)) << 32 | UInt64(bytes.getInteger(at: 12, as: UInt32.self)),
-                                 low: UInt64(bytes.getInteger(at: 16, as: UInt32.self)) << 32 | UInt64(bytes.getInteger(at: 20, as: UInt32.self)))
-        let destination = IPv6Address(high: UInt64(bytes.getInteger(at: 24, as: UInt32.self)) << 32 | UInt64(bytes.getInteger(at: 28, as: UInt32.self)),
-                                      low: UInt64(bytes.getInteger(at: 32, as: UInt32.self)) << 32 | UInt64(bytes.getInteger(at: 36, as: UInt32.self)))
-        return QuotedPacket(protocol: proto, source: .v6(source), destination: .v6(destination), hasPorts: hasPorts,
-                            sourcePort: hasPorts ? bytes.getInteger(at: 40, as: UInt16.self) : 0,
-                            destinationPort: hasPorts ? bytes.getInteger(at: 42, as: UInt16.self) : 0,
-                            length: 40 + Int(bytes.getInteger(at: 4, as: UInt16.self)))
+        let ip = IPv6Packet(unchecked: bytes)
+        guard bytes.count >= IPv6Packet.headerLength, ip.version == 6 else { return nil }
+        let proto = ip.nextHeader
+        let hasPorts = (proto == .udp || proto == .tcp) && bytes.count >= IPv6Packet.headerLength + portsLength
+        let ports = hasPorts ? UDPDatagram(unchecked: bytes.dropFirst(count: IPv6Packet.headerLength)) : nil
+        return QuotedPacket(protocol: proto, source: .v6(ip.source), destination: .v6(ip.destination), hasPorts: hasPorts,
+                            sourcePort: ports?.sourcePort ?? 0, destinationPort: ports?.destinationPort ?? 0,
+                            length: IPv6Packet.headerLength + ip.payloadLength)
     }
 
     /// The VXLAN header and inner headers, when the bytes hold at least a VXLAN header and an inner
     /// Ethernet header.
     static func readVXLAN(_ bytes: UnsafeRawBufferPointer) -> EncapsulatedFields? {
-        guard bytes.count >= 8 + 14 else { return nil }
-        let inner = bytes.dropFirst(count: 8)
+        guard bytes.count >= VXLANPacket.headerLength + EthernetFrame.minimumHeaderLength else { return nil }
+        let vxlan = VXLANPacket(unchecked: bytes)
+        let inner = vxlan.payload
+        // Read as untagged: a tagged inner frame is walked by `PacketFields(parsing:)` below.
+        let ethernet = EthernetFrame(unchecked: inner)
         var fields = EncapsulatedFields(
-            vni: bytes.getInteger(at: 4, as: UInt32.self) >> 8, flags: bytes.getInteger(at: 0, as: UInt8.self),
-            innerSourceMAC: MACAddress(rawValue: UInt64(inner.getInteger(at: 6, as: UInt16.self)) << 32 | UInt64(inner.getInteger(at: 8, as: UInt32.self))),
-            innerDestinationMAC: MACAddress(rawValue: UInt64(inner.getInteger(at: 0, as: UInt16.self)) << 32 | UInt64(inner.getInteger(at: 2, as: UInt32.self))),
-            innerEtherType: EtherType(rawValue: inner.getInteger(at: 12, as: UInt16.self)), innerIsIP: false,
+            vni: vxlan.vni, flags: vxlan.flags,
+            innerSourceMAC: ethernet.source, innerDestinationMAC: ethernet.destination,
+            innerEtherType: ethernet.etherType, innerIsIP: false,
             innerSource: .v4(.any), innerDestination: .v4(.any), innerProtocol: IPProtocol(rawValue: 255),
             innerHasPorts: false, innerSourcePort: 0, innerDestinationPort: 0, innerICMPType: nil)
-        let ip = inner.dropFirst(count: 14)
+        let network = ethernet.payload
         if fields.innerEtherType == .ipv4 {
             // Read leniently: the first fragment of an outer packet holds only the start of the inner one.
-            guard ip.count >= 20, ip.getInteger(at: 0, as: UInt8.self) >> 4 == 4 else { return fields }
-            let headerLength = Int(ip.getInteger(at: 0, as: UInt8.self) & 0x0F) * 4
+            let ip = IPv4Packet(unchecked: network)
+            guard network.count >= IPv4Packet.minimumHeaderLength, ip.version == 4 else { return fields }
+            let headerLength = ip.headerLength
             fields.innerIsIP = true
-            fields.innerSource = .v4(IPv4Address(rawValue: ip.getInteger(at: 12, as: UInt32.self)))
-            fields.innerDestination = .v4(IPv4Address(rawValue: ip.getInteger(at: 16, as: UInt32.self)))
-            fields.innerProtocol = IPProtocol(rawValue: ip.getInteger(at: 9, as: UInt8.self))
-            guard ip.getInteger(at: 6, as: UInt16.self) & 0x1FFF == 0, headerLength >= 20, ip.count >= headerLength + 4 else { return fields }
+            fields.innerSource = .v4(ip.source)
+            fields.innerDestination = .v4(ip.destination)
+            fields.innerProtocol = ip.protocol
+            let portsLength = UDPDatagram.Field.destinationPort.upperBound
+            guard ip.fragmentOffset == 0, headerLength >= IPv4Packet.minimumHeaderLength,
+                  network.count >= headerLength + portsLength else { return fields }
+            let transport = network.dropFirst(count: headerLength)
             if fields.innerProtocol == .udp || fields.innerProtocol == .tcp {
+                // TCP opens with the same two ports as UDP.
+                let ports = UDPDatagram(unchecked: transport)
                 fields.innerHasPorts = true
-                fields.innerSourcePort = ip.getInteger(at: headerLength, as: UInt16.self)
-                fields.innerDestinationPort = ip.getInteger(at: headerLength + 2, as: UInt16.self)
+                fields.innerSourcePort = ports.sourcePort
+                fields.innerDestinationPort = ports.destinationPort
             } else if fields.innerProtocol == .icmp {
-                fields.innerICMPType = ip.getInteger(at: headerLength, as: UInt8.self)
+                fields.innerICMPType = ICMPv4Message(unchecked: transport).type.rawValue
             }
             return fields
         }

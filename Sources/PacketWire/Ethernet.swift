@@ -46,6 +46,15 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
 
 /// One IEEE 802.1Q tag: the tag protocol identifier and the tag control information.
 public struct VLANTag: Hashable, Sendable, CustomStringConvertible {
+    /// The tag's bytes after its TPID (IEEE 802.1Q §9.6): the TCI, then the EtherType of what follows,
+    /// as they lie after a Linux cooked header whose protocol field was the TPID.
+    public enum Field {
+        public static let controlInformation = 0..<2
+        public static let encapsulatedEtherType = 2..<4
+    }
+    /// TPID and TCI.
+    public static let length = 4
+
     public var tagProtocol: EtherType
     /// Priority code point (3 bits, IEEE 802.1p class of service).
     public var priority: UInt8
@@ -141,9 +150,12 @@ public struct EthernetFrame {
         self.headerLength = typeOffset + 2
     }
 
-    /// A view over bytes a checked view already vouched for (a mutable view's own bytes).
+    /// A view made without any check (smoltcp's `new_unchecked`), taking the MAC header to be
+    /// `headerLength` bytes (14: untagged): the caller has already checked that the bytes of every getter
+    /// it calls are there. ``init(checking:frameOffset:)`` is the one that walks the tags and makes every
+    /// accessor safe.
     @inlinable
-    init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int, headerLength: Int) {
+    public init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int = 0, headerLength: Int = minimumHeaderLength) {
         self.bytes = bytes
         self.frameOffset = frameOffset
         self.headerLength = headerLength

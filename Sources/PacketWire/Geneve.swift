@@ -58,6 +58,14 @@ public struct GenevePacket {
         self.frameOffset = frameOffset
     }
 
+    /// A view made without any check (smoltcp's `new_unchecked`): the caller has already checked that
+    /// the bytes of every getter it calls are there. ``init(checking:frameOffset:)`` makes every accessor safe.
+    @inlinable
+    public init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int = 0) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
     @inlinable public var version: UInt8 { bytes.getInteger(at: Field.versionAndOptionsLength, as: UInt8.self) >> 6 }
     /// The options' length in bytes (Opt Len × 4).
     @inlinable public var optionsLength: Int { Int(bytes.getInteger(at: Field.versionAndOptionsLength, as: UInt8.self) & 0x3F) * 4 }

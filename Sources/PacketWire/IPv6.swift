@@ -47,9 +47,11 @@ public struct IPv6Packet {
         self.frameOffset = frameOffset
     }
 
-    /// A view over bytes a checked view already vouched for (a mutable view's own bytes).
+    /// A view made without any check (smoltcp's `new_unchecked`): the caller has already checked that
+    /// the bytes of every getter it calls are there. For hot paths and lenient readers that check lengths
+    /// themselves; ``init(checking:frameOffset:)`` is the one that makes every accessor safe.
     @inlinable
-    init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int) {
+    public init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int = 0) {
         self.bytes = bytes
         self.frameOffset = frameOffset
     }
@@ -57,6 +59,8 @@ public struct IPv6Packet {
     @inlinable public var trafficClass: UInt8 { UInt8(truncatingIfNeeded: bytes.getInteger(at: Field.versionClassLabel.lowerBound, as: UInt32.self) >> 20) }
     @inlinable public var flowLabel: UInt32 { bytes.getInteger(at: Field.versionClassLabel.lowerBound, as: UInt32.self) & 0xF_FFFF }
     @inlinable public var payloadLength: Int { Int(bytes.getInteger(at: Field.payloadLength.lowerBound, as: UInt16.self)) }
+    /// The version nibble (6 in any packet ``init(checking:frameOffset:)`` accepts).
+    @inlinable public var version: UInt8 { bytes.getInteger(at: Field.versionClassLabel.lowerBound, as: UInt8.self) >> 4 }
     @inlinable public var nextHeader: IPProtocol { IPProtocol(rawValue: bytes.getInteger(at: Field.nextHeader, as: UInt8.self)) }
     @inlinable public var hopLimit: UInt8 { bytes.getInteger(at: Field.hopLimit, as: UInt8.self) }
     @inlinable public var source: IPv6Address { IPv6Address(reading: bytes, at: Field.source.lowerBound) }

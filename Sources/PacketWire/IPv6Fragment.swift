@@ -40,9 +40,11 @@ public struct IPv6FragmentPacket {
         self.frameOffset = frameOffset
     }
 
-    /// A view over bytes already known to hold the 8 header bytes.
+    /// A view made without any check (smoltcp's `new_unchecked`): the caller has already checked that
+    /// the bytes of every getter it calls are there. For hot paths and lenient readers that check lengths
+    /// themselves; ``init(checking:frameOffset:)`` is the one that makes every accessor safe.
     @inlinable
-    init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int) {
+    public init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int = 0) {
         self.bytes = bytes
         self.frameOffset = frameOffset
     }

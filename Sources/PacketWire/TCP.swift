@@ -221,9 +221,11 @@ public struct TCPSegment {
         self.frameOffset = frameOffset
     }
 
-    /// A view over bytes a checked view already vouched for (a mutable view's own bytes).
+    /// A view made without any check (smoltcp's `new_unchecked`): the caller has already checked that
+    /// the bytes of every getter it calls are there. For hot paths and lenient readers that check lengths
+    /// themselves; ``init(checking:frameOffset:)`` is the one that makes every accessor safe.
     @inlinable
-    init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int) {
+    public init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int = 0) {
         self.bytes = bytes
         self.frameOffset = frameOffset
     }
@@ -237,6 +239,9 @@ public struct TCPSegment {
     /// The four reserved bits between the data offset and the flags (RFC 9293 §3.1: must be zero).
     @inlinable public var reservedBits: UInt8 { bytes.getInteger(at: Field.dataOffset, as: UInt8.self) & 0x0F }
     @inlinable public var flags: TCPFlags { TCPFlags(rawValue: bytes.getInteger(at: Field.flags, as: UInt8.self)) }
+    /// The nine flag bits as tcpdump and tshark show them: ``flags`` and, above them, NS (RFC 3540's
+    /// nonce sum, the low bit of the data-offset byte; historic since RFC 8311, still printed).
+    @inlinable public var flagBits: UInt16 { bytes.getInteger(at: Field.dataOffset, as: UInt16.self) & 0x1FF }
     @inlinable public var window: UInt16 { bytes.getInteger(at: Field.window.lowerBound, as: UInt16.self) }
     @inlinable public var checksum: UInt16 { bytes.getInteger(at: Field.checksum.lowerBound, as: UInt16.self) }
     @inlinable public var urgentPointer: UInt16 { bytes.getInteger(at: Field.urgentPointer.lowerBound, as: UInt16.self) }

@@ -85,6 +85,14 @@ public struct VXLANGPEPacket {
         self.frameOffset = frameOffset
     }
 
+    /// A view made without any check (smoltcp's `new_unchecked`): the caller has already checked that
+    /// the bytes of every getter it calls are there. ``init(checking:frameOffset:)`` makes every accessor safe.
+    @inlinable
+    public init(unchecked bytes: UnsafeRawBufferPointer, frameOffset: Int = 0) {
+        self.bytes = bytes
+        self.frameOffset = frameOffset
+    }
+
     @inlinable public var flags: UInt8 { bytes.getInteger(at: Field.flags, as: UInt8.self) }
     @inlinable public var version: UInt8 { (flags & Self.versionMask) >> 4 }
     @inlinable public var hasVNI: Bool { flags & Self.vniFlag != 0 }

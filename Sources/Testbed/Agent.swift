@@ -1,4 +1,5 @@
 import Foundation
+import PacketWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -208,12 +209,12 @@ public enum TestbedAgent {
             // type (1), code (1), pad (1), info (4), data (4).
             var offset = 0
             while offset + 16 <= controlLength {
-                let length = control.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset, as: UInt.self)) }
-                let level = control.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 8, as: Int32.self) }
-                let type = control.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 12, as: Int32.self) }
+                let length = control.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset, as: UInt.self)) } // cmsghdr, sock_extended_err: not a packet
+                let level = control.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 8, as: Int32.self) } // cmsghdr, sock_extended_err: not a packet
+                let type = control.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 12, as: Int32.self) } // cmsghdr, sock_extended_err: not a packet
                 if level == Int32(IPPROTO_IP), type == ipRecvErr, offset + 16 + 16 <= controlLength {
-                    let origin = control[offset + 20], icmpType = control[offset + 21], icmpCode = control[offset + 22]
-                    let info = control.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 24, as: UInt32.self) }
+                    let origin = control[offset + 20], icmpType = control[offset + 21], icmpCode = control[offset + 22] // cmsghdr, sock_extended_err: not a packet
+                    let info = control.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 24, as: UInt32.self) } // cmsghdr, sock_extended_err: not a packet
                     // SO_EE_ORIGIN_ICMP = 2: an ICMP error; LOCAL = 1: the kernel's own (EMSGSIZE).
                     let key = origin == 2 ? "\(icmpType)/\(icmpCode)" + (icmpType == 3 && icmpCode == 4 ? " mtu \(info)" : "")
                         : "local" + (info > 0 ? " mtu \(info)" : "")
@@ -307,21 +308,27 @@ public enum TestbedAgent {
                 let left = millisecondsLeft(deadline)
                 guard left > 0, poll(&poller, 1, left) > 0 else { return }
                 let received = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-                guard received >= 28 else { continue }
-                let header = Int(buffer[0] & 0x0F) * 4
-                guard received >= header + 8 else { continue }
-                let type = buffer[header], code = buffer[header + 1]
-                if type == 0, UInt16(buffer[header + 4]) << 8 | UInt16(buffer[header + 5]) == identifier {
-                    result.echoReplies += 1
-                } else if type == 3 || type == 11 {
-                    // The quote: IP header, then our echo request's identifier.
-                    let quoted = header + 8
-                    guard received >= quoted + 20 else { continue }
-                    let quotedHeader = Int(buffer[quoted] & 0x0F) * 4
-                    guard received >= quoted + quotedHeader + 6,
-                          UInt16(buffer[quoted + quotedHeader + 4]) << 8 | UInt16(buffer[quoted + quotedHeader + 5]) == identifier else { continue }
-                    let mtu = type == 3 && code == 4 ? " mtu \(UInt16(buffer[header + 6]) << 8 | UInt16(buffer[header + 7]))" : ""
-                    result.icmpErrors["\(type)/\(code)\(mtu)", default: 0] += 1
+                // A raw ICMP socket hands over the IP header too.
+                guard received >= IPv4Packet.minimumHeaderLength + ICMPv4Message.headerLength else { continue }
+                buffer.withUnsafeBytes { whole in
+                    let bytes = whole.slice(0..<received)
+                    let header = IPv4Packet(unchecked: bytes).headerLength
+                    guard received >= header + ICMPv4Message.headerLength else { return }
+                    let icmp = ICMPv4Message(unchecked: bytes.dropFirst(count: header))
+                    let type = icmp.type.rawValue, code = icmp.code
+                    if icmp.type == .echoReply, icmp.identifier == identifier {
+                        result.echoReplies += 1
+                    } else if icmp.type == .destinationUnreachable || icmp.type == .timeExceeded {
+                        // The quote: IP header, then our echo request's identifier.
+                        let quoted = icmp.payload
+                        guard quoted.count >= IPv4Packet.minimumHeaderLength else { return }
+                        let quotedHeader = IPv4Packet(unchecked: quoted).headerLength
+                        guard quoted.count >= quotedHeader + ICMPv4Message.Field.identifier.upperBound,
+                              ICMPv4Message(unchecked: quoted.dropFirst(count: quotedHeader)).identifier == identifier else { return }
+                        let mtu = icmp.type == .destinationUnreachable && code == ICMPv4UnreachableCode.fragmentationNeeded.rawValue
+                            ? " mtu \(icmp.nextHopMTU)" : ""
+                        result.icmpErrors["\(type)/\(code)\(mtu)", default: 0] += 1
+                    }
                 }
             }
         }
@@ -330,26 +337,16 @@ public enum TestbedAgent {
             let due = arguments.startAtNanoseconds + UInt64(sequence) * arguments.intervalNanoseconds
             guard due < arguments.deadlineNanoseconds else { break }
             receive(until: due)
-            var packet = [UInt8](repeating: 0, count: 8 + arguments.size)
-            packet[0] = 8
-            packet[4] = UInt8(identifier >> 8)
-            packet[5] = UInt8(identifier & 0xFF)
-            let number = UInt16(truncatingIfNeeded: sequence + 1)
-            packet[6] = UInt8(number >> 8)
-            packet[7] = UInt8(number & 0xFF)
-            for index in 8..<packet.count { packet[index] = UInt8(truncatingIfNeeded: index) }
-            // RFC 1071 checksum over the ICMP message.
-            var sum: UInt32 = 0
-            var index = 0
-            while index + 1 < packet.count {
-                sum += UInt32(packet[index]) << 8 | UInt32(packet[index + 1])
-                index += 2
+            var packet = [UInt8](repeating: 0, count: ICMPv4Message.headerLength + arguments.size)
+            for index in ICMPv4Message.headerLength..<packet.count { packet[index] = UInt8(truncatingIfNeeded: index) }
+            packet.withUnsafeMutableBytes { bytes in
+                guard let echo = try? MutableICMPv4Message(checking: bytes) else { return }
+                echo.type = .echoRequest
+                echo.code = 0
+                echo.identifier = identifier
+                echo.sequenceNumber = UInt16(truncatingIfNeeded: sequence + 1)
+                echo.fillChecksum() // RFC 1071 over the whole message
             }
-            if index < packet.count { sum += UInt32(packet[index]) << 8 }
-            while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
-            let checksum = ~UInt16(sum)
-            packet[2] = UInt8(checksum >> 8)
-            packet[3] = UInt8(checksum & 0xFF)
             let sent = withUnsafePointer(to: &target) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     sendto(descriptor, packet, packet.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -369,10 +366,10 @@ public enum TestbedAgent {
         var length = socklen_t(info.count)
         guard getsockopt(descriptor, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0, length >= 160 else { return }
         info.withUnsafeBytes { bytes in
-            result.sendMSS = Int(bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
-            result.pathMTU = Int(bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self))
-            result.retransmissions = Int(bytes.loadUnaligned(fromByteOffset: 100, as: UInt32.self))
-            result.bytesAcknowledged = Int(bytes.loadUnaligned(fromByteOffset: 120, as: UInt64.self))
+            result.sendMSS = Int(bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self)) // struct tcp_info: not a packet
+            result.pathMTU = Int(bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self)) // struct tcp_info: not a packet
+            result.retransmissions = Int(bytes.loadUnaligned(fromByteOffset: 100, as: UInt32.self)) // struct tcp_info: not a packet
+            result.bytesAcknowledged = Int(bytes.loadUnaligned(fromByteOffset: 120, as: UInt64.self)) // struct tcp_info: not a packet
         }
     }
 

@@ -74,50 +74,63 @@ struct FrameFacts: Sendable {
     var housekeeping: String?
 }
 
-/// Reads frames into facts.
+/// Reads frames into facts, through PacketWire's views: each view is made without checks over bytes
+/// whose length is checked first, so a frame cut anywhere gives fewer facts, never a trap.
 struct FrameReader {
     var vxlanPorts: Set<Int>
 
+    /// A frame's MAC addresses and EtherType (after no tag: the frames compared are untagged).
+    typealias LinkFacts = (source: String, destination: String, etherType: UInt16)
+
     func read(_ bytes: [UInt8], time: UInt64) -> FrameFacts {
+        bytes.withUnsafeBytes { read($0, time: time) }
+    }
+
+    func read(_ bytes: UnsafeRawBufferPointer, time: UInt64) -> FrameFacts {
         var facts = FrameFacts(time: time, frameLength: bytes.count)
-        guard let ethernet = Self.ethernet(bytes, at: 0) else { return facts }
-        if ethernet.etherType == 0x0806 {
+        guard let ethernet = Self.ethernet(bytes) else { return facts }
+        if ethernet.etherType == EtherType.arp.rawValue {
             facts.housekeeping = "arp"
             return facts
         }
-        guard var ip = Self.ip(bytes, at: 14, ethernet: ethernet) else { return facts }
+        let network = bytes.dropFirst(count: EthernetFrame.minimumHeaderLength)
+        guard var ip = Self.ip(network, ethernet: ethernet) else { return facts }
         if ip.isIPv4 && ip.protocol == 2 {
             facts.housekeeping = "IGMP"
             return facts
         }
-        if !ip.isIPv4 && ip.protocol == 0 {
+        if !ip.isIPv4 && ip.protocol == Int(IPProtocol.hopByHopOptions.rawValue) {
             // A hop-by-hop header (router alert) in front of MLD.
             facts.housekeeping = "MLD"
             return facts
         }
-        if ip.protocol == 58, let type = ip.icmpType, (130...143).contains(type) {
+        if ip.protocol == Int(IPProtocol.icmpv6.rawValue), let type = ip.icmpType, (130...143).contains(type) {
             facts.housekeeping = type >= 133 && type <= 137 ? "neighbour discovery" : "MLD"
             return facts
         }
         // IPv6: a fragment header (first fragment) sits between the fixed header and UDP.
-        let headerLength = ip.isIPv4 ? Int(bytes[14] & 0x0F) * 4 : (bytes[20] == 44 ? 48 : 40)
-        let udp = 14 + headerLength
-        if ip.protocol == 17, ip.fragmentOffset == 0, bytes.count >= udp + 16,
+        let headerLength = ip.isIPv4 ? IPv4Packet(unchecked: network).headerLength
+            : IPv6Packet(unchecked: network).nextHeader == .ipv6Fragment ? IPv6Packet.headerLength + IPv6FragmentPacket.headerLength
+            : IPv6Packet.headerLength
+        let udp = EthernetFrame.minimumHeaderLength + headerLength
+        let innerEthernet = udp + UDPDatagram.headerLength + VXLANPacket.headerLength
+        if ip.protocol == Int(IPProtocol.udp.rawValue), ip.fragmentOffset == 0, bytes.count >= innerEthernet,
            let destinationPort = ip.destinationPort, vxlanPorts.contains(destinationPort) {
             var outer = OuterFacts(ip: ip)
             outer.udpSourcePort = ip.sourcePort
             outer.udpDestinationPort = destinationPort
-            outer.udpChecksumZero = bytes[udp + 6] == 0 && bytes[udp + 7] == 0
-            outer.vxlanFlags = Int(bytes[udp + 8])
-            outer.vni = Int(bytes[udp + 12]) << 16 | Int(bytes[udp + 13]) << 8 | Int(bytes[udp + 14])
+            outer.udpChecksumZero = UDPDatagram(unchecked: bytes.dropFirst(count: udp)).checksum == 0
+            let vxlan = VXLANPacket(unchecked: bytes.dropFirst(count: udp + UDPDatagram.headerLength))
+            outer.vxlanFlags = Int(vxlan.flags)
+            outer.vni = Int(vxlan.vni)
             facts.outer = outer
-            if let innerEthernet = Self.ethernet(bytes, at: udp + 16) {
-                if innerEthernet.etherType == 0x0806 { facts.housekeeping = "arp" }
-                facts.packet = Self.ip(bytes, at: udp + 16 + 14, ethernet: innerEthernet)
+            if let inner = Self.ethernet(vxlan.payload) {
+                if inner.etherType == EtherType.arp.rawValue { facts.housekeeping = "arp" }
+                facts.packet = Self.ip(vxlan.payload.dropFirst(count: EthernetFrame.minimumHeaderLength), ethernet: inner)
             }
             return facts
         }
-        if ip.protocol == 17, ip.fragmentOffset != 0 || ip.moreFragments, ip.fragmentOffset != 0 {
+        if ip.protocol == Int(IPProtocol.udp.rawValue), ip.fragmentOffset != 0 || ip.moreFragments, ip.fragmentOffset != 0 {
             // A later piece of an outer (or pod) fragment: the packet has no transport header.
             ip.sourcePort = nil
             ip.destinationPort = nil
@@ -126,99 +139,94 @@ struct FrameReader {
         return facts
     }
 
-    static func ethernet(_ bytes: [UInt8], at offset: Int) -> (source: String, destination: String, etherType: UInt16)? {
-        guard bytes.count >= offset + 14 else { return nil }
-        func mac(_ at: Int) -> String {
-            bytes[at..<at + 6].map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined(separator: ":")
-        }
-        return (mac(offset + 6), mac(offset), UInt16(bytes[offset + 12]) << 8 | UInt16(bytes[offset + 13]))
+    /// The untagged Ethernet header at the start of `bytes`; nil when it is cut.
+    static func ethernet(_ bytes: UnsafeRawBufferPointer) -> LinkFacts? {
+        guard bytes.count >= EthernetFrame.minimumHeaderLength else { return nil }
+        let frame = EthernetFrame(unchecked: bytes)
+        return (frame.source.description, frame.destination.description, frame.etherType.rawValue)
     }
 
-    static func u16(_ bytes: [UInt8], _ at: Int) -> Int { Int(bytes[at]) << 8 | Int(bytes[at + 1]) }
-
-    static func ipv4Text(_ bytes: [UInt8], _ at: Int) -> String { "\(bytes[at]).\(bytes[at + 1]).\(bytes[at + 2]).\(bytes[at + 3])" }
-
-    static func ipv6Text(_ bytes: [UInt8], _ at: Int) -> String {
-        var high: UInt64 = 0, low: UInt64 = 0
-        for index in 0..<8 { high = high << 8 | UInt64(bytes[at + index]) }
-        for index in 8..<16 { low = low << 8 | UInt64(bytes[at + index]) }
-        return IPv6Address(high: high, low: low).description
-    }
-
-    /// The IP packet at `offset`, its transport header and, for an ICMP error, the quoted packet.
-    static func ip(_ bytes: [UInt8], at offset: Int, ethernet: (source: String, destination: String, etherType: UInt16)) -> PacketFacts? {
+    /// The IP packet at the start of `bytes`, its transport header and, for an ICMP error, the quoted
+    /// packet.
+    static func ip(_ bytes: UnsafeRawBufferPointer, ethernet: LinkFacts) -> PacketFacts? {
         var facts = PacketFacts()
         facts.sourceMAC = ethernet.source
         facts.destinationMAC = ethernet.destination
         facts.etherType = ethernet.etherType
-        guard bytes.count >= offset + 20 else { return nil }
+        guard bytes.count >= IPv4Packet.minimumHeaderLength else { return nil }
         let l4: Int, end: Int
-        if ethernet.etherType == 0x0800 {
-            guard bytes[offset] >> 4 == 4 else { return nil }
-            let headerLength = Int(bytes[offset] & 0x0F) * 4
-            guard headerLength >= 20, bytes.count >= offset + headerLength else { return nil }
+        if ethernet.etherType == EtherType.ipv4.rawValue {
+            let ip = IPv4Packet(unchecked: bytes)
+            guard ip.version == 4 else { return nil }
+            let headerLength = ip.headerLength
+            guard headerLength >= IPv4Packet.minimumHeaderLength, bytes.count >= headerLength else { return nil }
             facts.version = 4
-            facts.tos = Int(bytes[offset + 1])
-            facts.length = u16(bytes, offset + 2)
-            facts.identification = u16(bytes, offset + 4)
-            let flags = u16(bytes, offset + 6)
-            facts.dontFragment = flags & 0x4000 != 0
-            facts.moreFragments = flags & 0x2000 != 0
-            facts.fragmentOffset = (flags & 0x1FFF) * 8
-            facts.ttl = Int(bytes[offset + 8])
-            facts.protocol = Int(bytes[offset + 9])
-            facts.source = ipv4Text(bytes, offset + 12)
-            facts.destination = ipv4Text(bytes, offset + 16)
-            l4 = offset + headerLength
-            end = min(bytes.count, offset + max(facts.length, headerLength))
-        } else if ethernet.etherType == 0x86DD {
-            guard bytes.count >= offset + 40 else { return nil }
+            facts.tos = Int(ip.typeOfService)
+            facts.length = ip.totalLength
+            facts.identification = Int(ip.identification)
+            facts.dontFragment = ip.dontFragment
+            facts.moreFragments = ip.moreFragments
+            facts.fragmentOffset = ip.fragmentOffset
+            facts.ttl = Int(ip.timeToLive)
+            facts.protocol = Int(ip.protocol.rawValue)
+            facts.source = ip.source.description
+            facts.destination = ip.destination.description
+            l4 = headerLength
+            end = min(bytes.count, max(facts.length, headerLength))
+        } else if ethernet.etherType == EtherType.ipv6.rawValue {
+            guard bytes.count >= IPv6Packet.headerLength else { return nil }
+            let ip = IPv6Packet(unchecked: bytes)
             facts.version = 6
-            facts.tos = Int(bytes[offset] & 0x0F) << 4 | Int(bytes[offset + 1] >> 4)
-            facts.length = u16(bytes, offset + 4) + 40
-            facts.protocol = Int(bytes[offset + 6])
-            facts.ttl = Int(bytes[offset + 7])
-            facts.source = ipv6Text(bytes, offset + 8)
-            facts.destination = ipv6Text(bytes, offset + 24)
-            var next = offset + 40
-            if facts.protocol == 44, bytes.count >= next + 8 {
+            facts.tos = Int(ip.trafficClass)
+            facts.length = ip.payloadLength + IPv6Packet.headerLength
+            facts.protocol = Int(ip.nextHeader.rawValue)
+            facts.ttl = Int(ip.hopLimit)
+            facts.source = ip.source.description
+            facts.destination = ip.destination.description
+            var next = IPv6Packet.headerLength
+            if ip.nextHeader == .ipv6Fragment, bytes.count >= next + IPv6FragmentPacket.headerLength {
                 // Fragment header (RFC 8200 §4.5).
-                facts.protocol = Int(bytes[next])
-                let field = u16(bytes, next + 2)
-                facts.fragmentOffset = (field >> 3) * 8
-                facts.moreFragments = field & 1 != 0
-                facts.identification = Int(u16(bytes, next + 4)) << 16 | u16(bytes, next + 6)
-                next += 8
+                let fragment = IPv6FragmentPacket(unchecked: bytes.dropFirst(count: next))
+                facts.protocol = Int(fragment.nextHeader.rawValue)
+                facts.fragmentOffset = fragment.fragmentOffset
+                facts.moreFragments = fragment.moreFragments
+                facts.identification = Int(fragment.identification)
+                next += IPv6FragmentPacket.headerLength
             }
             l4 = next
-            end = min(bytes.count, offset + facts.length)
+            end = min(bytes.count, facts.length)
         } else {
             return nil
         }
         guard facts.fragmentOffset == 0 else { return facts }
-        switch facts.protocol {
-        case 6 where end >= l4 + 20:
-            facts.sourcePort = u16(bytes, l4)
-            facts.destinationPort = u16(bytes, l4 + 2)
-            facts.tcpSequence = UInt32(u16(bytes, l4 + 4)) << 16 | UInt32(u16(bytes, l4 + 6))
-            facts.tcpFlags = bytes[l4 + 13]
-            let dataOffset = Int(bytes[l4 + 12] >> 4) * 4
-            facts.tcpPayload = max(0, (offset + facts.length) - (l4 + dataOffset))
-        case 17 where end >= l4 + 8:
-            facts.sourcePort = u16(bytes, l4)
-            facts.destinationPort = u16(bytes, l4 + 2)
-        case 1 where end >= l4 + 8, 58 where end >= l4 + 8:
-            let type = Int(bytes[l4]), code = Int(bytes[l4 + 1])
+        let transport = bytes.dropFirst(count: min(l4, bytes.count))
+        switch IPProtocol(rawValue: UInt8(truncatingIfNeeded: facts.protocol)) {
+        case .tcp where end >= l4 + TCPSegment.minimumHeaderLength:
+            let tcp = TCPSegment(unchecked: transport)
+            facts.sourcePort = Int(tcp.sourcePort)
+            facts.destinationPort = Int(tcp.destinationPort)
+            facts.tcpSequence = tcp.sequenceNumber
+            facts.tcpFlags = tcp.flags.rawValue
+            facts.tcpPayload = max(0, facts.length - (l4 + tcp.headerLength))
+        case .udp where end >= l4 + UDPDatagram.headerLength:
+            let udp = UDPDatagram(unchecked: transport)
+            facts.sourcePort = Int(udp.sourcePort)
+            facts.destinationPort = Int(udp.destinationPort)
+        case .icmp where end >= l4 + ICMPv4Message.headerLength, .icmpv6 where end >= l4 + ICMPv6Message.headerLength:
+            // ICMPv6 (RFC 4443 §2.1) opens with ICMPv4's type and code (RFC 792).
+            let icmp = ICMPv4Message(unchecked: transport), icmpv6 = ICMPv6Message(unchecked: transport)
+            let type = Int(icmp.type.rawValue), code = Int(icmp.code)
             facts.icmpType = type
             facts.icmpCode = code
-            let isError = facts.protocol == 1 ? (type == 3 || type == 11 || type == 12) : (type >= 1 && type <= 4)
+            let isV4 = facts.protocol == Int(IPProtocol.icmp.rawValue)
+            let isError = isV4 ? (type == 3 || type == 11 || type == 12) : (type >= 1 && type <= 4)
             if isError {
-                facts.quoteLength = max(0, end - (l4 + 8))
-                if facts.protocol == 1 && type == 3 && code == 4 { facts.icmpMTU = u16(bytes, l4 + 6) }
-                if facts.protocol == 58 && type == 2 { facts.icmpMTU = Int(u16(bytes, l4 + 4)) << 16 | u16(bytes, l4 + 6) }
-                facts.quoted = quote(Array(bytes[(l4 + 8)..<end]))
+                facts.quoteLength = max(0, end - (l4 + ICMPv4Message.headerLength))
+                if isV4 && type == 3 && code == 4 { facts.icmpMTU = Int(icmp.nextHopMTU) }
+                if !isV4 && type == 2 { facts.icmpMTU = Int(icmpv6.mtu) }
+                facts.quoted = quote(bytes.slice((l4 + ICMPv4Message.headerLength)..<end))
             } else {
-                facts.icmpIdentifier = u16(bytes, l4 + 4)
+                facts.icmpIdentifier = Int(icmp.identifier)
             }
         default:
             break
@@ -227,19 +235,21 @@ struct FrameReader {
     }
 
     /// The packet inside an ICMP error: its addresses and whatever transport header the quote holds.
-    static func quote(_ bytes: [UInt8]) -> QuotedPacket? {
-        guard let first = bytes.first else { return nil }
-        let etherType: UInt16 = first >> 4 == 6 ? 0x86DD : 0x0800
-        // A quote is an IP packet without its Ethernet header: give it an empty one.
-        let framed = [UInt8](repeating: 0, count: 12) + [UInt8(etherType >> 8), UInt8(etherType & 0xFF)] + bytes
-        guard let facts = ip(framed, at: 14, ethernet: ("", "", etherType)) else { return nil }
+    static func quote(_ bytes: UnsafeRawBufferPointer) -> QuotedPacket? {
+        guard !bytes.isEmpty else { return nil }
+        // The version nibble opens IPv4 and IPv6 headers alike.
+        let etherType = IPv4Packet(unchecked: bytes).version == 6 ? EtherType.ipv6 : .ipv4
+        // A quote is an IP packet without its Ethernet header: give it empty addresses.
+        guard let facts = ip(bytes, ethernet: ("", "", etherType.rawValue)) else { return nil }
         var quoted = QuotedPacket(source: facts.source, destination: facts.destination, protocol: facts.protocol,
                                   sourcePort: facts.sourcePort, destinationPort: facts.destinationPort,
                                   icmpIdentifier: facts.icmpIdentifier)
-        let headerLength = facts.isIPv4 ? Int(bytes[0] & 0x0F) * 4 : 40
-        let innerEthernet = 14 + headerLength + 8 + 8
-        if facts.protocol == 17, framed.count >= innerEthernet + 14 + 20,
-           let ethernet = ethernet(framed, at: innerEthernet), let inner = ip(framed, at: innerEthernet + 14, ethernet: ethernet) {
+        let headerLength = facts.isIPv4 ? IPv4Packet(unchecked: bytes).headerLength : IPv6Packet.headerLength
+        let innerEthernet = headerLength + UDPDatagram.headerLength + VXLANPacket.headerLength
+        if facts.protocol == Int(IPProtocol.udp.rawValue),
+           bytes.count >= innerEthernet + EthernetFrame.minimumHeaderLength + IPv4Packet.minimumHeaderLength,
+           let ethernet = ethernet(bytes.dropFirst(count: innerEthernet)),
+           let inner = ip(bytes.dropFirst(count: innerEthernet + EthernetFrame.minimumHeaderLength), ethernet: ethernet) {
             quoted.inner = PacketFactsBox(inner)
         }
         return quoted

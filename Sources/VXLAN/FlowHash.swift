@@ -22,19 +22,20 @@ public struct FlowHash {
     @inlinable @inline(__always)
     static func untaggedIPv4Hash(_ frame: UnsafeRawBufferPointer, seed: UInt32) -> UInt32? {
         let ip = 14
-        guard frame.count >= ip + IPv4Packet.minimumHeaderLength, frame.getInteger(at: 12, as: UInt16.self) == 0x0800 else { return nil }
+        guard frame.count >= ip + IPv4Packet.minimumHeaderLength, frame.getInteger(at: 12, as: UInt16.self) == 0x0800 else { return nil } // EthernetFrame.Field.etherType
         let first = frame.getInteger(at: ip, as: UInt8.self)
         let headerLength = Int(first & 0x0F) &* 4
-        let totalLength = Int(frame.getInteger(at: ip + 2, as: UInt16.self))
+        let totalLength = Int(frame.getInteger(at: ip + 2, as: UInt16.self)) // IPv4Packet.Field.totalLength
         // IPv4Packet(checking:): version 4, IHL >= 5, header and total length within the bytes.
         guard first >> 4 == 4, headerLength >= IPv4Packet.minimumHeaderLength, frame.count - ip >= headerLength,
               totalLength >= headerLength, totalLength <= frame.count - ip else { return nil }
         var state = Mixer(seed: seed)
-        state.add(frame.getInteger(at: ip + 12, as: UInt32.self))
-        state.add(frame.getInteger(at: ip + 16, as: UInt32.self))
-        let proto = frame.getInteger(at: ip + 9, as: UInt8.self)
+        state.add(frame.getInteger(at: ip + 12, as: UInt32.self)) // IPv4Packet.Field.source
+        state.add(frame.getInteger(at: ip + 16, as: UInt32.self)) // .destination
+        let proto = frame.getInteger(at: ip + 9, as: UInt8.self) // .protocol
         state.add(UInt32(proto))
         // Not a fragment (MF clear, offset 0), TCP or UDP, and four bytes of ports inside the total length.
+        // IPv4Packet.Field.flagsAndFragmentOffset; the ports are the transport header's first 4 bytes.
         if frame.getInteger(at: ip + 6, as: UInt16.self) & 0x3FFF == 0, proto == 6 || proto == 17, totalLength - headerLength >= 4 {
             state.add(frame.getInteger(at: ip + headerLength, as: UInt32.self))
         }
@@ -55,27 +56,35 @@ public struct FlowHash {
             state.add(ip.source.rawValue)
             state.add(ip.destination.rawValue)
             state.add(UInt32(ip.protocol.rawValue))
-            if !ip.isFragment, ip.protocol == .tcp || ip.protocol == .udp, ip.payload.count >= 4 {
-                state.add(ip.payload.getInteger(at: 0, as: UInt32.self))
+            if !ip.isFragment, ip.protocol == .tcp || ip.protocol == .udp, ip.payload.count >= UDPDatagram.Field.destinationPort.upperBound {
+                // Both ports as one word (TCP and UDP open alike).
+                state.add(ip.payload.getInteger(at: UDPDatagram.Field.sourcePort.lowerBound, as: UInt32.self))
             }
             return state.finish()
         case .ipv6:
             let payload = ethernet.payload
-            guard payload.count >= 40, payload.getInteger(at: 0, as: UInt8.self) >> 4 == 6 else { break }
-            for offset in stride(from: 8, to: 40, by: 4) { state.add(payload.getInteger(at: offset, as: UInt32.self)) }
-            let nextHeader = payload.getInteger(at: 6, as: UInt8.self)
+            let ip = IPv6Packet(unchecked: payload)
+            guard payload.count >= IPv6Packet.headerLength, ip.version == 6 else { break }
+            // Both addresses, 32 bits at a time.
+            let addresses = IPv6Packet.Field.source.lowerBound..<IPv6Packet.Field.destination.upperBound
+            for offset in stride(from: addresses.lowerBound, to: addresses.upperBound, by: 4) {
+                state.add(payload.getInteger(at: offset, as: UInt32.self))
+            }
+            let nextHeader = ip.nextHeader.rawValue
             state.add(UInt32(nextHeader))
-            if nextHeader == IPProtocol.tcp.rawValue || nextHeader == IPProtocol.udp.rawValue, payload.count >= 44 {
-                state.add(payload.getInteger(at: 40, as: UInt32.self))
+            let ports = UDPDatagram.Field.destinationPort.upperBound
+            if nextHeader == IPProtocol.tcp.rawValue || nextHeader == IPProtocol.udp.rawValue, payload.count >= IPv6Packet.headerLength + ports {
+                state.add(payload.getInteger(at: IPv6Packet.headerLength, as: UInt32.self))
             }
             return state.finish()
         default:
             break
         }
+        // Both MAC addresses (EthernetFrame.Field.destination and .source, 12 bytes), 32 bits at a time.
         let macs = ethernet.bytes
-        state.add(macs.getInteger(at: 0, as: UInt32.self))
-        state.add(macs.getInteger(at: 4, as: UInt32.self))
-        state.add(macs.getInteger(at: 8, as: UInt32.self))
+        for offset in stride(from: EthernetFrame.Field.destination.lowerBound, to: EthernetFrame.Field.source.upperBound, by: 4) {
+            state.add(macs.getInteger(at: offset, as: UInt32.self))
+        }
         state.add(UInt32(ethernet.etherType.rawValue))
         return state.finish()
     }

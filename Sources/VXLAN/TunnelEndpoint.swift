@@ -196,11 +196,11 @@ public struct TunnelEndpoint: Sendable {
         precondition(frame.count >= ipv4Overhead && frame.count - 34 >= udp.length, "buffer too small for the outer headers")
         // Ethernet II (no VLAN tag): destination, source, EtherType IPv4.
         frame.storeBytes(of: (destinationMAC.rawValue << 16 | sourceMAC.rawValue >> 32).bigEndian, toByteOffset: 0,
-                         as: UInt64.self)
-        frame.setInteger(UInt32(truncatingIfNeeded: sourceMAC.rawValue), at: 8, as: UInt32.self)
+                         as: UInt64.self) // bytes 0-7: destination MAC, first 2 of the source (EthernetFrame.Field)
+        frame.setInteger(UInt32(truncatingIfNeeded: sourceMAC.rawValue), at: 8, as: UInt32.self) // source MAC, last 4 bytes
         // Literal numbers here and below: `EtherType.ipv4` and `IPProtocol.udp` are `static let`s of another
         // module, read through a lazy-initialisation accessor call on every use.
-        frame.setInteger(0x0800, at: 12, as: UInt16.self)
+        frame.setInteger(0x0800, at: 12, as: UInt16.self) // EthernetFrame.Field.etherType
         // IPv4 (RFC 791), IHL 5, no options, never a fragment; the checksum is summed from these words.
         let totalLength = UInt16(truncatingIfNeeded: IPv4Packet.minimumHeaderLength + udp.length)
         let word0 = 0x4500_0000 | UInt32(typeOfService) << 16 | UInt32(totalLength)
@@ -212,14 +212,14 @@ public struct TunnelEndpoint: Sendable {
         headerSum.add(doubleWord: word2)
         headerSum.add(doubleWord: source.rawValue)
         headerSum.add(doubleWord: destination.rawValue)
-        frame.setInteger(word0, at: 14, as: UInt32.self)
-        frame.setInteger(word1, at: 18, as: UInt32.self)
-        frame.setInteger(word2 | UInt32(headerSum.checksum), at: 22, as: UInt32.self)
-        frame.setInteger(source.rawValue, at: 26, as: UInt32.self)
-        frame.setInteger(destination.rawValue, at: 30, as: UInt32.self)
+        frame.setInteger(word0, at: 14, as: UInt32.self) // IPv4 at 14: version/IHL, TOS, total length (RFC 791 §3.1)
+        frame.setInteger(word1, at: 18, as: UInt32.self) // identification, flags and fragment offset
+        frame.setInteger(word2 | UInt32(headerSum.checksum), at: 22, as: UInt32.self) // TTL, protocol, header checksum
+        frame.setInteger(source.rawValue, at: 26, as: UInt32.self) // 14 + IPv4Packet.Field.source
+        frame.setInteger(destination.rawValue, at: 30, as: UInt32.self) // 14 + IPv4Packet.Field.destination
         // UDP (RFC 768); the checksum field stays 0 ("none") unless asked for.
-        frame.setInteger(UInt32(udp.sourcePort) << 16 | UInt32(udp.destinationPort), at: 34, as: UInt32.self)
-        frame.setInteger(UInt32(UInt16(truncatingIfNeeded: udp.length)) << 16, at: 38, as: UInt32.self)
+        frame.setInteger(UInt32(udp.sourcePort) << 16 | UInt32(udp.destinationPort), at: 34, as: UInt32.self) // UDP at 34: ports (RFC 768)
+        frame.setInteger(UInt32(UInt16(truncatingIfNeeded: udp.length)) << 16, at: 38, as: UInt32.self) // length, checksum 0
         // VXLAN (RFC 7348 §5), with the group policy when there is one.
         var vxlanWord0 = UInt32(VXLANPacket.vniFlag) << 24
         if let groupPolicy = vxlan.groupPolicy {
@@ -227,13 +227,13 @@ public struct TunnelEndpoint: Sendable {
                 | (groupPolicy.policyApplied ? VXLANPacket.policyAppliedFlag : 0)
             vxlanWord0 |= UInt32(VXLANPacket.groupPolicyFlag) << 24 | UInt32(gbpFlags) << 16 | UInt32(groupPolicy.id)
         }
-        frame.setInteger(vxlanWord0, at: 42, as: UInt32.self)
-        frame.setInteger(vxlan.vni << 8, at: 46, as: UInt32.self)
+        frame.setInteger(vxlanWord0, at: 42, as: UInt32.self) // VXLAN at 42: flags, GBP flags and ID (RFC 7348 §5)
+        frame.setInteger(vxlan.vni << 8, at: 46, as: UInt32.self) // VNI, reserved byte
         if udpChecksum {
             // Over the pseudo-header, UDP and VXLAN headers and the inner frame; 0 is sent as 0xFFFF.
             let datagram = UnsafeRawBufferPointer(frame.slice(34..<34 + udp.length))
             let sum = PseudoHeader.ipv4(source: source, destination: destination).checksum(of: datagram, protocol: .udp)
-            frame.setInteger(sum == 0 ? 0xFFFF : sum, at: 40, as: UInt16.self)
+            frame.setInteger(sum == 0 ? 0xFFFF : sum, at: 40, as: UInt16.self) // 34 + UDPDatagram.Field.checksum
         }
     }
 
@@ -292,29 +292,30 @@ public struct TunnelEndpoint: Sendable {
         let ip = EthernetFrame.minimumHeaderLength
         // EthernetFrame(checking:), untagged, EtherType IPv4 (literal: `EtherType.ipv4` is another module's
         // lazily initialised `static let`).
-        guard frame.count >= ip + IPv4Packet.minimumHeaderLength, frame.getInteger(at: 12, as: UInt16.self) == 0x0800 else {
+        guard frame.count >= ip + IPv4Packet.minimumHeaderLength, frame.getInteger(at: 12, as: UInt16.self) == 0x0800 else { // EthernetFrame.Field.etherType
             return nil
         }
         // IPv4Packet(checking:): version 4, IHL >= 5, header and total length within the bytes.
         let first = frame.getInteger(at: ip, as: UInt8.self)
         let ipHeaderLength = Int(first & 0x0F) &* 4
-        let totalLength = Int(frame.getInteger(at: ip + 2, as: UInt16.self))
+        let totalLength = Int(frame.getInteger(at: ip + 2, as: UInt16.self)) // IPv4Packet.Field.totalLength
         guard first >> 4 == 4, ipHeaderLength >= IPv4Packet.minimumHeaderLength, frame.count - ip >= ipHeaderLength,
               totalLength >= ipHeaderLength, totalLength <= frame.count - ip else { return nil }
         // IPv4Header(_:): the header checksum; then not a fragment (MF clear, offset 0), protocol UDP.
         guard InternetChecksum.checksum(frame.slice(ip..<ip + ipHeaderLength)) == 0,
+              // IPv4Packet.Field.flagsAndFragmentOffset (6) and .protocol (9):
               frame.getInteger(at: ip + 6, as: UInt16.self) & 0x3FFF == 0, frame.getInteger(at: ip + 9, as: UInt8.self) == 17 else { return nil }
         // UDPDatagram(checking:) on the IP payload, then the destination port.
         let udp = ip + ipHeaderLength
         guard totalLength - ipHeaderLength >= UDPDatagram.headerLength else { return nil }
-        let udpLength = Int(frame.getInteger(at: udp + 4, as: UInt16.self))
+        let udpLength = Int(frame.getInteger(at: udp + 4, as: UInt16.self)) // UDPDatagram.Field.length
         guard udpLength >= UDPDatagram.headerLength, udpLength <= totalLength - ipHeaderLength,
-              frame.getInteger(at: udp + 2, as: UInt16.self) == configuration.destinationPort else { return nil }
-        let source = IPv4Address(rawValue: frame.getInteger(at: ip + 12, as: UInt32.self))
+              frame.getInteger(at: udp + 2, as: UInt16.self) == configuration.destinationPort else { return nil } // .destinationPort
+        let source = IPv4Address(rawValue: frame.getInteger(at: ip + 12, as: UInt32.self)) // IPv4Packet.Field.source
         // A zero checksum is "none", which IPv4 allows; any other must verify.
-        if frame.getInteger(at: udp + 6, as: UInt16.self) != 0 {
+        if frame.getInteger(at: udp + 6, as: UInt16.self) != 0 { // UDPDatagram.Field.checksum
             let pseudoHeader = PseudoHeader.ipv4(source: source,
-                                                 destination: IPv4Address(rawValue: frame.getInteger(at: ip + 16, as: UInt32.self)))
+                                                 destination: IPv4Address(rawValue: frame.getInteger(at: ip + 16, as: UInt32.self))) // .destination
             guard pseudoHeader.checksum(of: frame.slice(udp..<udp + udpLength), protocol: .udp) == 0 else { return nil }
         }
         // VXLANPacket(checking:) and VXLANHeader(_:): 8 bytes, the I flag; then the VNI and an inner
@@ -323,14 +324,14 @@ public struct TunnelEndpoint: Sendable {
         let innerLength = udpLength - UDPDatagram.headerLength - VXLANPacket.headerLength
         guard innerLength >= 0 else { return nil }
         let flags = frame.getInteger(at: vxlan, as: UInt8.self)
-        let vni = frame.getInteger(at: vxlan + 4, as: UInt32.self) >> 8
+        let vni = frame.getInteger(at: vxlan + 4, as: UInt32.self) >> 8 // VXLANPacket.Field.vni
         guard flags & VXLANPacket.vniFlag != 0, vni == configuration.vni,
               !Self.setsReservedBits(frame.getInteger(at: vxlan, as: UInt64.self), groupBasedPolicy: configuration.groupBasedPolicy),
               innerLength >= EthernetFrame.minimumHeaderLength else { return nil }
         var groupPolicy: GroupPolicy?
         if flags & VXLANPacket.groupPolicyFlag != 0 {
-            let gbpFlags = frame.getInteger(at: vxlan + 1, as: UInt8.self)
-            groupPolicy = GroupPolicy(id: frame.getInteger(at: vxlan + 2, as: UInt16.self),
+            let gbpFlags = frame.getInteger(at: vxlan + 1, as: UInt8.self) // VXLANPacket.Field.groupPolicyFlags
+            groupPolicy = GroupPolicy(id: frame.getInteger(at: vxlan + 2, as: UInt16.self), // .groupPolicyID
                                       dontLearn: gbpFlags & VXLANPacket.dontLearnFlag != 0,
                                       policyApplied: gbpFlags & VXLANPacket.policyAppliedFlag != 0)
         }
@@ -418,7 +419,7 @@ public struct TunnelEndpoint: Sendable {
             throw .malformed(error)
         }
         guard vxlan.vni == configuration.vni else { throw .unknownVNI(vxlan.vni, expected: configuration.vni) }
-        let header = vxlanPacket.bytes.getInteger(at: 0, as: UInt64.self)
+        let header = vxlanPacket.bytes.getInteger(at: 0, as: UInt64.self) // all 8 header bytes, for the reserved-bit check
         if Self.setsReservedBits(header, groupBasedPolicy: configuration.groupBasedPolicy) {
             throw .reservedBits(header: header, groupBasedPolicy: configuration.groupBasedPolicy, offset: vxlanPacket.frameOffset)
         }
@@ -446,7 +447,8 @@ struct InnerSummary {
     init(_ frame: UnsafeRawBufferPointer) {
         // Performance: an untagged IPv4 frame is read in place, inlined; the same answer as the
         // general reading below gives for it (EtherType 0x0800 at 12, then the `.ipv4` case).
-        if frame.count >= 14 && frame.getInteger(at: 12, as: UInt16.self) == 0x0800 {
+        if frame.count >= 14 && frame.getInteger(at: 12, as: UInt16.self) == 0x0800 { // EthernetFrame.Field.etherType
+            // IPv4 at 14 (RFC 791 §3.1): version (0), TOS (1), flags (6, DF 0x40), TTL (8): IPv4Packet.Field.
             if frame.count >= 34 && frame.getInteger(at: 14, as: UInt8.self) >> 4 == 4 {
                 self.init(typeOfService: frame.getInteger(at: 15, as: UInt8.self), timeToLive: frame.getInteger(at: 22, as: UInt8.self),
                           dontFragment: frame.getInteger(at: 20, as: UInt8.self) & 0x40 != 0)
@@ -471,13 +473,15 @@ struct InnerSummary {
         guard let ethernet = try? EthernetFrame(checking: frame) else { return }
         let payload = ethernet.payload
         switch ethernet.etherType {
-        case .ipv4 where payload.count >= 20 && payload.getInteger(at: 0, as: UInt8.self) >> 4 == 4:
-            typeOfService = payload.getInteger(at: 1, as: UInt8.self)
-            timeToLive = payload.getInteger(at: 8, as: UInt8.self)
-            dontFragment = payload.getInteger(at: 6, as: UInt8.self) & 0x40 != 0
-        case .ipv6 where payload.count >= 40 && payload.getInteger(at: 0, as: UInt8.self) >> 4 == 6:
-            typeOfService = UInt8(truncatingIfNeeded: payload.getInteger(at: 0, as: UInt32.self) >> 20)
-            timeToLive = payload.getInteger(at: 7, as: UInt8.self)
+        case .ipv4 where payload.count >= IPv4Packet.minimumHeaderLength && IPv4Packet(unchecked: payload).version == 4:
+            let ip = IPv4Packet(unchecked: payload)
+            typeOfService = ip.typeOfService
+            timeToLive = ip.timeToLive
+            dontFragment = ip.dontFragment
+        case .ipv6 where payload.count >= IPv6Packet.headerLength && IPv6Packet(unchecked: payload).version == 6:
+            let ip = IPv6Packet(unchecked: payload)
+            typeOfService = ip.trafficClass
+            timeToLive = ip.hopLimit
             // Linux `df inherit`: IPv6 is never fragmented by routers, so its tunnel packets keep DF.
             dontFragment = true
         default:

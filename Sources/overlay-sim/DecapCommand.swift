@@ -187,20 +187,23 @@ extension Decap {
 enum OffloadChecksum {
     /// The outer IPv4 or IPv6 header of an untagged frame and its UDP header, when there are both.
     private static func outerUDP(_ frame: UnsafeRawBufferPointer) -> (ipStart: Int, udpStart: Int, pseudoHeader: PseudoHeader)? {
-        guard frame.count >= 14 else { return nil }
-        switch frame.getInteger(at: 12, as: UInt16.self) {
-        case 0x0800:
-            guard frame.count >= 34 else { return nil }
-            let headerLength = Int(frame.getInteger(at: 14, as: UInt8.self) & 0x0F) * 4
-            guard headerLength >= 20, frame.count >= 14 + headerLength + 8, frame.getInteger(at: 23, as: UInt8.self) == 17 else { return nil }
-            return (14, 14 + headerLength, .ipv4(source: IPv4Address(rawValue: frame.getInteger(at: 26, as: UInt32.self)),
-                                                 destination: IPv4Address(rawValue: frame.getInteger(at: 30, as: UInt32.self))))
-        case 0x86DD:
-            guard frame.count >= 62, frame.getInteger(at: 20, as: UInt8.self) == 17 else { return nil }
-            func address(_ at: Int) -> IPv6Address {
-                IPv6Address(high: frame.getInteger(at: at, as: UInt64.self), low: frame.getInteger(at: at + 8, as: UInt64.self))
-            }
-            return (14, 54, .ipv6(source: address(22), destination: address(38)))
+        let ipStart = EthernetFrame.minimumHeaderLength
+        guard frame.count >= ipStart else { return nil }
+        let network = frame.dropFirst(count: ipStart)
+        switch EthernetFrame(unchecked: frame).etherType {
+        case .ipv4:
+            guard network.count >= IPv4Packet.minimumHeaderLength else { return nil }
+            // Read without the total-length check: the checksums are what is being looked at.
+            let ip = IPv4Packet(unchecked: network)
+            let headerLength = ip.headerLength
+            guard headerLength >= IPv4Packet.minimumHeaderLength, network.count >= headerLength + UDPDatagram.headerLength,
+                  ip.protocol == .udp else { return nil }
+            return (ipStart, ipStart + headerLength, .ipv4(source: ip.source, destination: ip.destination))
+        case .ipv6:
+            guard network.count >= IPv6Packet.headerLength + UDPDatagram.headerLength else { return nil }
+            let ip = IPv6Packet(unchecked: network)
+            guard ip.nextHeader == .udp else { return nil }
+            return (ipStart, ipStart + IPv6Packet.headerLength, .ipv6(source: ip.source, destination: ip.destination))
         default:
             return nil
         }
@@ -209,9 +212,10 @@ enum OffloadChecksum {
     /// Whether the outer UDP checksum is the pseudo-header's folded sum alone and does not verify.
     static func isPartial(_ frame: UnsafeRawBufferPointer) -> Bool {
         guard let (_, udp, pseudoHeader) = outerUDP(frame) else { return false }
-        let length = Int(frame.getInteger(at: udp + 4, as: UInt16.self))
-        let field = frame.getInteger(at: udp + 6, as: UInt16.self)
-        guard field != 0, length >= 8, udp + length <= frame.count,
+        let header = UDPDatagram(unchecked: frame.dropFirst(count: udp))
+        let length = header.length
+        let field = header.checksum
+        guard field != 0, length >= UDPDatagram.headerLength, udp + length <= frame.count,
               pseudoHeader.checksum(of: frame.slice(udp..<(udp + length)), protocol: .udp) != 0 else { return false }
         var sum = InternetChecksum()
         pseudoHeader.add(to: &sum, protocol: .udp, upperLength: length)
@@ -223,11 +227,12 @@ enum OffloadChecksum {
     static func neutralise(_ frame: UnsafeRawBufferPointer) {
         guard let (ip, udp, pseudoHeader) = outerUDP(frame), let base = frame.baseAddress else { return }
         let bytes = UnsafeMutableRawBufferPointer(mutating: UnsafeRawBufferPointer(start: base, count: frame.count))
-        bytes.setInteger(UInt16(0), at: udp + 6, as: UInt16.self)
+        bytes.setInteger(UInt16(0), at: udp + UDPDatagram.Field.checksum.lowerBound, as: UInt16.self)
         if case .ipv4 = pseudoHeader {
             let headerLength = udp - ip
-            bytes.setInteger(UInt16(0), at: ip + 10, as: UInt16.self)
-            bytes.setInteger(InternetChecksum.checksum(frame.slice(ip..<(ip + headerLength))), at: ip + 10, as: UInt16.self)
+            let checksum = ip + IPv4Packet.Field.checksum.lowerBound
+            bytes.setInteger(UInt16(0), at: checksum, as: UInt16.self)
+            bytes.setInteger(InternetChecksum.checksum(frame.slice(ip..<(ip + headerLength))), at: checksum, as: UInt16.self)
         }
     }
 }

@@ -31,16 +31,39 @@ enum TestFrames {
         return bytes
     }
 
-    /// Ethernet + IPv4 + TCP with the given flags.
+    /// Ethernet + IPv4 + TCP with the given flags and `payload` pattern bytes.
     static func tcp(from source: String, _ sourcePort: UInt16, to destination: String, _ destinationPort: UInt16,
-                    flags: TCPFlags) -> [UInt8] {
+                    flags: TCPFlags, payload: Int = 0) -> [UInt8] {
         let source = IPv4Address(source) ?? .any, destination = IPv4Address(destination) ?? .any
         let header = TCPHeader(sourcePort: sourcePort, destinationPort: destinationPort, sequenceNumber: 1000,
                                acknowledgmentNumber: flags.contains(.ack) ? 1 : 0, flags: flags, window: 65535)
-        var bytes = [UInt8](repeating: 0, count: 34 + header.length)
+        var bytes = [UInt8](repeating: 0, count: 34 + header.length + payload)
         bytes.withUnsafeMutableBytes { frame in
+            for index in 0..<payload { frame[34 + header.length + index] = UInt8(truncatingIfNeeded: index &* 7) }
             header.emit(into: frame.slice(34..<frame.count), checksum: .ipv4(source: source, destination: destination))
-            IPv4Header(protocol: .tcp, source: source, destination: destination, payloadLength: header.length)
+            IPv4Header(protocol: .tcp, source: source, destination: destination, payloadLength: header.length + payload)
+                .emit(into: frame.slice(14..<34))
+            // The header's emit sums the header; the checksum covers the data too.
+            if payload > 0, let segment = try? MutableTCPSegment(checking: frame.slice(34..<frame.count), frameOffset: 34) {
+                segment.fillChecksum(.ipv4(source: source, destination: destination))
+            }
+            EthernetHeader(destination: MACAddress(2, 0, 0, 0, 0, 2), source: MACAddress(2, 0, 0, 0, 0, 1), etherType: .ipv4)
+                .emit(into: frame.slice(0..<14))
+        }
+        return bytes
+    }
+
+    /// Ethernet + IPv4 + ICMP echo request with identifier `identifier`.
+    static func echoRequest(from source: String, to destination: String, identifier: UInt16) -> [UInt8] {
+        let source = IPv4Address(source) ?? .any, destination = IPv4Address(destination) ?? .any
+        var bytes = [UInt8](repeating: 0, count: 34 + 16)
+        bytes.withUnsafeMutableBytes { frame in
+            let icmp = frame.slice(34..<frame.count)
+            icmp.setInteger(8, at: 0, as: UInt8.self)
+            icmp.setInteger(identifier, at: 4, as: UInt16.self)
+            icmp.setInteger(1, at: 6, as: UInt16.self)
+            icmp.setInteger(InternetChecksum.checksum(UnsafeRawBufferPointer(icmp)), at: 2, as: UInt16.self)
+            IPv4Header(protocol: .icmp, source: source, destination: destination, payloadLength: icmp.count)
                 .emit(into: frame.slice(14..<34))
             EthernetHeader(destination: MACAddress(2, 0, 0, 0, 0, 2), source: MACAddress(2, 0, 0, 0, 0, 1), etherType: .ipv4)
                 .emit(into: frame.slice(0..<14))

@@ -14,6 +14,9 @@ import PacketWire
 final class KubeProxy: PacketFilter {
     /// The node's conntrack NAT entries (original tuple → the endpoint; reply tuple → the Service).
     private var conntrack = NATTable(capacity: .max, expiry: .never)
+    /// Every endpoint address an entry was made for: only packets from these can be replies to restore.
+    /// A superset once an entry is removed, which only costs a table lookup.
+    private var endpointAddresses: Set<IPv4Address> = []
 
     /// kube-proxy's rules sit in the nat table's PREROUTING chain (traffic from pods and the VTEP) and
     /// OUTPUT chain (the node's own); they only rewrite, never drop.
@@ -26,6 +29,12 @@ final class KubeProxy: PacketFilter {
     /// ClusterIP and port to an endpoint chosen now.
     func translate(_ buffer: PacketBuffer, at node: ClusterNode, _ tag: PacketTag) {
         let network = node.network
+        // Most packets are neither to a ClusterIP nor from an endpoint that has an entry: they pass with
+        // one address lookup each, as iptables' KUBE-SERVICES match on the destination does, instead of two
+        // conntrack tuple lookups.
+        guard let frame = IPv4Frame(buffer.readableBytes),
+              network.services.isServiceAddress(frame.destination) || endpointAddresses.contains(frame.source)
+        else { return }
         _ = conntrack.translateDestination(buffer.mutableBytes, now: network.now, keep: { entry in
             // A UDP entry whose endpoint is gone was deleted by kube-proxy: the datagram picks anew.
             guard entry.original.protocol == .udp, let endpoint = entry.destination.address.ipv4 else { return true }
@@ -45,7 +54,9 @@ final class KubeProxy: PacketFilter {
                 let name = network.cluster[chosen].name
                 network.observers.accounting.update(sender: sender) { $0.endpoints[name, default: 0] += 1 }
             }
-            return NATTarget(address: .v4(network.cluster[chosen].address), port: port.targetPort)
+            let endpoint = network.cluster[chosen].address
+            endpointAddresses.insert(endpoint)
+            return NATTarget(address: .v4(endpoint), port: port.targetPort)
         })
     }
 }
