@@ -32,28 +32,47 @@ enum SCTPInit {
     static let inboundStreams: UInt16 = 65535
     static let receiverWindow: UInt32 = 106_496
 
-    /// Writes the INIT at `offset` of `bytes` (which must hold ``length`` bytes from there), checksum filled.
-    static func emit(into bytes: UnsafeMutableRawBufferPointer, at offset: Int, sourcePort: UInt16, destinationPort: UInt16,
+    /// The fields' byte ranges from the start of the SCTP packet (the diagram above).
+    enum Field {
+        static let sourcePort = 0..<2
+        static let destinationPort = 2..<4
+        static let verificationTag = 4..<8
+        static let checksum = 8..<12
+        static let chunkType = 12..<13
+        static let chunkFlags = 13..<14
+        static let chunkLength = 14..<16
+        static let initiateTag = 16..<20
+        static let receiverWindow = 20..<24
+        static let outboundStreams = 24..<26
+        static let inboundStreams = 26..<28
+        static let initialTSN = 28..<32
+    }
+
+    /// The INIT chunk's type (RFC 9260 §3.2).
+    static let initChunkType: UInt8 = 1
+
+    /// Writes the INIT into `bytes` (exactly ``length`` bytes), checksum filled.
+    static func emit(into bytes: UnsafeMutableRawBufferPointer, sourcePort: UInt16, destinationPort: UInt16,
                      initiateTag: UInt32, initialTSN: UInt32) {
-        func put16(_ value: UInt16, _ at: Int) { bytes.storeBytes(of: value.bigEndian, toByteOffset: offset + at, as: UInt16.self) }
-        func put32(_ value: UInt32, _ at: Int) { bytes.storeBytes(of: value.bigEndian, toByteOffset: offset + at, as: UInt32.self) }
-        put16(sourcePort, 0)
-        put16(destinationPort, 2)
-        put32(0, 4)
-        put32(0, 8)
-        bytes[offset + 12] = 1
-        bytes[offset + 13] = 0
-        put16(UInt16(initChunkLength), 14)
+        func put16(_ value: UInt16, _ field: Range<Int>) { bytes.storeBytes(of: value.bigEndian, toByteOffset: field.lowerBound, as: UInt16.self) }
+        func put32(_ value: UInt32, _ field: Range<Int>) { bytes.storeBytes(of: value.bigEndian, toByteOffset: field.lowerBound, as: UInt32.self) }
+        put16(sourcePort, Field.sourcePort)
+        put16(destinationPort, Field.destinationPort)
+        put32(0, Field.verificationTag)
+        put32(0, Field.checksum)
+        bytes.storeBytes(of: initChunkType, toByteOffset: Field.chunkType.lowerBound, as: UInt8.self)
+        bytes.storeBytes(of: UInt8(0), toByteOffset: Field.chunkFlags.lowerBound, as: UInt8.self)
+        put16(UInt16(initChunkLength), Field.chunkLength)
         // §3.3.2: the Initiate Tag MUST NOT be 0.
-        put32(initiateTag == 0 ? 1 : initiateTag, 16)
-        put32(receiverWindow, 20)
-        put16(outboundStreams, 24)
-        put16(inboundStreams, 26)
-        put32(initialTSN, 28)
-        let checksum = crc32c(UnsafeRawBufferPointer(bytes).slice(offset..<(offset + length)))
+        put32(initiateTag == 0 ? 1 : initiateTag, Field.initiateTag)
+        put32(receiverWindow, Field.receiverWindow)
+        put16(outboundStreams, Field.outboundStreams)
+        put16(inboundStreams, Field.inboundStreams)
+        put32(initialTSN, Field.initialTSN)
+        let checksum = crc32c(UnsafeRawBufferPointer(bytes).slice(0..<length))
         // RFC 9260 Appendix A: the CRC32c goes in least significant byte first (Linux `sctp_compute_cksum`
         // returns `cpu_to_le32` of the remainder).
-        bytes.storeBytes(of: checksum.littleEndian, toByteOffset: offset + 8, as: UInt32.self)
+        bytes.storeBytes(of: checksum.littleEndian, toByteOffset: Field.checksum.lowerBound, as: UInt32.self)
     }
 
     /// CRC32c (Castagnoli, reflected polynomial 0x82F63B78), RFC 9260 Appendix A, computed bitwise: one INIT
@@ -73,8 +92,8 @@ extension PodPackets {
     static func sctpInit(_ buffer: PacketBuffer, _ addressing: Addressing, sourcePort: UInt16, destinationPort: UInt16,
                          initiateTag: UInt32) {
         guard let bytes = buffer.append(transportStart + SCTPInit.length) else { return }
-        SCTPInit.emit(into: bytes, at: transportStart, sourcePort: sourcePort, destinationPort: destinationPort,
-                      initiateTag: initiateTag, initialTSN: initiateTag)
+        SCTPInit.emit(into: bytes.slice(transportStart..<(transportStart + SCTPInit.length)), sourcePort: sourcePort,
+                      destinationPort: destinationPort, initiateTag: initiateTag, initialTSN: initiateTag)
         finish(buffer, addressing, protocol: SCTPInit.ipProtocol, upperLength: SCTPInit.length)
     }
 }

@@ -37,10 +37,14 @@ final class NetworkPolicyFilter: PacketFilter {
         let proto = frame.protocol
         guard let transport = TransportProtocol(ipProtocolNumber: proto.rawValue), frame.hasTransport(4),
               frame.fragmentOffset == 0 else { return true }
-        // TCP, UDP and SCTP all begin with the source and destination ports (RFC 793, 768, 9260 §3.1).
+        // TCP, UDP and SCTP all begin with the source and destination ports, at the same offsets (RFC 793,
+        // RFC 768, RFC 9260 §3.1); UDP's Field table names them. (UDP's view would also check a length field
+        // that SCTP does not have there.)
         let ports = frame.transport
-        let key = FlowKey(proto: proto.rawValue, source: frame.source, sourcePort: ports.getInteger(at: 0, as: UInt16.self),
-                          destination: frame.destination, destinationPort: ports.getInteger(at: 2, as: UInt16.self))
+        let key = FlowKey(proto: proto.rawValue, source: frame.source,
+                          sourcePort: ports.getInteger(at: UDPDatagram.Field.sourcePort.lowerBound, as: UInt16.self),
+                          destination: frame.destination,
+                          destinationPort: ports.getInteger(at: UDPDatagram.Field.destinationPort.lowerBound, as: UInt16.self))
         if tracked.contains(key) { return true }
         let network = node.network
         let cluster = network.cluster
