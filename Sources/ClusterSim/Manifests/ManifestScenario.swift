@@ -39,6 +39,10 @@ public enum ManifestConverter {
     public static func read(paths: [String], cni: CNIMode? = nil) throws -> ManifestScenario {
         let set = try ManifestReader.read(paths: paths)
         let first = paths.first ?? "manifests"
+        guard !set.isEmpty else {
+            throw ScenarioError(SourceLocation(file: first, line: 1, column: 1),
+                                "no Kubernetes objects and no overlay-sim Scenario document found (read \(set.files.count) files)")
+        }
         let name = URL(fileURLWithPath: first).deletingPathExtension().lastPathComponent
         return try convert(set, name: name.isEmpty ? "manifests" : name, file: first, cni: cni)
     }
