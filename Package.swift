@@ -70,6 +70,10 @@ let package = Package(
             exclude: ["odd/make_odd.py", "odd/INDEX.md", "kernel_vectors.sh"],
             resources: [.copy("kernel"), .copy("odd")]
         ),
+        // What each fuzz target checks on one input, and its seeds: shared by the libFuzzer driver
+        // (Fuzz/Driver, built only for `make fuzz`) and the tests that replay Fuzz/Regressions/.
+        .target(name: "FuzzTargets", dependencies: ["Capture", "ClusterSim", "PacketWire", "VXLAN"], path: "Fuzz/Targets"),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
         .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire", "Firewall"], exclude: ["Fixtures"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "PacketWire", "TestFixtures"]),
@@ -104,3 +108,9 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer driver exists only in the fuzzing build (Fuzz/fuzz.sh sets OVERLAY_SIM_FUZZ=1 and builds
+// into .build-fuzz with -sanitize=fuzzer,address): it cannot link without libFuzzer's runtime.
+if Context.environment["OVERLAY_SIM_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(name: "overlay-sim-fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/Driver"))
+}

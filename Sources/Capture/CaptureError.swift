@@ -61,3 +61,11 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
         self.reason = String("\(location): \(what)".map { $0.isNewline ? " " : $0 })
     }
 }
+
+extension CaptureError {
+    /// A path refused before anything is opened because it is not where the caller's files must go
+    /// (a capture outside its run's folder): code `.invalidArgument`, reason `"<path>: <what>"`.
+    public static func outsideFolder(path: String, _ what: String) -> CaptureError {
+        CaptureError(.invalidArgument, path: path, what)
+    }
+}

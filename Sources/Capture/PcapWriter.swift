@@ -194,6 +194,16 @@ public final class PcapWriter {
     ///   `.closeFailed` when closing or renaming failed, `.writerNotOpen` after ``abandon()``
     ///   or a failed close.
     public func close() throws(CaptureError) {
+        if ending == .suspended {
+            ending = .closed
+            guard rename(temporaryPath, path) == 0 else {
+                let code = errno
+                unlink(temporaryPath)
+                ending = .failed
+                throw CaptureError(.closeFailed, path: path, "renaming \(temporaryPath) to the final name failed: \(FileSystem.describe(errno: code))")
+            }
+            return
+        }
         guard let dump else {
             if ending == .closed { return }
             throw notOpenError()
@@ -223,11 +233,73 @@ public final class PcapWriter {
     /// Gives up on the file: closes it and deletes the temporary file; nothing appears under
     /// ``path``. Does nothing if the writer is already closed or abandoned.
     public func abandon() {
+        if ending == .suspended {
+            unlink(temporaryPath)
+            ending = .abandoned
+            return
+        }
         guard let dump else { return }
         self.dump = nil
         _ = dump.release()
         unlink(temporaryPath)
         ending = .abandoned
+    }
+
+    // MARK: - Suspending
+
+    /// True while the writer holds no file descriptor (between ``suspend()`` and ``resume()``).
+    public var isSuspended: Bool { ending == .suspended }
+
+    /// Flushes and closes the temporary file, keeping it, so the writer holds no file descriptor and
+    /// no buffer until ``resume()``: a simulation with thousands of pod captures keeps a bounded
+    /// number open. The bytes of the finished file are the same as if it had never been suspended.
+    /// ``close()`` and ``abandon()`` work on a suspended writer; ``write(_:timestampNanoseconds:originalLength:)`` does not.
+    /// - Throws: ``CaptureError`` with code `.writeFailed` when the buffered frames could not be
+    ///   written (the temporary file is deleted and the writer is failed), `.writerNotOpen` when the
+    ///   writer is not open.
+    public func suspend() throws(CaptureError) {
+        guard let dump else { throw notOpenError() }
+        self.dump = nil
+        var failure: CaptureError?
+        if pcap_dump_flush(dump.dumper) != 0 || ferror(dump.stream) != 0 {
+            let code = firstWriteErrno ?? errno
+            failure = CaptureError(.writeFailed, path: path, "flushing \(temporaryPath) failed: \(FileSystem.describe(errno: code))")
+        }
+        if let closeErrno = dump.release(), failure == nil {
+            failure = CaptureError(.writeFailed, path: path, "closing \(temporaryPath) failed: \(FileSystem.describe(errno: closeErrno))")
+        }
+        if let failure {
+            unlink(temporaryPath)
+            ending = .failed
+            throw failure
+        }
+        ending = .suspended
+    }
+
+    /// Opens the temporary file again, for appending, after ``suspend()``. The file header is not
+    /// written again: libpcap's dumper is the `FILE *` itself (`pcap_dump` writes a record header and
+    /// the bytes to it), so a stream opened for appending continues the file where it stopped.
+    /// - Throws: ``CaptureError`` with the system's reason when the file cannot be opened (too many
+    ///   open files, say); the writer stays suspended.
+    public func resume() throws(CaptureError) {
+        guard ending == .suspended else { throw notOpenError() }
+        guard let pcap = pcap_open_dead_with_tstamp_precision(
+            linkType.rawValue, Int32(snapLength), UInt32(PCAP_TSTAMP_PRECISION_NANO)
+        ) else {
+            throw CaptureError(.openFailed, path: path, "libpcap could not allocate a capture handle")
+        }
+        let descriptor = open(temporaryPath, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard descriptor >= 0, let stream = fdopen(descriptor, "ab") else {
+            let code = errno
+            if descriptor >= 0 { FileSystem.closeDescriptor(descriptor) }
+            pcap_close(pcap)
+            throw CaptureError(FileSystem.openingErrorCode(errno: code), path: path,
+                               "cannot open \(temporaryPath) again: \(FileSystem.describe(errno: code))")
+        }
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: bufferSize)
+        setvbuf(stream, buffer, _IOFBF, bufferSize)
+        dump = OpenDump(pcap: pcap, dumper: OpaquePointer(stream), stream: stream, buffer: buffer)
+        ending = .closed
     }
 
     // MARK: - Opening
@@ -303,6 +375,7 @@ extension PcapWriter {
         case closed
         case abandoned
         case failed = "closed after a failure"
+        case suspended = "suspended (resume it first)"
     }
 
     /// The C resources of an open file.

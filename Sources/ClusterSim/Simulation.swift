@@ -9,6 +9,10 @@ public final class Simulation {
     let network: Network
     /// Called now and then with (virtual time, packets so far): the CLI draws its progress line.
     public var progress: ((Nanoseconds, Int) -> Void)?
+    /// Packets and capture bytes the run may spend; `run` stops when one is reached.
+    public var limits = RunLimits()
+    /// Set when `run` stopped at a limit: the captures were abandoned and the report is partial.
+    public private(set) var stopped: RunStop?
     /// The traffic entry whose packets `run` traces hop by hop (`overlay-sim run --explain FLOW`).
     public var explainFlow: String?
 
@@ -43,13 +47,26 @@ public final class Simulation {
         }
         startTraffic()
         for event in scenario.events { network.scheduler.schedule(at: event.at, .controlPlane(event.action)) }
+        let maximumPackets = limits.maximumPackets ?? .max, maximumCaptureBytes = limits.maximumCaptureBytes ?? .max
         while let (time, event) = network.scheduler.next() {
             handle(event, at: time)
             if let failure = observers.captures?.failure {
                 observers.captures?.files.abandon()
                 throw failure
             }
-            if network.pool.taken & 0xFFFF == 0 { progress?(time, network.pool.taken) }
+            let packets = network.pool.taken
+            if packets & 0xFFFF == 0 { progress?(time, packets) }
+            if time > Units.maximumVirtualTime {
+                stopped = RunStop(limit: .virtualTime(Units.maximumVirtualTime), virtualTime: time, packets: packets)
+            } else if packets >= maximumPackets {
+                stopped = RunStop(limit: .packets(maximumPackets), virtualTime: time, packets: packets)
+            } else if let files = observers.captures?.files, files.bytesWritten > maximumCaptureBytes {
+                stopped = RunStop(limit: .captureBytes(maximumCaptureBytes), virtualTime: time, packets: packets)
+            }
+            if stopped != nil {
+                observers.captures?.files.abandon()
+                return ReportBuilder.report(of: network, captures: [], warnings: scenario.warnings)
+            }
         }
         if let captures = observers.captures {
             do { try captures.files.close() } catch {

@@ -37,6 +37,17 @@ struct RunCommand: ParsableCommand {
                                valueName: "FLOW"))
     var explain: String?
 
+    @Option(help: ArgumentHelp("Stop the run (and keep nothing) after simulating this many packets.", valueName: "N"))
+    var maxPackets: Int?
+
+    @Option(help: ArgumentHelp("Stop the run (and keep nothing) when the captures reach this size: bytes, or with KiB, MiB, GiB, TiB.",
+                               valueName: "SIZE"))
+    var maxCaptureBytes: ByteCount = ByteCount(bytes: 4 << 30)
+
+    func validate() throws {
+        if let maxPackets, maxPackets < 1 { throw ValidationError("--max-packets \(maxPackets): give at least 1") }
+    }
+
     func run() throws {
         let input = try ScenarioInput.load(inputs, cni: cni)
         var loaded = input.scenario
@@ -47,41 +58,76 @@ struct RunCommand: ParsableCommand {
             }
             if !json { print("") }
         }
-        let directory = out ?? "Captures/\(loaded.name)"
-        if !noCaptures {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw RunFailure("\(directory): cannot create the output folder (\(String(cString: strerror(errno))))")
-            }
-        }
         if let explain, !loaded.traffic.contains(where: { $0.name == explain }) {
             let names = loaded.traffic.map(\.name)
             throw ValidationError("--explain \(explain): the scenario has no flow of that name; its flows are \(names.isEmpty ? "none" : names.joined(separator: ", "))")
         }
         let simulation = try Simulation(scenario: loaded)
         simulation.explainFlow = explain
+        simulation.limits = RunLimits(maximumPackets: maxPackets, maximumCaptureBytes: noCaptures ? nil : maxCaptureBytes.bytes)
+        let estimate = simulation.estimate(capturesEnabled: !noCaptures)
+        if estimate.isLarge {
+            FileHandle.standardError.write(Data("\(loaded.name): \(estimate.description); --max-packets N stops it sooner\n".utf8))
+        }
+        // The output folder is a transaction: the run writes beside it and replaces it only when done.
+        let folder = noCaptures ? nil : try OutputFolder(out ?? "Captures/\(loaded.name)")
         let started = Date()
         var lastDrawn = Date.distantPast
         simulation.progress = { time, packets in
             let now = Date()
             guard now.timeIntervalSince(started) > 1, now.timeIntervalSince(lastDrawn) > 0.2 else { return }
             lastDrawn = now
+            OutputFolder.progressLineShown = true
             FileHandle.standardError.write(Data("\r\(loaded.name): \(packets) packets, virtual time \(Double(time) / 1e6) ms   ".utf8))
         }
-        let report = try simulation.run(captureDirectory: noCaptures ? nil : directory)
-        if Date().timeIntervalSince(started) > 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        let report: Report
+        do {
+            report = try simulation.run(captureDirectory: folder?.staging)
+        } catch {
+            let kept = folder?.abort()
+            if OutputFolder.progressLineShown { FileHandle.standardError.write(Data("\n".utf8)) }
+            throw RunFailure("\(error)" + (kept.map { "; \($0)" } ?? ""))
+        }
+        if OutputFolder.progressLineShown { FileHandle.standardError.write(Data("\n".utf8)) }
+        OutputFolder.progressLineShown = false
+        if let stop = simulation.stopped {
+            let kept = folder?.abort()
+            throw RunFailure("\(loaded.name): \(stop)" + (kept.map { "; \($0)" } ?? ""))
+        }
         let json = report.json()
-        if !noCaptures {
-            try (json + "\n").write(toFile: directory + "/report.json", atomically: true, encoding: .utf8)
+        if let folder {
+            // Captures name the staging folder's files; the report names the files, not the folder.
+            try folder.commit(reportJSON: json + "\n")
         }
         print(self.json ? json : report.table())
-        if !self.json && !noCaptures { print("\ncaptures and report.json in \(directory)/") }
+        if !self.json, let folder { print("\ncaptures and report.json in \(folder.shown)") }
     }
 }
 
 extension CNIMode: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument) }
+}
+
+/// A size in bytes from `4294967296`, `64KiB`, `10MiB`, `4GiB`, `1TiB` (or KB, MB, GB, TB: powers of
+/// ten).
+struct ByteCount: ExpressibleByArgument {
+    var bytes: UInt64
+    init(bytes: UInt64) { self.bytes = bytes }
+    init?(argument: String) {
+        let units: [(String, UInt64)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40),
+                                         ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000), ("B", 1)]
+        var number = argument, factor: UInt64 = 1
+        for (suffix, value) in units where argument.hasSuffix(suffix) {
+            number = String(argument.dropLast(suffix.count))
+            factor = value
+            break
+        }
+        guard let value = UInt64(number), value > 0 else { return nil }
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        guard !overflow else { return nil }
+        bytes = product
+    }
+    var defaultValueDescription: String { bytes == 4 << 30 ? "4GiB" : "\(bytes)" }
 }
 
 struct ScenariosCommand: ParsableCommand {
@@ -125,7 +171,18 @@ enum ScenarioLoader {
             throw RunFailure("\(reference): no such scenario file, and no \(folder)/\(name).yaml; `overlay-sim scenarios` lists them")
         }
         guard !isDirectory.boolValue else { throw RunFailure("\(path): is a folder, not a scenario file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw RunFailure("\(path): cannot be read") }
+        // Refused before reading when the file says it is too large; a device or pipe is read up to the
+        // limit and refused if it goes on.
+        try ScenarioParser.checkSize(ofFileAt: path)
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw RunFailure("\(path): cannot be read (\(String(cString: strerror(errno))))") }
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.read(upToCount: ScenarioParser.maximumBytes + 1) ?? Data() } catch {
+            throw RunFailure("\(path): cannot be read (\(String(cString: strerror(errno))))")
+        }
+        guard data.count <= ScenarioParser.maximumBytes else {
+            throw RunFailure("\(path): holds more than \(ScenarioParser.maximumBytes) bytes (64 MiB), the most a scenario may be")
+        }
         guard let text = String(data: data, encoding: .utf8) else { throw RunFailure("\(path): is not UTF-8 text") }
         return try ScenarioParser.parse(yaml: text, file: path)
     }

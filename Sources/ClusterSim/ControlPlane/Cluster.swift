@@ -57,7 +57,7 @@ public final class Cluster {
             switch workload.kind {
             case .pod:
                 guard let node = scenario.nodes.firstIndex(where: { $0.name == workload.nodes.first }) else {
-                    throw ScenarioError(workload.location, "pod '\(workload.name)' names no node that exists")
+                    throw ScenarioError(workload.location, "pod '\(workload.name)' names no node that exists", code: .unknownReference)
                 }
                 try addPod(name: workload.name, workload: workload, node: NodeID(node), readyAt: 0)
             case .deployment:
@@ -154,7 +154,7 @@ public final class Cluster {
             placedNode = node
             let byAddress = podByAddress
             guard let free = ipam[node.index].allocate(inUse: { byAddress[$0] != nil }, sticky: workload.kind == .statefulSet) else {
-                throw ScenarioError(workload.location, "podCIDR \(ipam[node.index].prefix) of node '\(nodes[node.index].name)' has no free address for pod '\(name)'")
+                throw ScenarioError(workload.location, "podCIDR \(ipam[node.index].prefix) of node '\(nodes[node.index].name)' has no free address for pod '\(name)'", code: .conflict)
             }
             address = free
             if workload.kind == .statefulSet { stickyAddresses[name] = (node, address) }

@@ -46,10 +46,10 @@ final class LinkDirection {
         }
         // Ethernet on the wire adds preamble, FCS and inter-frame gap: 24 bytes per frame.
         let wireBits = UInt64(length + 24) * 8
-        let serialisation = (wireBits * 1_000_000_000 + spec.bandwidth - 1) / spec.bandwidth
+        let serialisation = (wireBits * 1_000_000_000 + spec.bandwidth - 1) / max(1, spec.bandwidth)
         let start = max(now, busyUntil)
         if start > now { waiting.append(start) }
-        busyUntil = start + serialisation
+        busyUntil = start.addingSaturating(serialisation)  // saturating: a full queue on a 1 bit/s link
         packets += 1
         bytes += length
         self.innerBytes += innerLength
@@ -57,6 +57,6 @@ final class LinkDirection {
             lossDrops += 1
             return .lost
         }
-        return .arrives(at: busyUntil + spec.latency)
+        return .arrives(at: busyUntil.addingSaturating(spec.latency))
     }
 }

@@ -33,7 +33,7 @@ struct EventQueue<Payload> {
     }
 
     mutating func schedule(after delay: Nanoseconds, _ payload: Payload) {
-        schedule(at: now + delay, payload)
+        schedule(at: now.addingSaturating(delay), payload)
     }
 
     /// Removes the earliest event and advances the clock to its time.

@@ -72,7 +72,10 @@ final class Sender {
         stack.sendDatagram(buffer, tag, dontFragment: spec.dontFragment)
     }
 
-    var interval: Nanoseconds { Nanoseconds((1e9 / spec.rate).rounded()) }
+    var interval: Nanoseconds {
+        let nanoseconds = (1e9 / spec.rate).rounded()  // saturating: the parser refuses rates outside Units.rateRange
+        return nanoseconds >= 0 && nanoseconds < Double(Units.maximumDuration) ? Nanoseconds(nanoseconds) : Units.maximumDuration
+    }
 
     /// Where the flow goes now: a pod's address, or a Service's ClusterIP and port.
     private func destination() -> (address: IPv4Address, port: UInt16)? {

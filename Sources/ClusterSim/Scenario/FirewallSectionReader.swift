@@ -165,9 +165,7 @@ extension Context {
             filter.types = try items(value).map { (item: Node) throws(ScenarioError) -> UInt8 in try icmpType(item).type }
         }
         if let value = f.optional("rateLimit") {
-            let text = try string(value, "rateLimit")
-            guard let rate = Units.rate(text) else { throw error(value, "rateLimit '\(text)' is not a rate such as 10/s") }
-            filter.ratePerSecond = rate
+            filter.ratePerSecond = try rate(value, "rateLimit")
         }
         if let value = f.optional("burst") { filter.burst = try int(value, "burst", in: 1...1_000_000) }
         return filter
@@ -228,7 +226,7 @@ extension Context {
             kinds += 1
             for item in try items(value) {
                 let node = try string(item, "node")
-                guard nodeNames.contains(node) else { throw error(item, "firewall '\(name)' is on node '\(node)', which does not exist") }
+                guard nodeNames.contains(node) else { throw error(item, "firewall '\(name)' is on node '\(node)', which does not exist", code: .unknownReference) }
                 placements.append(.node(node))
             }
         }
@@ -237,7 +235,7 @@ extension Context {
             for item in try items(value) {
                 let node = try string(item, "interface")
                 guard nodeNames.contains(node) else {
-                    throw error(item, "firewall '\(name)' is on the interface of '\(node)', which is not a node (an interface is named by its node)")
+                    throw error(item, "firewall '\(name)' is on the interface of '\(node)', which is not a node (an interface is named by its node)", code: .unknownReference)
                 }
                 placements.append(.interface(node))
             }

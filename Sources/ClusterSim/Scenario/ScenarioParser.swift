@@ -1,3 +1,4 @@
+import Foundation
 import PacketWire
 import VXLAN
 import Yams
@@ -7,19 +8,27 @@ import Yams
 /// The YAML is composed into a node tree (which keeps every node's position) and read field by field,
 /// so an unknown field, a wrong type or an impossible value is reported where it is written.
 public enum ScenarioParser {
+    /// The largest scenario text read: 64 MiB. A file of flows that size already asks for gigabytes
+    /// as a YAML tree; callers refuse a larger file before reading it (``checkSize(ofFileAt:)``).
+    public static let maximumBytes = 64 << 20
+
     public static func parse(yaml: String, file: String) throws(ScenarioError) -> Scenario {
+        guard yaml.utf8.count <= maximumBytes else {
+            throw ScenarioError(SourceLocation(file: file, line: 1, column: 1),
+                                "the scenario is \(yaml.utf8.count) bytes; the most read is \(maximumBytes) (64 MiB)", code: .unreadableFile)
+        }
         let root: Node
         do {
             guard let composed = try Yams.compose(yaml: yaml) else {
-                throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "the file is empty")
+                throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "the file is empty", code: .unreadableFile)
             }
             root = composed
         } catch let error as ScenarioError {
             throw error
         } catch let error as YamlError {
-            throw yamlError(error, file: file)
+            throw yamlError(error, yaml: yaml, file: file)
         } catch {
-            throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "not YAML: \(error)")
+            throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "not YAML", code: .invalidYAML)
         }
         let context = Context(file: file)
         var scenario = try context.scenario(root)
@@ -27,6 +36,19 @@ public enum ScenarioParser {
         return scenario
     }
 
+    /// Refuses a scenario file over ``maximumBytes`` before anything is read: the message names the
+    /// file and its size. A file that cannot be looked at is left to the read that follows to report.
+    public static func checkSize(ofFileAt path: String) throws(ScenarioError) {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = attributes[.size] as? NSNumber else { return }
+        guard size.int64Value <= Int64(maximumBytes) else {
+            throw ScenarioError(SourceLocation(file: path, line: 1, column: 1),
+                                "the file is \(size.int64Value) bytes; scenarios of at most \(maximumBytes) bytes (64 MiB) are read", code: .unreadableFile)
+        }
+    }
+
+    /// libyaml's and Yams' errors as one line at the place of the problem. Yams' own descriptions
+    /// quote the whole document (a duplicate key's context is the entire file), so none is used here.
     /// Reads an `apiVersion: overlay-sim/v1`, `kind: Scenario` document found among Kubernetes manifests: the
     /// same fields as a scenario file, every one optional (the manifests say the rest). Not validated: the
     /// caller completes it from the manifests first.
@@ -38,17 +60,95 @@ public enum ScenarioParser {
         try Context(file: file).scenario(document, embeddedName: defaultName)
     }
 
-    static func yamlError(_ error: YamlError, file: String) -> ScenarioError {
-        switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
-            let what = [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
-            return ScenarioError(SourceLocation(file: file, line: mark.line, column: mark.column), "invalid YAML: \(what)")
-        case let .composer(context, problem, mark, _):
-            let what = [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
-            return ScenarioError(SourceLocation(file: file, line: mark.line, column: mark.column), "invalid YAML: \(what)")
-        default:
-            return ScenarioError(SourceLocation(file: file, line: 1, column: 1), "invalid YAML: \(error)")
+    static func yamlError(_ error: YamlError, yaml: String, file: String) -> ScenarioError {
+        func at(_ line: Int, _ column: Int, _ message: String) -> ScenarioError {
+            ScenarioError(SourceLocation(file: file, line: max(1, line), column: max(1, column)), message, code: .invalidYAML)
         }
+        func describe(_ context: YamlError.Context?, _ problem: String) -> String {
+            // libyaml's nesting-limit text ends in a stray ')' and names a C function; say what it means.
+            if problem.hasPrefix("Maximum nesting level reached") {
+                return "lists and mappings nest deeper than 1000 levels, the most libyaml reads"
+            }
+            return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
+        }
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            return at(mark.line, mark.column, "invalid YAML: \(describe(context, problem))")
+        case let .reader(problem, offset, value, _):
+            let (line, column) = offset.map { lineAndColumn(ofByte: $0, in: yaml) } ?? (1, 1)
+            let character = value >= 0 ? String(format: " (byte or character 0x%02X)", value) : ""
+            return at(line, column, "not readable as YAML text: \(problem)\(character)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            let key = duplicates.first ?? ""
+            let second = secondOccurrence(ofKey: key, after: context.mark, in: yaml)
+            let line = second?.line ?? context.mark.line, column = second?.column ?? context.mark.column
+            let quoted = quote(line: line, of: yaml)
+            return at(line, column, "key '\(key)' appears twice in one mapping (first at line \(context.mark.line))\(quoted)")
+        case .memory:
+            return at(1, 1, "invalid YAML: the parser ran out of memory")
+        default:
+            return at(1, 1, "invalid YAML")
+        }
+    }
+
+    /// 1-based line and column of a byte offset.
+    static func lineAndColumn(ofByte offset: Int, in text: String) -> (Int, Int) {
+        var line = 1, column = 1
+        for (index, byte) in text.utf8.enumerated() {
+            if index >= offset { break }
+            if byte == 0x0A { line += 1; column = 1 } else { column += 1 }
+        }
+        return (line, column)
+    }
+
+    /// Where `key` is written again after its first use at `first`: the next `key:` (plain or quoted)
+    /// at the same indentation in a block mapping, or later on the same line in a flow mapping.
+    static func secondOccurrence(ofKey key: String, after first: Mark, in yaml: String) -> (line: Int, column: Int)? {
+        guard !key.isEmpty else { return nil }
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        guard first.line >= 1, first.line <= lines.count else { return nil }
+        let spellings = [key, "\"\(key)\"", "'\(key)'"]
+        func keyColumns(in line: Substring, from start: Int) -> [Int] {
+            let characters = Array(line)
+            var found: [Int] = []
+            var index = start
+            while index < characters.count {
+                let before: Character? = index == 0 ? nil : characters[index - 1]
+                if before == nil || before == " " || before == "{" || before == "," || before == "-" {
+                    for spelling in spellings {
+                        let end = index + spelling.count
+                        guard end <= characters.count, String(characters[index..<end]) == spelling else { continue }
+                        var next = end
+                        while next < characters.count && characters[next] == " " { next += 1 }
+                        if next < characters.count && characters[next] == ":" { found.append(index + 1) }
+                    }
+                }
+                index += 1
+            }
+            return found
+        }
+        // Later on the first key's own line (a flow mapping such as {a: 1, a: 2}).
+        if let column = keyColumns(in: lines[first.line - 1], from: first.column).first {
+            return (first.line, column)
+        }
+        // A later line where the key stands at the first key's column (a block mapping).
+        for number in first.line..<lines.count {
+            if keyColumns(in: lines[number], from: 0).contains(first.column) { return (number + 1, first.column) }
+        }
+        // Anywhere later, if the indentation differs (a flow mapping over several lines).
+        for number in first.line..<lines.count {
+            if let column = keyColumns(in: lines[number], from: 0).first { return (number + 1, column) }
+        }
+        return nil
+    }
+
+    /// `: <the line>` quoted for a message, cut to 160 characters.
+    static func quote(line number: Int, of yaml: String) -> String {
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        guard number >= 1, number <= lines.count else { return "" }
+        var text = lines[number - 1].trimmingCharacters(in: " ")
+        if text.count > 160 { text = String(text.prefix(160)) + "..." }
+        return ": `\(text)`"
     }
 }
 
@@ -60,7 +160,9 @@ struct Context {
         SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
     }
 
-    func error(_ node: Node, _ message: String) -> ScenarioError { ScenarioError(location(node), message) }
+    func error(_ node: Node, _ message: String, code: ScenarioError.Code = .invalidValue) -> ScenarioError {
+        ScenarioError(location(node), message, code: code)
+    }
 
     /// A mapping's fields, checked against the names the caller reads: whatever is left is unknown.
     final class Fields {
@@ -76,11 +178,11 @@ struct Context {
             self.node = node
             self.what = what
             guard case .mapping(let mapping) = node else {
-                throw context.error(node, "\(what) must be a mapping of fields")
+                throw context.error(node, "\(what) must be a mapping of fields", code: .wrongType)
             }
             for (key, value) in mapping {
-                guard let name = key.string else { throw context.error(key, "field names must be text") }
-                guard values[name] == nil else { throw context.error(key, "field '\(name)' appears twice in \(what)") }
+                guard let name = key.string else { throw context.error(key, "field names must be text", code: .wrongType) }
+                guard values[name] == nil else { throw context.error(key, "field '\(name)' appears twice in \(what)", code: .invalidYAML) }
                 values[name] = (key, value)
                 order.append(name)
             }
@@ -94,7 +196,7 @@ struct Context {
         func required(_ name: String) throws(ScenarioError) -> Node {
             read.insert(name)
             guard let value = values[name]?.value else {
-                throw context.error(node, "\(what) needs a '\(name)' field")
+                throw context.error(node, "\(what) needs a '\(name)' field", code: .missingField)
             }
             return value
         }
@@ -103,7 +205,7 @@ struct Context {
         func finish() throws(ScenarioError) {
             for name in order where !read.contains(name) {
                 let known = read.sorted().joined(separator: ", ")
-                throw context.error(values[name]!.key, "unknown field '\(name)' in \(what); expected one of: \(known)")
+                throw context.error(values[name]!.key, "unknown field '\(name)' in \(what); expected one of: \(known)", code: .unknownField)
             }
         }
     }
@@ -113,36 +215,62 @@ struct Context {
     }
 
     func string(_ node: Node, _ what: String) throws(ScenarioError) -> String {
-        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else { throw error(node, "\(what) must be text") }
+        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else { throw error(node, "\(what) must be text", code: .wrongType) }
         return scalar.string
     }
 
     func int(_ node: Node, _ what: String, in range: ClosedRange<Int>) throws(ScenarioError) -> Int {
-        guard case .scalar = node, let value = node.int else { throw error(node, "\(what) must be a whole number") }
+        guard case .scalar = node, let value = node.int else { throw error(node, "\(what) must be a whole number", code: .wrongType) }
         guard range.contains(value) else {
-            throw error(node, "\(what) \(value) is out of range \(range.lowerBound)...\(range.upperBound)")
+            throw error(node, "\(what) \(value) is out of range \(range.lowerBound)...\(range.upperBound)", code: .outOfRange)
         }
         return value
     }
 
     func bool(_ node: Node, _ what: String) throws(ScenarioError) -> Bool {
-        guard case .scalar = node, let value = node.bool else { throw error(node, "\(what) must be true or false") }
+        guard case .scalar = node, let value = node.bool else { throw error(node, "\(what) must be true or false", code: .wrongType) }
         return value
     }
 
     func double(_ node: Node, _ what: String, in range: ClosedRange<Double>) throws(ScenarioError) -> Double {
         guard case .scalar = node, let value = node.float ?? node.int.map(Double.init) else {
-            throw error(node, "\(what) must be a number")
+            throw error(node, "\(what) must be a number", code: .wrongType)
         }
-        guard range.contains(value) else { throw error(node, "\(what) \(value) is out of range \(range)") }
+        guard range.contains(value) else { throw error(node, "\(what) \(value) is out of range \(range)", code: .outOfRange) }
         return value
     }
 
     func duration(_ node: Node, _ what: String) throws(ScenarioError) -> Nanoseconds {
         let text = try string(node, what)
-        guard let value = Units.duration(text) else {
+        guard let value = Units.durationValue(text) else {
             throw error(node, "\(what) '\(text)' is not a duration such as 250us, 1.5ms or 2s")
         }
+        guard value >= 0 else { throw error(node, "\(what) '\(text)' is negative", code: .outOfRange) }
+        guard value <= Double(Units.maximumDuration) else {
+            throw error(node, "\(what) '\(text)' is longer than the longest a scenario may give, 10 years (3650d)", code: .outOfRange)
+        }
+        return Nanoseconds(value.rounded())
+    }
+
+    /// Bits per second, 1 bit/s to 1 Pbit/s.
+    func bandwidth(_ node: Node, _ what: String) throws(ScenarioError) -> UInt64 {
+        let text = try string(node, what)
+        guard let value = Units.bandwidthValue(text) else { throw error(node, "\(what) '\(text)' is not a rate such as 10Gbps") }
+        guard value >= Units.bandwidthRange.lowerBound else { throw error(node, "\(what) '\(text)' is below 1 bit per second") }
+        guard value <= Units.bandwidthRange.upperBound else { throw error(node, "\(what) '\(text)' is above 1 Pbit per second (1000Tbps)") }
+        return UInt64(value)
+    }
+
+    /// Packets per second, from one per 10 years to one a nanosecond.
+    func rate(_ node: Node, _ what: String) throws(ScenarioError) -> Double {
+        let text: String
+        if case .scalar(let scalar) = node { text = scalar.string } else { text = try string(node, what) }
+        guard let value = Units.rateValue(text) else { throw error(node, "\(what) '\(text)' is not a rate such as 100/s") }
+        guard value > 0 else { throw error(node, "\(what) '\(text)' must be above 0") }
+        guard value >= Units.rateRange.lowerBound else {
+            throw error(node, "\(what) '\(text)' is below one packet per 10 years: packets would be due after the run's end")
+        }
+        guard value <= Units.rateRange.upperBound else { throw error(node, "\(what) '\(text)' is above one packet a nanosecond (1e9/s), the clock's resolution") }
         return value
     }
 
@@ -167,100 +295,6 @@ struct Context {
     }
 
     // MARK: - The scenario
-
-    /// - Parameter embeddedName: for a document among manifests (`apiVersion` and `kind` present, every
-    ///   section optional), the name to use when it has none; nil for a scenario file.
-    func scenario(_ root: Node, embeddedName: String? = nil) throws(ScenarioError) -> Scenario {
-        let top = try fields(root, "the scenario")
-        let name: String
-        if let embeddedName {
-            _ = top.optional("apiVersion")
-            _ = top.optional("kind")
-            name = try top.optional("name").map { (n: Node) throws(ScenarioError) in try string(n, "name") } ?? embeddedName
-        } else {
-            name = try string(try top.required("name"), "name")
-        }
-        var scenario = Scenario(name: name, file: file)
-        if let node = top.optional("description") { scenario.description = try string(node, "description") }
-        if let node = top.optional("seed") { scenario.seed = UInt64(try int(node, "seed", in: 0...Int.max)) }
-        if let node = top.optional("cni") {
-            let text = try string(node, "cni")
-            guard let mode = CNIMode(rawValue: text) else {
-                throw error(node, "cni '\(text)' must be one of: \(CNIMode.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            scenario.cni = mode
-            scenario.cniSettings.written = location(node)
-            // The CNI's own port and VNI, unless the overlay section below says otherwise.
-            if mode != .flannel {
-                scenario.overlay.destinationPort = mode.defaultPort
-                scenario.overlay.vni = mode.defaultVNI
-            }
-        }
-        let clusterNode = embeddedName == nil ? try top.required("cluster") : top.optional("cluster")
-        if let clusterNode {
-            let cluster = try fields(clusterNode, "cluster")
-            if let node = cluster.optional("overlay") { scenario.overlay = try overlay(node, base: scenario.overlay) }
-            let nodesNode = embeddedName == nil ? try cluster.required("nodes") : cluster.optional("nodes")
-            if let nodesNode {
-                for node in try sequence(nodesNode, "cluster.nodes") {
-                    scenario.nodes.append(try self.clusterNode(node))
-                }
-            }
-            try cluster.finish()
-        }
-        if let node = top.optional("underlay") {
-            let underlay = try fields(node, "underlay")
-            if let routers = underlay.optional("routers") {
-                for router in try sequence(routers, "underlay.routers") {
-                    scenario.routers.append(try string(router, "a router name"))
-                }
-            }
-            if let switches = underlay.optional("switches") {
-                for device in try sequence(switches, "underlay.switches") {
-                    scenario.switches.append(try string(device, "a switch name"))
-                }
-            }
-            if let links = underlay.optional("links") {
-                for link in try sequence(links, "underlay.links") { scenario.links.append(try self.link(link)) }
-            }
-            try underlay.finish()
-        }
-        if let node = top.optional("firewalls") {
-            (scenario.firewalls, scenario.warnings) = try firewalls(node, scenario: scenario)
-        }
-        if let node = top.optional("workloads") {
-            for workload in try sequence(node, "workloads") { scenario.workloads.append(try self.workload(workload)) }
-        }
-        if let node = top.optional("services") {
-            for service in try sequence(node, "services") { scenario.services.append(try self.service(service)) }
-        }
-        if let node = top.optional("traffic") {
-            for (index, flow) in try sequence(node, "traffic").enumerated() {
-                scenario.traffic.append(try self.traffic(flow, index: index))
-            }
-        }
-        if let node = top.optional("events") {
-            for event in try sequence(node, "events") { scenario.events.append(try self.event(event)) }
-        }
-        if let node = top.optional("sysctl") { scenario.sysctls = try sysctls(node) }
-        if let node = top.optional("cloud") {
-            let cloud = try fields(node, "cloud")
-            if let value = cloud.optional("sourceDestinationCheck") {
-                scenario.cniSettings.cloudSourceDestinationCheck = try bool(value, "cloud.sourceDestinationCheck")
-            }
-            try cloud.finish()
-        }
-        if let node = top.optional("captures") {
-            let captures = try fields(node, "captures")
-            if let value = captures.optional("underlay") { scenario.captures.underlay = try bool(value, "captures.underlay") }
-            if let value = captures.optional("vtep") { scenario.captures.vtep = try bool(value, "captures.vtep") }
-            if let value = captures.optional("pods") { scenario.captures.pods = try bool(value, "captures.pods") }
-            if let value = captures.optional("drops") { scenario.captures.drops = try bool(value, "captures.drops") }
-            try captures.finish()
-        }
-        try top.finish()
-        return scenario
-    }
 
     func overlay(_ node: Node, base: OverlaySettings = OverlaySettings()) throws(ScenarioError) -> OverlaySettings {
         let f = try fields(node, "cluster.overlay")
@@ -337,9 +371,7 @@ struct Context {
         var link = LinkSpec(a: try string(ends[0], "a link end"), b: try string(ends[1], "a link end"), location: location(between))
         if let value = f.optional("latency") { link.latency = try duration(value, "latency") }
         if let value = f.optional("bandwidth") {
-            let text = try string(value, "bandwidth")
-            guard let bits = Units.bandwidth(text) else { throw error(value, "bandwidth '\(text)' is not a rate such as 10Gbps") }
-            link.bandwidth = bits
+            link.bandwidth = try bandwidth(value, "bandwidth")
         }
         if let value = f.optional("mtu") { link.mtu = try int(value, "mtu", in: 68...65535) }
         if let value = f.optional("loss") { link.loss = try double(value, "loss", in: 0...1) }
@@ -449,13 +481,15 @@ struct Context {
             from: try endpoint(try f.required("from"), "from"), to: try endpoint(try f.required("to"), "to"),
             protocol: proto, size: proto == .tcp ? 100_000 : 56, count: 10, rate: 100, start: 0,
             port: proto == .udp ? 5353 : 80, dontFragment: proto != .udp, location: location(node))
-        if let value = f.optional("size") { flow.size = try int(value, "size", in: 0...1_000_000_000) }
-        if let value = f.optional("count") { flow.count = try int(value, "count", in: 1...1_000_000_000) }
-        if let value = f.optional("rate") {
-            let text = try string(value, "rate")
-            guard let rate = Units.rate(text) else { throw error(value, "rate '\(text)' is not a rate such as 100/s") }
-            flow.rate = rate
+        if let value = f.optional("size") {
+            // UDP and ICMP: the payload of one datagram, at most what IPv4's 16-bit total length leaves
+            // after 20 bytes of IP header and 8 of UDP or ICMP header (RFC 791, RFC 768). TCP: the
+            // bytes of the whole transfer.
+            flow.size = try int(value, proto == .tcp ? "size (bytes to transfer)" : "size (payload bytes of one datagram)",
+                                in: proto == .tcp ? 0...1_000_000_000 : 0...65_507)
         }
+        if let value = f.optional("count") { flow.count = try int(value, "count", in: 1...1_000_000_000) }
+        if let value = f.optional("rate") { flow.rate = try rate(value, "rate") }
         if let value = f.optional("start") { flow.start = try duration(value, "start") }
         if let value = f.optional("port") { flow.port = UInt16(try int(value, "port", in: 1...65535)) }
         if let value = f.optional("df") { flow.dontFragment = try bool(value, "df") }

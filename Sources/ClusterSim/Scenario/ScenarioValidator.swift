@@ -7,82 +7,113 @@ enum ScenarioValidator {
     static func validate(_ scenario: inout Scenario) throws(ScenarioError) {
         var nodes: [String: NodeSpec] = [:]
         for node in scenario.nodes {
-            guard nodes[node.name] == nil else { throw ScenarioError(node.location, "node '\(node.name)' is defined twice") }
+            guard nodes[node.name] == nil else { throw ScenarioError(node.location, "node '\(node.name)' is defined twice", code: .duplicateName) }
             for other in nodes.values where other.podCIDR.overlaps(node.podCIDR) {
-                throw ScenarioError(node.location, "podCIDR \(node.podCIDR) of '\(node.name)' overlaps \(other.podCIDR) of '\(other.name)'")
+                throw ScenarioError(node.location, "podCIDR \(node.podCIDR) of '\(node.name)' overlaps \(other.podCIDR) of '\(other.name)'", code: .conflict)
             }
             for other in nodes.values where other.address == node.address {
-                throw ScenarioError(node.location, "address \(node.address) of '\(node.name)' is already used by '\(other.name)'")
+                throw ScenarioError(node.location, "address \(node.address) of '\(node.name)' is already used by '\(other.name)'", code: .duplicateName)
             }
             nodes[node.name] = node
         }
         guard let first = scenario.nodes.first else {
-            throw ScenarioError(SourceLocation(file: scenario.file, line: 1, column: 1), "the cluster has no nodes")
+            throw ScenarioError(SourceLocation(file: scenario.file, line: 1, column: 1), "the cluster has no nodes", code: .missingField)
         }
         for node in scenario.nodes where node.address.isIPv6 != first.address.isIPv6 {
-            throw ScenarioError(node.location, "node '\(node.name)' mixes address families: every underlay address must be IPv4, or every one IPv6")
+            throw ScenarioError(node.location, "node '\(node.name)' mixes address families: every underlay address must be IPv4, or every one IPv6", code: .conflict)
         }
         let overhead = TunnelEndpoint.overhead(ipv6: first.address.isIPv6)
         if let location = scenario.overlay.location, scenario.overlay.mtu < 68 {
-            throw ScenarioError(location, "overlay mtu \(scenario.overlay.mtu) is below IPv4's minimum of 68")
+            throw ScenarioError(location, "overlay mtu \(scenario.overlay.mtu) is below IPv4's minimum of 68", code: .outOfRange)
         }
         let places = Set(scenario.nodes.map(\.name)).union(scenario.routers).union(scenario.switches)
         for link in scenario.links {
             for end in [link.a, link.b] where !places.contains(end) {
-                throw ScenarioError(link.location, "link end '\(end)' is not a node, router or switch")
+                throw ScenarioError(link.location, "link end '\(end)' is not a node, router or switch", code: .unknownReference)
             }
-            guard link.a != link.b else { throw ScenarioError(link.location, "a link cannot join '\(link.a)' to itself") }
+            guard link.a != link.b else { throw ScenarioError(link.location, "a link cannot join '\(link.a)' to itself", code: .invalidValue) }
             if link.mtu - overhead < 68 {
-                throw ScenarioError(link.location, "link mtu \(link.mtu) leaves \(link.mtu - overhead) bytes after the overlay's \(overhead) bytes of VXLAN headers; IPv4 needs at least 68")
+                throw ScenarioError(link.location, "link mtu \(link.mtu) leaves \(link.mtu - overhead) bytes after the overlay's \(overhead) bytes of VXLAN headers; IPv4 needs at least 68", code: .conflict)
             }
         }
         var workloadNames = Set<String>()
         for workload in scenario.workloads {
             guard workloadNames.insert(workload.name).inserted else {
-                throw ScenarioError(workload.location, "workload '\(workload.name)' is defined twice")
+                throw ScenarioError(workload.location, "workload '\(workload.name)' is defined twice", code: .duplicateName)
             }
             for node in workload.nodes where nodes[node] == nil {
-                throw ScenarioError(workload.location, "\(workload.kind.rawValue) '\(workload.name)' names node '\(node)', which does not exist")
+                throw ScenarioError(workload.location, "\(workload.kind.rawValue) '\(workload.name)' names node '\(node)', which does not exist", code: .unknownReference)
             }
         }
         let allLabels = scenario.workloads.map(\.labels)
         func selects(_ selector: LabelSelector) -> Bool { allLabels.contains { selector.matches($0) } }
         var serviceNames = Set<String>()
         for service in scenario.services {
-            guard serviceNames.insert(service.name).inserted else { throw ScenarioError(service.location, "service '\(service.name)' is defined twice") }
+            guard serviceNames.insert(service.name).inserted else { throw ScenarioError(service.location, "service '\(service.name)' is defined twice", code: .duplicateName) }
             guard selects(service.selector) else {
-                throw ScenarioError(service.location, "the selector \(service.selector) of service '\(service.name)' matches no workload")
+                throw ScenarioError(service.location, "the selector \(service.selector) of service '\(service.name)' matches no workload", code: .unknownReference)
             }
             for node in scenario.nodes where node.podCIDR.contains(service.clusterIP) {
-                throw ScenarioError(service.location, "clusterIP \(service.clusterIP) lies in the podCIDR of '\(node.name)'")
+                throw ScenarioError(service.location, "clusterIP \(service.clusterIP) lies in the podCIDR of '\(node.name)'", code: .conflict)
             }
         }
-        let podNames = podNamesAtStart(scenario)
+        let podNames = try uniquePodNamesAtStart(scenario)
         for flow in scenario.traffic {
             for end in [flow.from, flow.to] {
                 switch end {
                 case .pod(let name) where !podNames.contains(name):
-                    throw ScenarioError(flow.location, "flow '\(flow.name)' names pod '\(name)', which no workload creates (pods are \(podNames.sorted().prefix(8).joined(separator: ", "))\(podNames.count > 8 ? ", ..." : ""))")
+                    throw ScenarioError(flow.location, "flow '\(flow.name)' names pod '\(name)', which no workload creates (pods are \(podNames.sorted().prefix(8).joined(separator: ", "))\(podNames.count > 8 ? ", ..." : ""))", code: .unknownReference)
                 case .selector(let selector) where !selects(selector):
-                    throw ScenarioError(flow.location, "the selector \(selector) of flow '\(flow.name)' matches no workload")
+                    throw ScenarioError(flow.location, "the selector \(selector) of flow '\(flow.name)' matches no workload", code: .unknownReference)
                 case .service(let name) where !serviceNames.contains(name):
-                    throw ScenarioError(flow.location, "flow '\(flow.name)' names service '\(name)', which does not exist")
+                    throw ScenarioError(flow.location, "flow '\(flow.name)' names service '\(name)', which does not exist", code: .unknownReference)
                 default: break
                 }
             }
-            if case .service = flow.from { throw ScenarioError(flow.location, "flow '\(flow.name)' cannot start from a service") }
+            if case .service = flow.from { throw ScenarioError(flow.location, "flow '\(flow.name)' cannot start from a service", code: .invalidValue) }
+            // The last packet must be due within the run: count-1 intervals after the start.
+            if flow.protocol != .tcp {
+                let sending = Double(flow.count - 1) / flow.rate * 1e9
+                if sending > Double(Units.maximumDuration) {
+                    throw ScenarioError(flow.location, "flow '\(flow.name)' sends \(flow.count) packets at \(flow.rate)/s, which takes longer than 10 years; send fewer or faster", code: .outOfRange)
+                }
+            }
             if case .service = flow.to, flow.protocol == .icmp {
-                throw ScenarioError(flow.location, "flow '\(flow.name)' pings a ClusterIP: kube-proxy translates only the service's TCP and UDP ports")
+                throw ScenarioError(flow.location, "flow '\(flow.name)' pings a ClusterIP: kube-proxy translates only the service's TCP and UDP ports", code: .invalidValue)
             }
         }
         for event in scenario.events {
             switch event.action {
             case .deletePod(let name) where !podNames.contains(name):
-                throw ScenarioError(event.location, "event deletes pod '\(name)', which no workload creates")
+                throw ScenarioError(event.location, "event deletes pod '\(name)', which no workload creates", code: .unknownReference)
             case .deleteDeploymentPod(let name) where !scenario.workloads.contains(where: { $0.kind == .deployment && $0.name == name }):
-                throw ScenarioError(event.location, "event deletes a pod of Deployment '\(name)', which does not exist")
+                throw ScenarioError(event.location, "event deletes a pod of Deployment '\(name)', which does not exist", code: .unknownReference)
             default: break
             }
+        }
+    }
+
+    /// ``podNamesAtStart(_:)``, refusing a pod name that two workloads would both create (a bare Pod
+    /// `db-0` and StatefulSet `db`, a DaemonSet pod and a Pod of the same name), at the second workload.
+    static func uniquePodNamesAtStart(_ scenario: Scenario) throws(ScenarioError) -> Set<String> {
+        var creator: [String: WorkloadSpec] = [:]
+        for workload in scenario.workloads {
+            for name in podNames(of: workload, in: scenario) {
+                if let first = creator[name], first.name != workload.name || first.kind != workload.kind {
+                    throw ScenarioError(workload.location, "\(workload.kind.rawValue) '\(workload.name)' would create pod '\(name)', which \(first.kind.rawValue) '\(first.name)' (at \(first.location)) creates already; pods need distinct names", code: .duplicateName)
+                }
+                creator[name] = workload
+            }
+        }
+        return Set(creator.keys)
+    }
+
+    static func podNames(of workload: WorkloadSpec, in scenario: Scenario) -> [String] {
+        switch workload.kind {
+        case .pod: [workload.name]
+        case .statefulSet: (0..<workload.replicas).map { "\(workload.name)-\($0)" }
+        case .daemonSet: scenario.nodes.map { "\(workload.name)-\($0.name)" }
+        case .deployment: (0..<workload.replicas).map { Cluster.deploymentPodName(workload.name, seed: scenario.seed, ordinal: $0) }
         }
     }
 
