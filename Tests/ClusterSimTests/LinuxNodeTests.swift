@@ -92,7 +92,7 @@ struct LinuxNodeTests {
         let (report, folder) = try runWithCaptures(try loadScenario("pmtu-routed-black-hole-forward-use-pmtu"), label: "use-pmtu")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let upload = try flow(report, "upload")
-        #expect(upload.connectionsCompleted == 1 && upload.lowestMSS == 1310)
+        #expect(upload.connectionsCompleted == 1 && upload.lowestMSS == 1298)
         let errors = try unreachables("\(folder)/pod-uploader.pcap")
         let first = try #require(errors.first)
         #expect(Array(first[26..<30]) == [10, 244, 0, 1], "from cni0")
