@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "ClusterSim",
             dependencies: [
-                "PacketWire", "VXLAN", "Capture", "Firewall",
+                "PacketWire", "VXLAN", "Capture", "Firewall", "Kubernetes",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "overlay-sim",
             dependencies: [
-                "PacketWire", "VXLAN", "Capture", "ClusterSim", "OverlayBench", "Testbed",
+                "PacketWire", "VXLAN", "Capture", "ClusterSim", "OverlayBench", "Testbed", "Kubernetes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -78,6 +78,12 @@ let package = Package(
         .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire", "Firewall"], exclude: ["Fixtures"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "PacketWire", "TestFixtures"]),
         .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "PacketWire", .product(name: "Yams", package: "Yams")], resources: [.copy("Fixtures")]),
+        // Manifests through the simulator: `probe` on the upstream e2e fixtures, the catalogue's manifest
+        // scenarios, the Calico cluster of issue 11's "done when".
+        .testTarget(
+            name: "ManifestSimTests",
+            dependencies: ["ClusterSim", "Kubernetes", "PacketWire", .product(name: "Yams", package: "Yams")]
+        ),
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
         .testTarget(name: "OverlayBenchTests", dependencies: ["OverlayBench", "PacketWire", "VXLAN", "Capture"]),
         .testTarget(

@@ -25,6 +25,8 @@ final class Network {
     private(set) var firewalls: FirewallPlan
     /// Names for addresses, for explanations.
     private(set) var names: AddressBook
+    /// NetworkPolicy as the CNI enforces it (nil: no policies, or a CNI that enforces none).
+    private(set) var policy: NetworkPolicyEnforcer?
     /// The seeded generator behind link loss.
     var random: SplitMix64
     /// Each place's ICMP error sender (a node's kernel, a router's), by place index: the rate limits and
@@ -66,6 +68,9 @@ final class Network {
                 for hook in [NetfilterHook.input, .forward, .output] { node.hooks.register(filter, at: hook) }
             }
         }
+        // NetworkPolicy first: a pod's egress is judged before the CNI routes the packet (CrossSubnet's eth0 route).
+        policy = NetworkPolicyEnforcer.install(in: self, nodes: made)
+        CNIHostRules.install(in: self, nodes: made)
         for pod in cluster.pods { addStack(for: pod.id) }
     }
 

@@ -88,6 +88,9 @@ extension Simulation {
                 let fragments = UInt64(max(1, (spec.size + 8 + perFragment - 1) / perFragment))
                 let echo: UInt64 = spec.protocol == .icmp ? 2 : 1
                 perClient = UInt64(spec.count).multipliedSaturating(by: fragments.multipliedSaturating(by: echo))
+            case .sctp:
+                // One INIT per count.
+                perClient = UInt64(spec.count)
             case .tcp:
                 // Segments of the MSS, each acknowledged, plus the handshake and the close.
                 let segments = UInt64(spec.size / max(1, mtu - 40) + 1)

@@ -161,7 +161,7 @@ struct FlowCounts: Codable, Hashable, Sendable {
             let forward = classified.direction == "→"
             if forward && packet.source == identity.clientAddress {
                 switch identity.protocol {
-                case .udp:
+                case .udp, .sctp:
                     if packet.fragmentOffset == 0 { counts.packetsSent += 1 }
                     counts.largestSegment = max(counts.largestSegment, packet.length)
                 case .icmp:
@@ -194,7 +194,7 @@ struct FlowCounts: Codable, Hashable, Sendable {
                 guard let packet = frame.packet, packet.source == identity.clientAddress,
                       let classified = map.classify(packet), classified.flow == identity.name, classified.direction == "→" else { continue }
                 switch identity.protocol {
-                case .udp: if packet.fragmentOffset == 0 && !classified.kind.hasPrefix("icmp") { counts.packetsDelivered += 1 }
+                case .udp, .sctp: if packet.fragmentOffset == 0 && !classified.kind.hasPrefix("icmp") { counts.packetsDelivered += 1 }
                 case .icmp: if classified.kind == "echo request" { counts.packetsDelivered += 1 }
                 case .tcp:
                     if let flags = packet.tcpFlags, flags & 0x02 != 0 || packet.tcpPayload > 0 { counts.packetsDelivered += 1 }

@@ -1,16 +1,25 @@
 import ArgumentParser
 import ClusterSim
 import Foundation
+import Kubernetes
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a scenario: simulate the cluster, write captures and a report.",
-        discussion: "Without SCENARIO, runs the built-in default scenario. SCENARIO is a YAML file, or the name of one in Scenarios/."
+        discussion: """
+            Without INPUT, runs the built-in default scenario. INPUT is a scenario file, the name of one in Scenarios/, \
+            or files and folders of Kubernetes manifests (what `kubectl get -o yaml` prints), with an optional \
+            `apiVersion: overlay-sim/v1`, `kind: Scenario` document for the underlay, traffic and settings.
+            """
     )
 
-    @Argument(help: "A scenario file, or a name from `overlay-sim scenarios`.")
-    var scenario: String?
+    @Argument(help: ArgumentHelp("A scenario file, a name from `overlay-sim scenarios`, or Kubernetes manifests (files, folders).",
+                                 valueName: "INPUT"))
+    var inputs: [String] = []
+
+    @Option(help: "The CNI to simulate (flannel, calico-vxlan, cilium-vxlan), overriding what the input says.")
+    var cni: CNIMode?
 
     @Option(help: "Folder for the captures and report.json (default: Captures/<scenario name>/).")
     var out: String?
@@ -40,8 +49,15 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        var loaded = try ScenarioLoader.load(scenario)
+        let input = try ScenarioInput.load(inputs, cni: cni)
+        var loaded = input.scenario
         if let seed { loaded.seed = seed }
+        if let manifests = input.manifests {
+            for line in ScenarioInput.describe(manifests) {
+                if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+            }
+            if !json { print("") }
+        }
         if let explain, !loaded.traffic.contains(where: { $0.name == explain }) {
             let names = loaded.traffic.map(\.name)
             throw ValidationError("--explain \(explain): the scenario has no flow of that name; its flows are \(names.isEmpty ? "none" : names.joined(separator: ", "))")
@@ -86,6 +102,10 @@ struct RunCommand: ParsableCommand {
         print(self.json ? json : report.table())
         if !self.json, let folder { print("\ncaptures and report.json in \(folder.shown)") }
     }
+}
+
+extension CNIMode: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
 }
 
 /// A size in bytes from `4294967296`, `64KiB`, `10MiB`, `4GiB`, `1TiB` (or KB, MB, GB, TB: powers of

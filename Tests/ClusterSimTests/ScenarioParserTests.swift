@@ -49,7 +49,7 @@ struct ScenarioParserTests {
         (valid + "\nunderlay:\n  links:\n    - {between: [a, b], mtu: 100}\n",
          "s.yaml:11:17: link mtu 100 leaves 50 bytes after the overlay's 50 bytes of VXLAN headers; IPv4 needs at least 68"),
         (valid.replacingOccurrences(of: "address: 10.0.0.2", with: "address: 10.0.0.300"), "s.yaml:5:26: address '10.0.0.300' is not an IPv4 or IPv6 address"),
-        (valid + "\ntraffic:\n  - {from: p1, to: p2, protocol: sctp}\n", "s.yaml:10:34: protocol 'sctp' must be icmp, udp or tcp"),
+        (valid + "\ntraffic:\n  - {from: p1, to: p2, protocol: quic}\n", "s.yaml:10:34: protocol 'quic' must be icmp, udp, tcp or sctp"),
         (valid + "\ntraffic:\n  - {from: p1, to: p3, protocol: udp}\n", "s.yaml:10:5: flow 'flow-1' names pod 'p3'"),
         ("name: t\ncluster:\n  nodes: [\n", "s.yaml:4:1: invalid YAML"),
         ("name: t\ncluster:\n  overlay: {vni: 16777216}\n  nodes: []\n", "s.yaml:3:18: vni 16777216 is out of range 0...16777215"),

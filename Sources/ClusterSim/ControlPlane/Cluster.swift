@@ -140,7 +140,14 @@ public final class Cluster {
     private func addPod(name: String, workload: WorkloadSpec, node: NodeID, readyAt: Nanoseconds) throws(ScenarioError) -> PodID {
         let address: IPv4Address
         let placedNode: NodeID
-        if workload.kind == .statefulSet, let sticky = stickyAddresses[name] {
+        if workload.kind == .pod, let given = workload.address {
+            // The address the cluster gave the pod (its manifest's status.podIP).
+            guard podByAddress[given] == nil else {
+                throw ScenarioError(workload.location, "pod '\(name)' has address \(given), which another pod already has")
+            }
+            address = given
+            placedNode = node
+        } else if workload.kind == .statefulSet, let sticky = stickyAddresses[name] {
             address = sticky.address
             placedNode = sticky.node
         } else {

@@ -13,7 +13,10 @@ extension Network {
             destination = (try? IPv6Packet(checking: bytes.dropFirst(count: IPv4Frame.ethernetHeaderLength)))
                 .flatMap { node(atUnderlay: .v6($0.destination)) }
         }
-        guard let destination else {
+        // A frame for no node's underlay address (a pod packet Calico CrossSubnet routes out of eth0): the
+        // switch forwards by destination MAC, as any learning bridge does.
+        let mac = IPv4Frame.destinationMAC(bytes)
+        guard let destination = destination ?? nodes.first(where: { $0.underlayMAC == mac })?.id else {
             drop(buffer, tag, at: here.name, DropReason(.noRoute, "no route for the outer destination")); return
         }
         guard underlay.nextDirection(from: place, to: PlaceID(destination)) != nil else {

@@ -52,14 +52,15 @@ final class ClusterNode {
         let serial = UInt64(id.index + 1)
         let uplink = network.scenario.links.first { $0.a == spec.name || $0.b == spec.name }?.mtu ?? 1500
         vtepMTU = uplink - network.overhead
-        underlayMAC = MACAddress(rawValue: 0x0200_0000_0000 | 0x0A_0000 | serial)
+        underlayMAC = spec.underlayMAC ?? MACAddress(rawValue: 0x0200_0000_0000 | 0x0A_0000 | serial)
         gatewayMAC = MACAddress(rawValue: 0x0200_0000_0000 | 0xC0_0000 | serial)
-        let vtepMAC = MACAddress(rawValue: 0x0200_0000_0000 | 0xAA_0000 | serial)
+        // The cluster's own VTEP MAC and address when its Node objects say them (Flannel's and Calico's annotations).
+        let vtepMAC = spec.vtepMAC ?? MACAddress(rawValue: 0x0200_0000_0000 | 0xAA_0000 | serial)
         // Routed (Flannel): pod frames are addressed VTEP to VTEP (the neighbour entry for the remote
         // `flannel.1`); bridged: the vxlan device is a port of cni0 and frames keep cni0's MACs.
         let bridged = network.scenario.overlay.vtep == .bridged
         overlay = OverlayDevice(mode: mode, vtepMAC: vtepMAC, innerMAC: bridged ? gatewayMAC : vtepMAC,
-                                vtepAddress: spec.podCIDR.ipv4Network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
+                                vtepAddress: spec.vtepAddress ?? spec.podCIDR.ipv4Network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
         kubeProxy = KubeProxy()
         hooks.register(kubeProxy, at: .prerouting)
         hooks.register(kubeProxy, at: .output)

@@ -52,6 +52,12 @@ public enum DropCode: String, Hashable, Sendable, CaseIterable, Codable {
     case malformed
     /// The sender had no destination to send to (its pod, or every endpoint, is gone).
     case destinationUnavailable
+    /// Kubernetes NetworkPolicy, as the CNI enforces it, does not allow the connection (the sentence names
+    /// the policies that select the pod and why none of their rules allows it).
+    case policyDenied
+    /// A rule the CNI installs on the node dropped it (Calico's VXLAN allowlist, Cilium's drop of
+    /// encapsulated traffic from pods), not a firewall of the scenario's own.
+    case cniDenied
     /// Nothing listens on the destination port: the pod's kernel answered TCP with RST
     /// (`tcp_v4_send_reset`) and UDP with ICMP port unreachable (`__udp4_lib_rcv` → `icmp_send`); the
     /// sender's socket gets ECONNREFUSED, "connection refused".

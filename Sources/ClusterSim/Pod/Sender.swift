@@ -56,6 +56,8 @@ final class Sender {
             sendDatagram(to: target)
         case .icmp:
             sendEcho(to: target)
+        case .sctp:
+            sendSCTPInit(to: target)
         }
         sent += 1
         if sent < spec.count { network.scheduler.schedule(after: interval, .senderTick(id)) }
@@ -85,6 +87,21 @@ final class Sender {
         let bytes = buffer.count - 14
         // A datagram refused by the pod's own IP layer (EMSGSIZE) never left: not counted as sent.
         if stack.sendDatagram(buffer, tag, dontFragment: dontFragment) {
+            network.observers.accounting.update(flow) { $0.packetsSent += 1; $0.bytesSent += bytes }
+        }
+    }
+
+    /// One SCTP INIT (RFC 9260 §3.3.2), the first packet of an association, for `probe`: DF set (SCTP does
+    /// path MTU discovery), the namespace's per-destination IP ID.
+    private func sendSCTPInit(to target: (address: IPv4Address, port: UInt16)) {
+        let stack = self.stack
+        let buffer = network.pool.take()
+        PodPackets.sctpInit(buffer, stack.addressing(to: target.address, dontFragment: true,
+                                                     identification: stack.unconnectedIdentification(toward: target.address)),
+                            sourcePort: sourcePort, destinationPort: target.port,
+                            initiateTag: UInt32(truncatingIfNeeded: stableHash(clientName + spec.name)))
+        let bytes = buffer.count - 14
+        if stack.sendDatagram(buffer, PacketTag(sender: id, role: .toServer, sentAt: network.now, isData: true), dontFragment: true) {
             network.observers.accounting.update(flow) { $0.packetsSent += 1; $0.bytesSent += bytes }
         }
     }

@@ -53,6 +53,14 @@ public struct NodeSpec: Hashable, Sendable {
     public var address: IPAddress
     public var podCIDR: IPPrefix
     public var location: SourceLocation
+    /// The underlay interface's MAC, when the cluster's objects say it (nil: a made-up 02:00:00:0a:00:NN).
+    public var underlayMAC: MACAddress? = nil
+    /// The VTEP's MAC as the CNI advertised it (Flannel's `VtepMAC` in `backend-data`, Calico's
+    /// `projectcalico.org/VXLANTunnelMACAddr`); nil: a made-up 02:00:00:aa:00:NN.
+    public var vtepMAC: MACAddress? = nil
+    /// The VTEP's own address (Calico's `IPv4VXLANTunnelAddr`); nil: the pod CIDR's network address, as
+    /// Flannel gives `flannel.1`.
+    public var vtepAddress: IPv4Address? = nil
 }
 
 /// A link of the underlay between two nodes or routers.
@@ -98,6 +106,11 @@ public struct WorkloadSpec: Hashable, Sendable {
     /// Nodes the scheduler may use (all when empty); a bare pod names exactly one.
     public var nodes: [String]
     public var location: SourceLocation
+    /// A bare pod's address when the cluster gave it one (a Pod manifest's `status.podIP`); nil: the node's
+    /// host-local IPAM picks one.
+    public var address: IPv4Address? = nil
+    /// The Kubernetes namespace (manifests); the pods are then named `namespace/name`.
+    public var namespace: String? = nil
 }
 
 public enum ServiceProtocol: String, Hashable, Sendable { case tcp = "TCP", udp = "UDP" }
@@ -116,7 +129,11 @@ public struct ServiceSpec: Hashable, Sendable {
     public var location: SourceLocation
 }
 
-public enum TrafficProtocol: String, Hashable, Sendable { case icmp, udp, tcp }
+public enum TrafficProtocol: String, Hashable, Sendable {
+    case icmp, udp, tcp
+    /// One SCTP INIT per count (RFC 9260 §3.3.2): what `overlay-sim probe --protocol sctp` sends.
+    case sctp
+}
 
 /// Who sends or receives a flow.
 public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
@@ -205,4 +222,9 @@ public struct Scenario: Hashable, Sendable {
     public var sysctls = Sysctls()
     /// Legal but suspicious things found while reading the file (firewall rules that can never match).
     public var warnings: [ScenarioWarning] = []
+    /// The CNI whose dataplane the nodes run (`cni:`); Flannel unless the scenario or its manifests say.
+    public var cni: CNIMode = .flannel
+    public var cniSettings = CNISettings()
+    /// Kubernetes NetworkPolicy: the namespaces, the pods as policies see them, the policies (from manifests).
+    public var networkPolicy = NetworkPolicySettings()
 }

@@ -49,6 +49,17 @@ public enum ScenarioParser {
 
     /// libyaml's and Yams' errors as one line at the place of the problem. Yams' own descriptions
     /// quote the whole document (a duplicate key's context is the entire file), so none is used here.
+    /// Reads an `apiVersion: overlay-sim/v1`, `kind: Scenario` document found among Kubernetes manifests: the
+    /// same fields as a scenario file, every one optional (the manifests say the rest). Not validated: the
+    /// caller completes it from the manifests first.
+    /// - Parameters:
+    ///   - document: the composed document, with its line and column marks.
+    ///   - file: the file it is in.
+    ///   - defaultName: the name when the document gives none.
+    public static func parse(embedded document: Node, file: String, defaultName: String) throws(ScenarioError) -> Scenario {
+        try Context(file: file).scenario(document, embeddedName: defaultName)
+    }
+
     static func yamlError(_ error: YamlError, yaml: String, file: String) -> ScenarioError {
         func at(_ line: Int, _ column: Int, _ message: String) -> ScenarioError {
             ScenarioError(SourceLocation(file: file, line: max(1, line), column: max(1, column)), message, code: .invalidYAML)
@@ -285,9 +296,9 @@ struct Context {
 
     // MARK: - The scenario
 
-    func overlay(_ node: Node) throws(ScenarioError) -> OverlaySettings {
+    func overlay(_ node: Node, base: OverlaySettings = OverlaySettings()) throws(ScenarioError) -> OverlaySettings {
         let f = try fields(node, "cluster.overlay")
-        var overlay = OverlaySettings()
+        var overlay = base
         overlay.location = location(node)
         if let value = f.optional("vni") { overlay.vni = UInt32(try int(value, "vni", in: 0...0xFF_FFFF)) }
         if let value = f.optional("dstport") { overlay.destinationPort = UInt16(try int(value, "dstport", in: 1...65535)) }
@@ -463,7 +474,7 @@ struct Context {
         let protocolNode = try f.required("protocol")
         let protocolText = try string(protocolNode, "protocol")
         guard let proto = TrafficProtocol(rawValue: protocolText.lowercased()) else {
-            throw error(protocolNode, "protocol '\(protocolText)' must be icmp, udp or tcp")
+            throw error(protocolNode, "protocol '\(protocolText)' must be icmp, udp, tcp or sctp")
         }
         var flow = TrafficSpec(
             name: try f.optional("name").map { (n: Node) throws(ScenarioError) in try string(n, "name") } ?? "flow-\(index + 1)",

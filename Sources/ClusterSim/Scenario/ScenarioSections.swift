@@ -20,6 +20,8 @@ struct ScenarioSection: Sendable {
 /// sections (nodes, routers and switches are places on the underlay, found by name: one name, one place).
 struct ScenarioReading {
     var scenario: Scenario
+    /// A Scenario document among Kubernetes manifests: every section optional, `cluster.nodes` too.
+    var embedded = false
     var places: [String: (what: String, location: SourceLocation)] = [:]
 
     mutating func claim(_ name: String, _ what: String, at node: Node, in context: Context) throws(ScenarioError) {
@@ -39,6 +41,17 @@ extension Context {
         },
         ScenarioSection(key: "seed", isRequired: false) { (context, node, reading) throws(ScenarioError) in
             reading.scenario.seed = UInt64(try context.int(node, "seed", in: 0...Int.max))
+        },
+        // Before `cluster`, so the overlay section can override the CNI's port and VNI.
+        ScenarioSection(key: "cni", isRequired: false) { (context, node, reading) throws(ScenarioError) in
+            try context.cniSection(node, into: &reading)
+        },
+        ScenarioSection(key: "cloud", isRequired: false) { (context, node, reading) throws(ScenarioError) in
+            let cloud = try context.fields(node, "cloud")
+            if let value = cloud.optional("sourceDestinationCheck") {
+                reading.scenario.cniSettings.cloudSourceDestinationCheck = try context.bool(value, "cloud.sourceDestinationCheck")
+            }
+            try cloud.finish()
         },
         ScenarioSection(key: "cluster", isRequired: true) { (context, node, reading) throws(ScenarioError) in
             try context.clusterSection(node, into: &reading)
@@ -70,11 +83,21 @@ extension Context {
     ]
 
     /// The whole file: its name, then each section of ``sections``.
-    func scenario(_ root: Node) throws(ScenarioError) -> Scenario {
+    /// - Parameter embeddedName: for a document among manifests (`apiVersion` and `kind` present, every
+    ///   section optional), the name to use when it has none; nil for a scenario file.
+    func scenario(_ root: Node, embeddedName: String? = nil) throws(ScenarioError) -> Scenario {
         let top = try fields(root, "the scenario")
-        var reading = ScenarioReading(scenario: Scenario(name: try string(try top.required("name"), "name"), file: file))
+        let name: String
+        if let embeddedName {
+            _ = top.optional("apiVersion")
+            _ = top.optional("kind")
+            name = try top.optional("name").map { (n: Node) throws(ScenarioError) in try string(n, "name") } ?? embeddedName
+        } else {
+            name = try string(try top.required("name"), "name")
+        }
+        var reading = ScenarioReading(scenario: Scenario(name: name, file: file), embedded: embeddedName != nil)
         for section in Self.sections {
-            let value = section.isRequired ? try top.required(section.key) : top.optional(section.key)
+            let value = section.isRequired && embeddedName == nil ? try top.required(section.key) : top.optional(section.key)
             guard let value else { continue }
             try section.read(self, value, &reading)
         }
@@ -84,13 +107,29 @@ extension Context {
 
     func clusterSection(_ node: Node, into reading: inout ScenarioReading) throws(ScenarioError) {
         let cluster = try fields(node, "cluster")
-        if let node = cluster.optional("overlay") { reading.scenario.overlay = try overlay(node) }
-        for node in try sequence(try cluster.required("nodes"), "cluster.nodes") {
+        if let node = cluster.optional("overlay") { reading.scenario.overlay = try overlay(node, base: reading.scenario.overlay) }
+        let nodes = reading.embedded ? cluster.optional("nodes") : try cluster.required("nodes")
+        for node in try nodes.map({ (n: Node) throws(ScenarioError) in try sequence(n, "cluster.nodes") }) ?? [] {
             let spec = try clusterNode(node)
             try reading.claim(spec.name, "a node", at: node, in: self)
             reading.scenario.nodes.append(spec)
         }
         try cluster.finish()
+    }
+
+    /// `cni: flannel | calico-vxlan | cilium-vxlan`: the CNI's dataplane, with its port and VNI unless the
+    /// overlay section says otherwise.
+    func cniSection(_ node: Node, into reading: inout ScenarioReading) throws(ScenarioError) {
+        let text = try string(node, "cni")
+        guard let mode = CNIMode(rawValue: text) else {
+            throw error(node, "cni '\(text)' must be one of: \(CNIMode.allCases.map(\.rawValue).joined(separator: ", "))", code: .invalidValue)
+        }
+        reading.scenario.cni = mode
+        reading.scenario.cniSettings.written = location(node)
+        if mode != .flannel {
+            reading.scenario.overlay.destinationPort = mode.defaultPort
+            reading.scenario.overlay.vni = mode.defaultVNI
+        }
     }
 
     func underlaySection(_ node: Node, into reading: inout ScenarioReading) throws(ScenarioError) {

@@ -13,7 +13,7 @@ final class VXLANMode: OverlayMode {
             vni: overlay.vni, local: node.address, destinationPort: overlay.destinationPort,
             sourcePortRange: overlay.sourcePortRange, ttl: overlay.ttl, tos: overlay.tos, df: overlay.df,
             udpChecksum: overlay.udpChecksum, groupBasedPolicy: overlay.groupBasedPolicy,
-            underlaySourceMAC: MACAddress(rawValue: 0x0200_0000_0000 | 0x0A_0000 | UInt64(index + 1)),
+            underlaySourceMAC: node.underlayMAC ?? MACAddress(rawValue: 0x0200_0000_0000 | 0x0A_0000 | UInt64(index + 1)),
             flowHashSeed: UInt32(truncatingIfNeeded: scenario.seed &* 31 &+ UInt64(index)))
         configuration.udp6ZeroChecksumRx = false
         // Linux starts each destination's IP ID counter at a random value; here it comes from the node's name.
