@@ -89,8 +89,17 @@ public enum ManifestReader {
              let .composer(context, problem, mark, _):
             let words = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
             return .invalidYAML(source.location(line: mark.line, column: mark.column), prefix + words)
+        case let .reader(problem, _, value, _):
+            // Yams' own description of a reader error quotes the whole buffer: say only what is wrong.
+            let character = value >= 0 ? String(format: " (byte or character 0x%02X)", value) : ""
+            return .invalidYAML(source.location(line: 1, column: 1), prefix + "not readable as YAML text: \(problem)\(character)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return .invalidYAML(source.location(line: context.mark.line, column: context.mark.column),
+                                prefix + "key '\(duplicates.first.map { String($0.prefix(80)) } ?? "")' appears twice in one mapping")
+        case .memory:
+            return .invalidYAML(source.location(line: 1, column: 1), prefix + "the parser ran out of memory")
         default:
-            return .invalidYAML(source.location(line: 1, column: 1), prefix + "\(error)")
+            return .invalidYAML(source.location(line: 1, column: 1), prefix + "not YAML")
         }
     }
 }
@@ -117,7 +126,7 @@ final class ManifestCollector {
         if let error = failure as? YamlError {
             throw ManifestReader.yamlError(error, source: source)
         } else if let failure {
-            throw .invalidYAML(ManifestLocation(file: file, line: 1, column: 1), "\(failure)")
+            throw .invalidYAML(ManifestLocation(file: file, line: 1, column: 1), String("\(failure)".prefix(300)))
         }
         for document in documents {
             let value = ManifestValue(document, path: "", source: source)
