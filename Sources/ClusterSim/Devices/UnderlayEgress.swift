@@ -6,15 +6,16 @@ extension Network {
     /// answers ICMP fragmentation needed, RFC 1191; a switch cannot fragment and drops it silently), the
     /// capture and security group on a sending node, then the link.
     func sendOnUnderlay(from place: PlaceID, toward target: PlaceID, _ buffer: PacketBuffer, _ tag: PacketTag) {
-        let here = underlay[place]
         guard let direction = underlay.nextDirection(from: place, to: target) else {
-            drop(buffer, tag, at: "\(here.name) underlay", DropReason(.noRoute, "no route to \(underlay[target].name)")); return
+            drop(buffer, tag, at: "\(underlay[place].name) underlay", DropReason(.noRoute, "no route to \(underlay[target].name)")); return
         }
-        let link = underlay[direction].spec
         let bytes = buffer.readableBytes
-        let ipv4 = IPv4Frame(bytes)
         let ipLength = bytes.count - IPv4Frame.ethernetHeaderLength
-        if ipLength > link.mtu {
+        if ipLength > underlay.mtu(of: direction) {
+            // Only here, off the common path, the place and the link's spec (names: reference counted).
+            let here = underlay[place]
+            let link = underlay[direction].spec
+            let ipv4 = IPv4Frame(bytes)
             let dontFragment = ipv4 == nil || ipv4?.dontFragment == true || here.isSwitch
             if dontFragment {
                 let linkName = "\(link.a)↔\(link.b)"
@@ -50,7 +51,7 @@ extension Network {
     /// before the cloud's security group does) and the security group's egress rules; then the link.
     private func leave(_ place: PlaceID, _ buffer: PacketBuffer, _ tag: PacketTag, on direction: DirectionID) {
         var tag = tag
-        if let node = underlay[place].node {
+        if let node = underlay.node(at: place) {
             observers.transmitted(buffer.readableBytes, at: .underlay(node), tag: tag, time: now)
             if let group = firewalls.securityGroup(of: node) {
                 guard passFirewall(group, .egress, buffer, &tag, at: "\(self[node].name) security group") else { return }
@@ -62,7 +63,7 @@ extension Network {
     /// A frame reaches the far end of a link direction.
     func arrive(_ buffer: PacketBuffer, _ tag: PacketTag, at place: PlaceID, via direction: DirectionID) {
         lastActivity = now
-        switch underlay[place].role {
+        switch underlay.role(of: place) {
         case .node(let node): self[node].receiveFromUnderlay(buffer, tag)
         case .router: routerForward(at: place, buffer, tag)
         case .switch: switchForward(at: place, buffer, tag)

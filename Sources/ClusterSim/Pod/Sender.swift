@@ -20,6 +20,13 @@ final class Sender {
     unowned(unsafe) let network: Network
     /// Actions of the connection, reused between calls so handling a segment allocates nothing.
     private var actions: [TCPAction] = []
+    /// The client pod's network stack (pod stacks are never removed; a deleted pod's stays in place).
+    private unowned(unsafe) let stack: PodStack
+    /// A Service destination's ClusterIP and port, found once: the Service table is fixed for the run,
+    /// and finding it per datagram hashed its name and lowercased a protocol name each time.
+    private let serviceTarget: (address: IPv4Address, port: UInt16)?
+    /// Time between datagrams, from the rate.
+    let interval: Nanoseconds
 
     init(id: SenderID, flow: FlowID, spec: TrafficSpec, client: Pod, network: Network) {
         self.id = id
@@ -28,6 +35,15 @@ final class Sender {
         self.client = client.id
         clientName = client.name
         self.network = network
+        stack = network[client.id]
+        if case .service(let name) = spec.to, let service = network.services.service(named: name) {
+            let port = service.ports.first { $0.protocol.rawValue.lowercased() == spec.protocol.rawValue }?.port ?? spec.port
+            serviceTarget = (service.clusterIP, port)
+        } else {
+            serviceTarget = nil
+        }
+        let nanoseconds = (1e9 / spec.rate).rounded()  // saturating: the parser refuses rates outside Units.rateRange
+        interval = nanoseconds >= 0 && nanoseconds < Double(Units.maximumDuration) ? Nanoseconds(nanoseconds) : Units.maximumDuration
         var ports = SplitMix64(seed: network.scenario.seed ^ stableHash(spec.name + client.name))
         sourcePort = UInt16(32768 + ports.next() % 28231)
         identification = IdentificationCounter(start: UInt16(truncatingIfNeeded: ports.next()))
@@ -36,11 +52,9 @@ final class Sender {
                                identification: identification)
     }
 
-    private var stack: PodStack { network[client] }
-
     /// The generator fires: the next datagram or echo request, or the TCP connection opens.
     func tick() {
-        guard !network.cluster[client].deleted, let target = destination() else {
+        guard !network.cluster.isDeleted(client), let target = destination() else {
             network.observers.accounting.unavailable(id, at: clientName)
             sent += 1
             if sent < spec.count && spec.protocol != .tcp { network.scheduler.schedule(after: interval, .senderTick(id)) }
@@ -68,23 +82,16 @@ final class Sender {
         stack.sendDatagram(buffer, tag, dontFragment: spec.dontFragment)
     }
 
-    var interval: Nanoseconds {
-        let nanoseconds = (1e9 / spec.rate).rounded()  // saturating: the parser refuses rates outside Units.rateRange
-        return nanoseconds >= 0 && nanoseconds < Double(Units.maximumDuration) ? Nanoseconds(nanoseconds) : Units.maximumDuration
-    }
-
     /// Where the flow goes now: a pod's address, or a Service's ClusterIP and port.
     private func destination() -> (address: IPv4Address, port: UInt16)? {
         let cluster = network.cluster
         switch spec.to {
         case .pod(let name):
-            return cluster.pod(named: name).map { (cluster[$0].address, spec.port) }
+            return cluster.pod(named: name).map { (cluster.address(of: $0), spec.port) }
         case .selector(let selector):
-            return cluster.pods(matching: selector, at: network.now).first.map { (cluster[$0].address, spec.port) }
-        case .service(let name):
-            guard let service = network.services.service(named: name) else { return nil }
-            let port = service.ports.first { $0.protocol.rawValue.lowercased() == spec.protocol.rawValue }?.port ?? spec.port
-            return (service.clusterIP, port)
+            return cluster.pods(matching: selector, at: network.now).first.map { (cluster.address(of: $0), spec.port) }
+        case .service:
+            return serviceTarget
         }
     }
 
@@ -124,7 +131,7 @@ final class Sender {
         for action in actions {
             switch action {
             case let .send(header, carriesFlow):
-                guard !network.cluster[client].deleted else { continue }
+                guard !network.cluster.isDeleted(client) else { continue }
                 let buffer = network.pool.take()
                 PodPackets.tcp(buffer, stack.addressing(to: state.remoteAddress, dontFragment: true, identification: identification),
                                header: header)
