@@ -72,7 +72,7 @@ let package = Package(
         ),
         // What each fuzz target checks on one input, and its seeds: shared by the libFuzzer driver
         // (Fuzz/Driver, built only for `make fuzz`) and the tests that replay Fuzz/Regressions/.
-        .target(name: "FuzzTargets", dependencies: ["Capture", "ClusterSim", "PacketWire", "VXLAN"], path: "Fuzz/Targets"),
+        .target(name: "FuzzTargets", dependencies: ["Capture", "ClusterSim", "Kubernetes", "PacketWire", "VXLAN"], path: "Fuzz/Targets"),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
         .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire", "Firewall"], exclude: ["Fixtures"]),

@@ -43,6 +43,7 @@ for target in "${targets[@]}"; do
     dictionary=()
     case $target in
         scenario-parser|firewall-parser) dictionary=(-dict=Fuzz/scenario.dict) ;;
+        manifest-reader) dictionary=(-dict=Fuzz/manifests.dict) ;;
         frame-decoder|decapsulation) dictionary=(-dict=Fuzz/frames.dict) ;;
     esac
     echo "fuzz $target for ${seconds}s"

@@ -16,6 +16,7 @@ public enum FuzzSeeds {
         case "decapsulation": decapsulationSeeds(root: root)
         case "scenario-parser": scenarioSeeds(root: root)
         case "firewall-parser": firewallSeeds(root: root)
+        case "manifest-reader": manifestSeeds(root: root)
         default: []
         }
     }
@@ -78,5 +79,13 @@ public enum FuzzSeeds {
             if !body.isEmpty { seeds.append(Array(body.joined(separator: "\n").utf8) + [0x0A]) }
         }
         return seeds
+    }
+
+    /// Every manifest fixture of the Kubernetes tests (the e2e NetworkPolicy cases, the Calico cluster).
+    static func manifestSeeds(root: URL) -> [[UInt8]] {
+        let fixtures = root.appendingPathComponent("Tests/KubernetesTests/Fixtures")
+        guard let walker = FileManager.default.enumerator(atPath: fixtures.path) else { return [] }
+        let paths = walker.compactMap { $0 as? String }.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        return paths.compactMap { try? [UInt8](Data(contentsOf: fixtures.appendingPathComponent($0))) }
     }
 }

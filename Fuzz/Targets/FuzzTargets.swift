@@ -1,6 +1,7 @@
 import Capture
 import ClusterSim
 import Foundation
+import Kubernetes
 import PacketWire
 @_spi(FastPath) import VXLAN
 
@@ -18,9 +19,7 @@ public enum FuzzTargets {
         ("decapsulation", decapsulation),
         ("scenario-parser", scenarioParser),
         ("firewall-parser", firewallParser),
-        // ("manifest-reader", manifestReader): the Kubernetes manifest reader, when it lands (branch
-        // kubernetes). Add its check here, seeds in Fuzz/Seeds.swift and a Regressions/ folder; the
-        // Makefile, the driver and the replay test pick it up from this table.
+        ("manifest-reader", manifestReader),
     ]
 
     public static func check(named name: String) -> (@Sendable (UnsafeRawBufferPointer) -> String?)? {
@@ -178,5 +177,42 @@ public enum FuzzTargets {
     /// ``firewallBase``; one that parses is also run, so the devices it builds see real packets.
     public static func firewallParser(_ input: UnsafeRawBufferPointer) -> String? {
         parseAndRun(firewallBase + String(decoding: input, as: UTF8.self), file: "fuzz.yaml")
+    }
+
+    // MARK: - Manifest reader
+
+    /// Pods (with their policies) the policy engine is built and asked about; a larger fuzzed cluster is
+    /// only read.
+    public static let largestPolicyCluster = 64
+
+    /// The input is a file of Kubernetes YAML (several documents, `kind: List`). It is read, or refused
+    /// with `file:line:column` and a short message; what is read is turned into the policy engine's cluster
+    /// and, when small, every ordered pod pair is decided on TCP 80, where an impossible selector or
+    /// port that slipped through would trap.
+    public static func manifestReader(_ input: UnsafeRawBufferPointer) -> String? {
+        let text = String(decoding: input, as: UTF8.self)
+        let manifests: ManifestSet
+        do {
+            manifests = try ManifestReader.read(yaml: text, file: "fuzz.yaml")
+        } catch {
+            guard error.location.file == "fuzz.yaml", error.location.line >= 1, error.location.column >= 1 else {
+                return "an error without a place in the file: \(error)"
+            }
+            guard !error.message.isEmpty, error.message.utf8.count < 4096 else {
+                return "an error message of \(error.message.utf8.count) bytes (it must say what is wrong, not echo the file)"
+            }
+            return nil
+        }
+        let cluster = PolicyCluster(manifests: manifests)
+        guard cluster.pods.count <= largestPolicyCluster, cluster.policies.count <= largestPolicyCluster else { return nil }
+        let engine = PolicyEngine(cluster)
+        for from in cluster.pods {
+            for to in cluster.pods {
+                guard let source = from.addresses.first, let destination = to.addresses.first else { continue }
+                _ = engine.decide(PolicyConnection(from: engine.endpoint(for: source), to: engine.endpoint(for: destination),
+                                                   protocol: .tcp, port: 80))
+            }
+        }
+        return nil
     }
 }

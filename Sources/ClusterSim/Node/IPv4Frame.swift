@@ -56,9 +56,17 @@ struct IPv4Frame {
     /// Whether the first `count` bytes of the transport header are in the packet.
     func hasTransport(_ count: Int) -> Bool { transport.count >= count }
 
-    /// TCP or UDP ports (both begin with source and destination port).
-    var sourcePort: UInt16 { (try? PartialUDPDatagram(transport))?.sourcePort ?? 0 }
-    var destinationPort: UInt16 { (try? PartialUDPDatagram(transport))?.destinationPort ?? 0 }
+    /// TCP or UDP ports: both headers begin with the source and the destination port (RFC 768, RFC 9293),
+    /// so they are read at UDP's field offsets without checking UDP's length field, which a TCP segment's
+    /// sequence number would otherwise be taken for (an RST with sequence 0 read as ports 0).
+    var sourcePort: UInt16 {
+        transport.count >= UDPDatagram.Field.sourcePort.upperBound
+            ? transport.getInteger(at: UDPDatagram.Field.sourcePort.lowerBound, as: UInt16.self) : 0
+    }
+    var destinationPort: UInt16 {
+        transport.count >= UDPDatagram.Field.destinationPort.upperBound
+            ? transport.getInteger(at: UDPDatagram.Field.destinationPort.lowerBound, as: UInt16.self) : 0
+    }
 
     private var icmp: ICMPv4Message? { try? ICMPv4Message(checking: transport) }
     var icmpType: UInt8 { icmp?.type.rawValue ?? 0 }
