@@ -25,10 +25,11 @@ final class Network {
     private(set) var firewalls: FirewallPlan
     /// Names for addresses, for explanations.
     private(set) var names: AddressBook
-    /// Per-flow identification counters and TCP initial sequence numbers (see ``ConnectionSeeds``).
-    let seeds = ConnectionSeeds()
     /// The seeded generator behind link loss.
     var random: SplitMix64
+    /// Each place's ICMP error sender (a node's kernel, a router's), by place index: the rate limits and
+    /// identification counters of net/ipv4/icmp.c `__icmp_send` are per host.
+    var icmpSenders: [ICMPErrorSender] = []
     private var nodeByUnderlayAddress: [IPAddress: NodeID] = [:]
     /// The VXLAN overhead on this underlay: 50 bytes over IPv4, 70 over IPv6.
     let overhead: Int
@@ -57,6 +58,9 @@ final class Network {
         }
         nodes = made
         underlay = Underlay(scenario: scenario, nodes: made)
+        icmpSenders = underlay.places.indices.map { index in
+            ICMPErrorSender(seed: scenario.seed ^ (UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15), sysctls: scenario.sysctls)
+        }
         let names = FirewallPlan.names(nodes: made, cluster: cluster, underlay: underlay)
         self.names = names
         firewalls = FirewallPlan(scenario: scenario, nodes: made, underlay: underlay, names: names)

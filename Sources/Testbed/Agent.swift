@@ -43,7 +43,8 @@ public enum TestbedAgent {
         var size = 56
         var count = 1
         var intervalNanoseconds: UInt64 = 10_000_000
-        var dontFragment = false
+        /// nil: leave the kernel's default (IP_PMTUDISC_WANT).
+        var dontFragment: Bool?
         var startAtNanoseconds: UInt64 = 0
         var deadlineNanoseconds: UInt64 = 0
     }
@@ -65,7 +66,9 @@ public enum TestbedAgent {
             case "--size": arguments.size = Int(value()) ?? 0
             case "--count": arguments.count = Int(value()) ?? 1
             case "--interval-ns": arguments.intervalNanoseconds = UInt64(value()) ?? 0
-            case "--df": arguments.dontFragment = value() == "1"
+            case "--df":
+                let text = value()
+                arguments.dontFragment = text == "want" ? nil : text == "1"
             case "--start-at": arguments.startAtNanoseconds = UInt64(value()) ?? 0
             case "--deadline": arguments.deadlineNanoseconds = UInt64(value()) ?? 0
             default:
@@ -179,7 +182,8 @@ public enum TestbedAgent {
 
     /// DF as the traffic entry says: IP_PMTUDISC_DO (set, and EMSGSIZE above the path MTU) or
     /// IP_PMTUDISC_DONT (clear, fragmented by the pod's own IP layer).
-    static func setDontFragment(_ descriptor: Int32, _ on: Bool) {
+    static func setDontFragment(_ descriptor: Int32, _ on: Bool?) {
+        guard let on else { return }
         setOption(descriptor, Int32(IPPROTO_IP), ipMTUDiscover, on ? pmtuDiscoveryDo : pmtuDiscoveryDont)
     }
 

@@ -132,7 +132,7 @@ public final class TestbedRunner {
             let (process, output) = try launchAgent(pod.namespace, [
                 "--role", role, "--destination", identity.destinationAddress, "--port", "\(identity.destinationPort)",
                 "--source-port", "\(identity.clientPort)", "--size", "\(spec.size)", "--count", "\(spec.count)",
-                "--interval-ns", "\(interval)", "--df", spec.dontFragment ? "1" : "0",
+                "--interval-ns", "\(interval)", "--df", spec.dontFragment.map { $0 ? "1" : "0" } ?? "want",
                 "--start-at", "\(start + spec.start)", "--deadline", "\(deadline)",
             ])
             clientProcesses.append((identity.name, process, output))

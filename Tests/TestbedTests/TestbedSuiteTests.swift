@@ -54,7 +54,13 @@ struct TestbedSuiteTests {
     func agreesWithLinux(_ testCase: TestbedCase) throws {
         let file = Suite.repository.appendingPathComponent("Scenarios/\(testCase.scenario).yaml").path
         let text = try String(contentsOfFile: file, encoding: .utf8)
-        let scenario = try ScenarioParser.parse(yaml: text, file: file)
+        var scenario = try ScenarioParser.parse(yaml: text, file: file)
+        // The simulator runs what the testbed builds: the case's VTEP layout and sysctls.
+        scenario.overlay.vtep = VTEPLayout(rawValue: testCase.vtep) ?? .routed
+        for setting in testCase.sysctls ?? [] {
+            let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
+            #expect(parts.count == 2 && scenario.sysctls.set(parts[0], to: Int(parts[1]) ?? -1), "sysctl \(setting)")
+        }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("overlay-sim-testbed-\(testCase.name)-\(UUID().uuidString.prefix(8))")
         let simulated = folder.appendingPathComponent("sim").path, real = folder.appendingPathComponent("real").path
         for path in [simulated, real] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }

@@ -2,42 +2,55 @@ import PacketWire
 
 extension Network {
     /// Sends an outer packet from a place (a node's underlay interface, a router, a switch) toward a node:
-    /// the next link's MTU (a router or node fragments a packet without DF, RFC 791; with DF a router
-    /// answers ICMP fragmentation needed, RFC 1191; a switch cannot fragment and drops it silently), the
-    /// capture and security group on a sending node, then the link.
+    /// the MTU (a router or node fragments a packet without DF, RFC 791; a router has already answered a
+    /// too-big DF packet in `routerForward`; a switch cannot fragment and drops it silently), the capture
+    /// and security group on a sending node, then the link.
+    ///
+    /// A node's own packets (the vxlan driver's, through `ip_local_out`) meet the route's MTU: the link's,
+    /// or less once an ICMP error taught the route a path MTU (net/ipv4/ip_output.c `__ip_finish_output`,
+    /// `ip_skb_dst_mtu`). One with DF that does not fit is refused by `ip_fragment` (IpFragFails): the
+    /// ICMP error it sends goes to the node's own address, so no pod hears of it.
     func sendOnUnderlay(from place: PlaceID, toward target: PlaceID, _ buffer: PacketBuffer, _ tag: PacketTag) {
         guard let direction = underlay.nextDirection(from: place, to: target) else {
             drop(buffer, tag, at: "\(underlay[place].name) underlay", DropReason(.noRoute, "no route to \(underlay[target].name)")); return
         }
+        var mtu = underlay.mtu(of: direction)
+        var learned = false
+        if let node = underlay.node(at: place), let remote = underlay.node(at: target),
+           let pathMTU = self[node].pathMTU.mtu(toward: remote), pathMTU < mtu {
+            mtu = pathMTU
+            learned = true
+        }
         let bytes = buffer.readableBytes
         let ipLength = bytes.count - IPv4Frame.ethernetHeaderLength
-        if ipLength > underlay.mtu(of: direction) {
-            // Only here, off the common path, the place and the link's spec (names: reference counted).
+        if ipLength > mtu {
+            // Only here, off the common path, the place, the link's spec and its name (reference counted,
+            // and a string built).
             let here = underlay[place]
             let link = underlay[direction].spec
+            let linkName = "\(link.a)↔\(link.b)"
             let ipv4 = IPv4Frame(bytes)
             let dontFragment = ipv4 == nil || ipv4?.dontFragment == true || here.isSwitch
             if dontFragment {
-                let linkName = "\(link.a)↔\(link.b)"
                 if here.isSwitch {
                     drop(buffer, tag, at: here.name, DropReason(.mtuExceeded,
                         "frame of \(bytes.count) bytes exceeds the \(link.mtu)-byte MTU of link \(linkName); a switch drops it silently, no ICMP is sent"))
-                } else if here.node == nil, let ipv4 {
-                    let source = ipv4.source
-                    sendRouterFragmentationNeeded(from: place, offending: buffer, mtu: link.mtu, tag: tag)
-                    drop(buffer, tag, at: here.name, DropReason(.mtuExceeded,
-                        "outer packet of \(ipLength) bytes has DF set and exceeds the \(link.mtu)-byte MTU of link \(linkName); ICMP fragmentation needed sent to \(source)"))
-                } else {
+                } else if learned {
+                    let kind = ipv4 == nil ? "IPv6 packet (a node fragments no tunnel packet over IPv6)" : "packet with DF set"
                     drop(buffer, tag, at: "\(here.name) underlay", DropReason(.mtuExceeded,
-                        "outer packet of \(ipLength) bytes has DF set and exceeds the \(link.mtu)-byte MTU of link \(linkName)"))
+                        "its own outer \(kind) of \(ipLength) bytes exceeds the path MTU \(mtu) to \(underlay[target].name) that an ICMP error taught its route (`ip route get` shows mtu \(mtu)); ip_fragment refuses it (IpFragFails) and the ICMP it sends goes to the node itself: no pod hears of it"))
+                } else {
+                    let what = ipv4 == nil ? "outer IPv6 packet" : "outer packet"
+                    drop(buffer, tag, at: "\(here.name) underlay", DropReason(.mtuExceeded,
+                        "\(what) of \(ipLength) bytes\(ipv4 == nil ? "" : " has DF set and") exceeds the \(link.mtu)-byte MTU of link \(linkName)"))
                 }
                 return
             }
             var fragmentTag = tag
             fragmentTag.fragmentedOnLink = underlay[direction].link
             fragmentTag.unfragmentedLength = UInt16(truncatingIfNeeded: ipLength)
-            let pieces = fragment(buffer, mtu: link.mtu)
-            observers.trace(tag, here.name, "fragments the \(ipLength)-byte outer packet into \(pieces.count) for the \(link.mtu)-byte MTU of link \(link.a)↔\(link.b)", time: now)
+            let pieces = fragment(buffer, mtu: mtu)
+            observers.trace(tag, here.name, "fragments the \(ipLength)-byte outer packet into \(pieces.count) for the \(mtu)-byte \(learned ? "path MTU" : "MTU of link \(linkName)")", time: now)
             for piece in pieces {
                 leave(place, piece, fragmentTag, on: direction)
                 fragmentTag.innerLength = 0

@@ -18,8 +18,24 @@ final class ClusterNode {
     /// The VTEP: its MAC (Flannel's `flannel.1`, advertised in the node's `backend-data` annotation), its
     /// overlay address (the pod CIDR's network address), and its tunnel endpoint and forwarding database.
     let overlay: OverlayDevice
-    /// The path MTU toward other nodes' VTEPs, as learned from ICMP (route exceptions).
+    /// The path MTU toward other nodes' underlay addresses, as learned from ICMP (route exceptions on
+    /// the outer routes).
     var pathMTU = PathMTUCache()
+    /// The path MTU the vxlan driver set on the inner route toward each other node's pod CIDR (the route
+    /// via `flannel.1`) when an inner packet did not fit the outer path (drivers/net/vxlan/vxlan_core.c
+    /// `vxlan_xmit_one` → net/ipv4/ip_tunnel_core.c `skb_tunnel_check_pmtu` →
+    /// `skb_dst_update_pmtu_no_confirm`). Forwarding reads it only with `ip_forward_use_pmtu=1`.
+    var innerPathMTU = PathMTUCache()
+    /// `flannel.1`'s MTU: Flannel sets it to the uplink's MTU less the encapsulation (flannel
+    /// pkg/backend/vxlan `newVXLANDevice`: `MTU: extIface.MTU - encapOverhead`), whatever the pods' MTU.
+    let vtepMTU: Int
+    /// Redirects sent to each local pod: how many, and when the last was (net/ipv4/route.c
+    /// `ip_rt_send_redirect` keeps them in the peer's `n_redirects` and `rate_last`).
+    var redirects: [IPv4Address: RedirectState] = [:]
+    struct RedirectState {
+        var count = 0
+        var last: Nanoseconds = 0
+    }
     /// The IP layer's reassembly of outer fragments (and of Service-bound inner fragments, for conntrack).
     var reassembly = IPv4Reassembler()
     /// kube-proxy on this node.
@@ -34,9 +50,15 @@ final class ClusterNode {
         self.spec = spec
         self.network = network
         let serial = UInt64(id.index + 1)
+        let uplink = network.scenario.links.first { $0.a == spec.name || $0.b == spec.name }?.mtu ?? 1500
+        vtepMTU = uplink - network.overhead
         underlayMAC = MACAddress(rawValue: 0x0200_0000_0000 | 0x0A_0000 | serial)
         gatewayMAC = MACAddress(rawValue: 0x0200_0000_0000 | 0xC0_0000 | serial)
-        overlay = OverlayDevice(mode: mode, vtepMAC: MACAddress(rawValue: 0x0200_0000_0000 | 0xAA_0000 | serial),
+        let vtepMAC = MACAddress(rawValue: 0x0200_0000_0000 | 0xAA_0000 | serial)
+        // Routed (Flannel): pod frames are addressed VTEP to VTEP (the neighbour entry for the remote
+        // `flannel.1`); bridged: the vxlan device is a port of cni0 and frames keep cni0's MACs.
+        let bridged = network.scenario.overlay.vtep == .bridged
+        overlay = OverlayDevice(mode: mode, vtepMAC: vtepMAC, innerMAC: bridged ? gatewayMAC : vtepMAC,
                                 vtepAddress: spec.podCIDR.ipv4Network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
         kubeProxy = KubeProxy()
         hooks.register(kubeProxy, at: .prerouting)

@@ -27,35 +27,126 @@ extension ClusterNode {
         forward(buffer, tag, forwarded: forwarded)
     }
 
-    /// Forwarding after NAT: the TTL (decremented before the FORWARD hook, as `ip_forward` does), the
-    /// FORWARD hook, then a local pod over its veth, or the VTEP for a pod on another node.
+    /// Forwarding after NAT, in the order of net/ipv4/ip_forward.c `ip_forward`: a packet that would leave
+    /// with TTL 0 is answered with ICMP time exceeded (`too_many_hops`); one larger than the route's MTU
+    /// with DF set is answered with ICMP fragmentation needed (`ip_exceeds_mtu`, IpFragFails), both quoting
+    /// the packet as received; then the TTL (`ip_decrease_ttl`), the FORWARD hook, and a local pod over its
+    /// veth, or the VTEP for a pod on another node (fragmented first when it is larger than the route's MTU
+    /// and DF is clear, `ip_fragment`). The node's own packets (`forwarded` false: its ICMP errors) skip
+    /// the TTL and the FORWARD hook, as `ip_local_out` does.
     func forward(_ buffer: PacketBuffer, _ tag: PacketTag, forwarded: Bool) {
         var tag = tag
         guard let editable = MutableIPv4Frame(buffer.mutableBytes) else {
             network.drop(buffer, tag, at: routingPoint, DropReason(.malformed, "not an IPv4 packet")); return
         }
-        let destination = editable.frame.destination
-        guard let ttl = editable.decrementTimeToLive(), ttl > 0 else {
-            network.drop(buffer, tag, at: routingPoint, DropReason(.ttlExpired, "TTL expired")); return
-        }
-        if forwarded {
-            guard hooks.run(.forward, buffer, &tag, in: self) else { return }
+        let frame = editable.frame
+        let destination = frame.destination
+        if forwarded && frame.timeToLive <= 1 {
+            let sent = sendError(.timeExceeded(.timeToLiveExceeded), about: buffer, tag: tag)
+            network.drop(buffer, tag, at: routingPoint, DropReason(.ttlExpired,
+                "TTL expired" + (sent ? "; ICMP time exceeded sent to \(frame.source)" : ""))); return
         }
         let cluster = network.cluster
         if let pod = cluster.pod(at: destination), cluster.node(of: pod) == id {
+            if forwarded {
+                _ = editable.decrementTimeToLive()
+                guard hooks.run(.forward, buffer, &tag, in: self) else { return }
+            }
             guard cluster.readyAt(pod) <= network.now else {
                 network.drop(buffer, tag, at: routingPoint, DropReason(.podNotRunning, "pod \(cluster[pod].name) is not running yet")); return
             }
             MutableIPv4Frame.setEthernet(buffer.mutableBytes, destination: cluster.mac(of: pod), source: gatewayMAC, etherType: .ipv4)
             network.scheduler.schedule(at: network.now, .vethDelivery(buffer, tag, to: pod))
         } else if let remote = cluster.node(owning: destination), remote != id {
+            let mtu = routeMTU(toward: remote, forwarded: forwarded)
+            let length = frame.totalLength
+            if length > mtu && frame.dontFragment {
+                let sent = sendError(.destinationUnreachable(.fragmentationNeeded, nextHopMTU: UInt16(truncatingIfNeeded: mtu)), about: buffer, tag: tag)
+                let device = network.scenario.overlay.vtep == .routed ? "flannel.1" : "cni0"
+                let learned = mtu < deviceMTU ? "the path MTU the vxlan driver set on the route via \(device) (ip_forward_use_pmtu=1)" : "the \(mtu)-byte MTU of \(device)"
+                network.drop(buffer, tag, at: routingPoint, DropReason(.mtuExceeded,
+                    "a \(length)-byte packet with DF set does not fit \(learned) toward \(network[remote].name) (IpFragFails)"
+                    + (sent ? "; ICMP fragmentation needed (mtu \(mtu)) sent to \(frame.source) from \(icmpSource(toward: frame.source))" : "")))
+                return
+            }
+            if forwarded {
+                _ = editable.decrementTimeToLive()
+                if network.scenario.overlay.vtep == .bridged && spec.podCIDR.contains(frame.source) {
+                    sendRedirect(about: buffer, gateway: network[remote].gatewayAddress, tag: tag)
+                }
+                guard hooks.run(.forward, buffer, &tag, in: self) else { return }
+            }
             network.observers.trace(tag, routingPoint, "\(destination) is on \(network[remote].name): to the VTEP", time: network.now)
-            overlay.transmit(buffer, tag, from: self, to: network[remote])
+            if length > mtu {
+                for piece in network.fragment(buffer, mtu: mtu) { overlay.transmit(piece, tag, from: self, to: network[remote]) }
+            } else {
+                overlay.transmit(buffer, tag, from: self, to: network[remote])
+            }
         } else if spec.podCIDR.contains(destination) {
             network.drop(buffer, tag, at: routingPoint, DropReason(.noSuchPod, "no pod has \(destination) (deleted or not yet created)"))
         } else {
             network.drop(buffer, tag, at: routingPoint, DropReason(.noRoute, "no route to \(destination)"))
         }
+    }
+
+    /// On a bridged VTEP a local pod's packet for another node leaves by the interface it came in on
+    /// (cni0), so the node tells the pod of the better next hop: ICMP redirect for host (type 5 code 1,
+    /// net/ipv4/route.c `__mkroute_input` sets `IPSKB_DOREDIRECT`, `ip_forward` calls
+    /// `ip_rt_send_redirect` after the TTL is decremented), limited per pod: the first at once, the n-th
+    /// only `ip_rt_redirect_load` (20 ms) << n after the last, none after `ip_rt_redirect_number` (9) until
+    /// `ip_rt_redirect_silence` (20 ms << 10) passes without one.
+    func sendRedirect(about offending: PacketBuffer, gateway: IPv4Address, tag: PacketTag) {
+        guard let frame = IPv4Frame(offending.readableBytes) else { return }
+        let load: Nanoseconds = 20_000_000, silence: Nanoseconds = 20_000_000 << 10
+        let now = network.now
+        var state = redirects[frame.source] ?? RedirectState()
+        if now > state.last + silence { state.count = 0 }
+        guard state.count < 9, state.count == 0 || now > state.last + (load << Nanoseconds(state.count)) else {
+            if state.count >= 9 { state.last = now }
+            redirects[frame.source] = state
+            return
+        }
+        state.last = now
+        state.count += 1
+        redirects[frame.source] = state
+        sendError(.other(type: .redirect, code: 1, restOfHeader: gateway.rawValue), about: offending, tag: tag)
+    }
+
+    /// The MTU of the device the route toward `remote`'s pods leaves by: `flannel.1` on a routed VTEP, cni0
+    /// on a bridged one.
+    var deviceMTU: Int { network.scenario.overlay.vtep == .routed ? vtepMTU : network.scenario.overlay.mtu }
+
+    /// The MTU routing holds a packet toward `remote`'s pods to (include/net/ip.h
+    /// `ip_dst_mtu_maybe_forward`): the device's, and for the node's own packets, or any with
+    /// `ip_forward_use_pmtu=1`, the path MTU the route has learned.
+    func routeMTU(toward remote: NodeID, forwarded: Bool) -> Int {
+        let device = deviceMTU
+        guard !forwarded || network.scenario.sysctls.ipForwardUsePMTU, let learned = innerPathMTU.mtu(toward: remote) else { return device }
+        return min(device, learned)
+    }
+
+    /// The address the node's ICMP errors to `destination` come from: the one the route back selects
+    /// (net/ipv4/icmp.c `__icmp_send` with no source: `inet_select_addr` on the way out): cni0's for a
+    /// local pod, `flannel.1`'s (routed) or cni0's (bridged) for another node's.
+    func icmpSource(toward destination: IPv4Address) -> IPv4Address {
+        if spec.podCIDR.contains(destination) || network.scenario.overlay.vtep == .bridged { return gatewayAddress }
+        return overlay.vtepAddress
+    }
+
+    /// An ICMP error of `kind` about an inner packet, built by the node's ``ICMPErrorSender`` and routed
+    /// back toward its source as the node's own packet. Returns whether it was sent (the rate limit may
+    /// hold it back).
+    @discardableResult
+    func sendError(_ kind: ICMPv4Header.Kind, about offending: PacketBuffer, tag: PacketTag) -> Bool {
+        let bytes = offending.readableBytes
+        guard let frame = IPv4Frame(bytes) else { return false }
+        let error = network.pool.take()
+        guard network.icmpSenders[id.index].build(error, kind, about: frame.packet, from: icmpSource(toward: frame.source),
+                                                  sourceMAC: gatewayMAC, nextHopMAC: IPv4Frame.sourceMAC(bytes), now: network.now) else {
+            network.pool.release(error); return false
+        }
+        route(error, tag.reversed, forwarded: false)
+        return true
     }
 
     /// What the node believes the path MTU to `remote` is: its uplink MTU until an ICMP error says less.
@@ -86,21 +177,61 @@ extension ClusterNode {
         guard hooks.run(.input, frame, &tag, in: self) else { return }
         if isIPv4, IPv4Frame(frame.readableBytes)?.protocol == .icmp {
             network.observers.trace(tag, name, "receives \(network.describe(frame.readableBytes))", time: network.now)
-            learnPathMTU(from: frame.readableBytes)
-            network.pool.release(frame)
+            learnPathMTU(from: frame, tag)
+            return
+        }
+        if !isIPv4, let ipv6 = try? IPv6Packet(checking: frame.readableBytes.dropFirst(count: IPv4Frame.ethernetHeaderLength)),
+           ipv6.nextHeader == .icmpv6 {
+            learnPathMTU(fromIPv6: frame, ipv6, tag)
             return
         }
         overlay.receive(frame, tag, at: self)
     }
 
-    /// ICMP fragmentation needed about one of this node's outer packets lowers its path MTU to that VTEP.
-    func learnPathMTU(from bytes: UnsafeRawBufferPointer) {
-        guard let icmp = IPv4Frame(bytes), icmp.hasTransport(8 + IPv4Packet.minimumHeaderLength),
-              icmp.icmpType == 3, icmp.icmpCode == 4 else { return }
+    /// ICMP fragmentation needed about one of this node's outer packets lowers its path MTU to that node
+    /// (net/ipv4/udp.c `__udp4_lib_err` → `ipv4_sk_update_pmtu`), but only when the vxlan driver claims
+    /// the error: `__udp4_lib_err_encap` asks the tunnel socket's `encap_err_lookup`, and
+    /// drivers/net/vxlan/vxlan_core.c `vxlan_err_lookup` needs the quoted UDP and VXLAN headers (16 bytes
+    /// after the IP header), the I flag and a VNI of its own. A quote of RFC 792's 8 bytes holds only the
+    /// UDP header: the error is ignored, and the node goes on sending packets the path cannot carry.
+    func learnPathMTU(from frame: PacketBuffer, _ tag: PacketTag) {
+        defer { network.pool.release(frame) }
+        guard let icmp = IPv4Frame(frame.readableBytes), icmp.icmpType == 3, icmp.icmpCode == 4,
+              let quoted = try? PartialIPv4Packet(icmp.icmpQuote), let destination = quoted.destination,
+              let remote = network.node(atUnderlay: .v4(destination)) else { return }
         let mtu = icmp.icmpNextHopMTU
-        let quotedDestination = IPv4Packet.quotedDestination(icmp.icmpQuote)
-        guard let remote = network.node(atUnderlay: .v4(quotedDestination)), mtu >= 68 else { return }
+        guard claimedByVTEP(quoted.payload) else {
+            network.observers.dropped(frame.readableBytes, tag: tag, at: "\(name) vtep", reason: DropReason(.icmpIgnored,
+                "ICMP fragmentation needed (mtu \(mtu)) from \(icmp.source) ignored: its quote holds \(quoted.payload.count) bytes after the IP header, not the UDP and VXLAN headers vxlan_err_lookup needs, so no path MTU is learned and the node keeps sending packets too big for the path"),
+                time: network.now)
+            return
+        }
+        guard mtu >= 68 else { return }
         pathMTU.learn(mtu, toward: remote, current: pathMTU(toward: remote))
+    }
+
+    /// ICMPv6 Packet Too Big about an outer packet (net/ipv6/icmp.c `icmpv6_notify` → net/ipv6/udp.c
+    /// `__udp6_lib_err` → `ip6_sk_update_pmtu`), with the same `vxlan_err_lookup` test of the quote.
+    func learnPathMTU(fromIPv6 frame: PacketBuffer, _ ipv6: IPv6Packet, _ tag: PacketTag) {
+        defer { network.pool.release(frame) }
+        guard let icmp = try? ICMPv6Message(checking: ipv6.payload), icmp.type == .packetTooBig,
+              let quoted = try? PartialIPv6Packet(icmp.payload), quoted.hasCompleteHeader, quoted.nextHeader == .udp,
+              let destination = quoted.destination, let remote = network.node(atUnderlay: .v6(destination)) else { return }
+        let mtu = Int(icmp.mtu)
+        guard claimedByVTEP(quoted.payload), mtu >= 1280 else { return }
+        pathMTU.learn(mtu, toward: remote, current: pathMTU(toward: remote))
+    }
+
+    /// `vxlan_err_lookup`: the quoted UDP header is to the VXLAN port, and the VXLAN header follows with
+    /// the I flag and this overlay's VNI.
+    func claimedByVTEP(_ quotedTransport: UnsafeRawBufferPointer) -> Bool {
+        guard quotedTransport.count >= UDPDatagram.headerLength + VXLANPacket.headerLength,
+              let udp = try? PartialUDPDatagram(quotedTransport), udp.destinationPort == network.scenario.overlay.destinationPort
+        else { return false }
+        let vxlan = quotedTransport.dropFirst(count: UDPDatagram.headerLength)
+        let flags = vxlan.getInteger(at: 0, as: UInt8.self)
+        let vni = vxlan.getInteger(at: 4, as: UInt32.self) >> 8
+        return flags & 0x08 != 0 && vni == network.scenario.overlay.vni
     }
 
     // MARK: - Reassembly

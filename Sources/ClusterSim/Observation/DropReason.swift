@@ -39,8 +39,21 @@ public enum DropCode: String, Hashable, Sendable, CaseIterable, Codable {
     case firewallDenied
     /// IP reassembly gave up on the datagram (overlap, timeout, too large) or had no room.
     case reassemblyFailed
+    /// IP reassembly held part of a datagram for `ipfrag_time` without the rest arriving (net/ipv4/ip_fragment.c
+    /// `ip_expire`): the datagram is lost, and ICMP time exceeded (fragment reassembly) goes to its source.
+    case reassemblyTimedOut
+    /// An ICMP error the receiving layer could not match to anything of its own and ignored (the vxlan
+    /// driver's `vxlan_err_lookup` finds no VXLAN header in a too-short quote): nothing is learned.
+    case icmpIgnored
+    /// kube-proxy rejected a connection to a Service with no ready endpoints (ICMP port unreachable:
+    /// connection refused).
+    case serviceHasNoEndpoints
     /// Not a packet this layer can read (not IPv4 where IPv4 is needed, a malformed fragment).
     case malformed
     /// The sender had no destination to send to (its pod, or every endpoint, is gone).
     case destinationUnavailable
+    /// Nothing listens on the destination port: the pod's kernel answered TCP with RST
+    /// (`tcp_v4_send_reset`) and UDP with ICMP port unreachable (`__udp4_lib_rcv` → `icmp_send`); the
+    /// sender's socket gets ECONNREFUSED, "connection refused".
+    case connectionRefused
 }

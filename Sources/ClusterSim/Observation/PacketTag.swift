@@ -3,7 +3,8 @@ import PacketWire
 /// What the simulation knows about a packet beyond its bytes, as Linux keeps state in `skb->cb`: which
 /// sender's flow it belongs to and when it was sent, for the observers that account and explain. It never
 /// appears on the wire, and nothing that forwards or delivers a packet reads it: pods find their sockets by
-/// address and port, nodes route by address.
+/// address and port, nodes route by address. One field is Linux's `skb->hash` rather than `skb->cb`:
+/// ``socketHash``, which the overlay turns into the outer source port.
 struct PacketTag {
     /// Which way the packet goes relative to the flow that caused it.
     enum Role: UInt8 {
@@ -30,6 +31,12 @@ struct PacketTag {
     /// fragment filter's sentence.
     var fragmentedOnLink: LinkID?
     var unfragmentedLength: UInt16 = 0
+    /// The sending socket's flow hash (`sk_txhash`, put on the packet by `skb_set_hash_from_sk`), 0 when
+    /// the packet has none (an unconnected socket, the kernel's own replies). The vxlan driver takes the
+    /// outer UDP source port from it (`udp_flow_src_port` → `skb_get_hash`, which uses a socket's hash
+    /// before dissecting the flow); it survives the veth and forwarding, and a retransmission timeout
+    /// changes it (`sk_rethink_txhash`).
+    var socketHash: UInt32 = 0
 
     static let none = PacketTag(sender: nil, role: .control, sentAt: 0, isData: false)
 
@@ -38,6 +45,7 @@ struct PacketTag {
         var tag = self
         tag.role = role == .toServer ? .toClient : .toServer
         tag.isData = false
+        tag.socketHash = 0
         return tag
     }
 }

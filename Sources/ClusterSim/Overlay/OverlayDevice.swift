@@ -8,23 +8,33 @@ import VXLAN
 final class OverlayDevice {
     let mode: any OverlayMode
     let vtepMAC: MACAddress
+    /// The MAC inner frames carry for this node: the VTEP's on a routed VTEP, cni0's on a bridged one.
+    let innerMAC: MACAddress
     /// The VTEP's overlay address (the pod CIDR's network address, `flannel.1`'s address).
     let vtepAddress: IPv4Address
     private(set) var fdb: ForwardingDatabase
 
-    init(mode: any OverlayMode, vtepMAC: MACAddress, vtepAddress: IPv4Address, fdb: ForwardingDatabase) {
+    init(mode: any OverlayMode, vtepMAC: MACAddress, innerMAC: MACAddress, vtepAddress: IPv4Address, fdb: ForwardingDatabase) {
         self.mode = mode
         self.vtepMAC = vtepMAC
+        self.innerMAC = innerMAC
         self.vtepAddress = vtepAddress
         self.fdb = fdb
     }
 
     // MARK: - Transmit
 
-    /// An inner frame routed to the VTEP toward `remote`'s pods: the path-MTU check (Linux
-    /// `skb_tunnel_check_pmtu`: an inner packet with DF that does not fit gets ICMP fragmentation needed,
-    /// as if from its destination), the inner MACs rewritten to the VTEPs', the capture, the FDB, then
-    /// encapsulation toward one VTEP or, for unknown unicast in learning mode, a copy toward each.
+    /// An inner frame for `remote`'s pods reaches the vxlan device (`vxlan_xmit`), after the node's
+    /// routing has checked it against the device's MTU (`ClusterNode.forward`).
+    ///
+    /// On a bridged VTEP the bridge first drops, without a word, a frame larger than the vxlan port's MTU
+    /// (net/bridge/br_forward.c `br_dev_queue_push_xmit`, `is_skb_forwardable`). Then the driver's path-MTU
+    /// check (drivers/net/vxlan/vxlan_core.c `vxlan_xmit_one` → net/ipv4/ip_tunnel_core.c
+    /// `skb_tunnel_check_pmtu`): an inner packet larger than the outer route's MTU less the overhead lowers
+    /// the inner route's MTU (``ClusterNode/innerPathMTU``) and, on a routed VTEP (`reply` is
+    /// `netif_is_any_bridge_port(dev)`: false), goes on to be encapsulated. Only on a bridged VTEP does the
+    /// driver answer a DF packet itself (`iptunnel_pmtud_check_icmp`). Then the inner MACs, the capture,
+    /// the FDB, and encapsulation toward one VTEP or, for unknown unicast in learning mode, a copy toward each.
     func transmit(_ buffer: PacketBuffer, _ tag: PacketTag, from node: ClusterNode, to remote: ClusterNode) {
         let network = node.network
         let point = "\(node.name) vtep"
@@ -33,17 +43,29 @@ final class OverlayDevice {
         }
         let innerLength = frame.totalLength
         let overhead = network.overhead
-        let pathMTU = node.pathMTU(toward: remote.id)
-        if frame.dontFragment && innerLength + overhead > pathMTU {
-            let mtu = pathMTU - overhead
-            sendFragmentationNeeded(at: node, offending: buffer, mtu: mtu, tag: tag)
-            network.drop(buffer, tag, at: point, DropReason(.mtuExceeded,
-                "inner packet of \(innerLength) bytes + \(overhead) bytes of VXLAN exceeds the path MTU \(pathMTU) to \(remote.name); ICMP fragmentation needed (mtu \(mtu)) sent to the pod"))
+        let bridged = network.scenario.overlay.vtep == .bridged
+        if bridged && innerLength > node.vtepMTU {
+            network.drop(buffer, tag, at: "\(node.name) cni0", DropReason(.mtuExceeded,
+                "the bridge drops the \(innerLength)-byte packet silently: it is larger than the \(node.vtepMTU)-byte MTU of its port flannel.1 (br_dev_queue_push_xmit, is_skb_forwardable); no ICMP is sent"))
             return
         }
-        MutableIPv4Frame.setEthernet(buffer.mutableBytes, destination: remote.overlay.vtepMAC, source: vtepMAC, etherType: .ipv4)
+        // cni0's routing (or the neighbour entry of flannel.1) has addressed the frame, and tcpdump on
+        // flannel.1 sees it before the driver does anything with it (`dev_queue_xmit_nit`).
+        MutableIPv4Frame.setEthernet(buffer.mutableBytes, destination: remote.overlay.innerMAC, source: innerMAC, etherType: .ipv4)
         network.observers.transmitted(buffer.readableBytes, at: .vtep(node.id), tag: tag, time: network.now)
-        switch fdb.lookup(remote.overlay.vtepMAC, owner: remote.id) {
+        let pathMTU = node.pathMTU(toward: remote.id)
+        let mtu = pathMTU - overhead
+        if innerLength > mtu {
+            // skb_dst_update_pmtu_no_confirm: the route toward remote's pods learns the smaller MTU.
+            node.innerPathMTU.learn(mtu, toward: remote.id, current: node.innerPathMTU.mtu(toward: remote.id) ?? node.vtepMTU)
+            if bridged, Self.driverAnswers(frame, mtu: mtu) {
+                sendDriverFragmentationNeeded(at: node, offending: buffer, mtu: mtu, tag: tag)
+                network.drop(buffer, tag, at: point, DropReason(.mtuExceeded,
+                    "inner packet of \(innerLength) bytes + \(overhead) bytes of VXLAN exceeds the path MTU \(pathMTU) to \(remote.name); the vxlan driver, a bridge port, answers ICMP fragmentation needed (mtu \(mtu)) as if from the destination"))
+                return
+            }
+        }
+        switch fdb.lookup(remote.overlay.innerMAC, owner: remote.id) {
         case .unicast(let target):
             encapsulateAndSend(buffer, tag, from: node, to: network[target], innerLength: innerLength)
         case .flood:
@@ -55,6 +77,18 @@ final class OverlayDevice {
             }
             encapsulateAndSend(buffer, tag, from: node, to: others.last ?? remote, innerLength: innerLength)
         }
+    }
+
+    /// Whether the driver answers a packet too big for the path itself (net/ipv4/ip_tunnel_core.c
+    /// `iptunnel_pmtud_check_icmp`): only a whole DF packet (fragment field exactly DF), a path MTU of at
+    /// least 576, unicast addresses, and never about an ICMP error.
+    static func driverAnswers(_ frame: IPv4Frame, mtu: Int) -> Bool {
+        guard mtu >= 576, frame.dontFragment, !frame.isFragment else { return false }
+        let source = frame.source.rawValue, destination = frame.destination.rawValue
+        if destination == 0xFFFF_FFFF || destination >> 28 == 0xE { return false }
+        if source >> 24 == 0 || source >> 24 == 127 || source == 0xFFFF_FFFF || source >> 28 == 0xE { return false }
+        if frame.protocol == .icmp, ICMPv4Type(rawValue: frame.icmpType).isError { return false }
+        return true
     }
 
     /// Encapsulates an inner frame toward one VTEP, then the host's output chain and the underlay.
@@ -69,7 +103,7 @@ final class OverlayDevice {
             // VXLAN-GBP carries a group policy ID; the simulation gives each sender's packets their own.
             let group = network.groupBasedPolicy ? UInt16(truncatingIfNeeded: (tag.sender?.index ?? -1) + 1) : 0
             try mode.encapsulate(buffer, to: TunnelDestination(address: target.underlayAddress, nextHopMAC: nextHopMAC),
-                                 groupPolicyID: group)
+                                 groupPolicyID: group, flowHash: tag.socketHash)
         } catch {
             network.drop(buffer, tag, at: point, DropReason(.encapsulationFailed, error.reason)); return
         }
@@ -81,18 +115,24 @@ final class OverlayDevice {
         network.sendOnUnderlay(from: node.place, toward: target.place, buffer, outerTag)
     }
 
-    /// ICMP fragmentation needed to the sender of `offending` (an inner frame), as if from its
-    /// destination, routed back through the node.
-    private func sendFragmentationNeeded(at node: ClusterNode, offending: PacketBuffer, mtu: Int, tag: PacketTag) {
+    /// The ICMP fragmentation needed a bridged VTEP's driver makes (net/ipv4/ip_tunnel_core.c
+    /// `iptunnel_pmtud_build_icmp`): from the offending packet's destination to its source, TOS 0, ID 0,
+    /// DF set, the offending packet's TTL, quoting up to 548 bytes, the Ethernet addresses swapped; the
+    /// driver hands it to the stack as if received on the vxlan port (`netif_rx`), so the VTEP capture sees
+    /// it and the bridge delivers it to cni0, which routes it to the pod (one more TTL off).
+    private func sendDriverFragmentationNeeded(at node: ClusterNode, offending: PacketBuffer, mtu: Int, tag: PacketTag) {
         let network = node.network
         let bytes = offending.readableBytes
         guard let frame = IPv4Frame(bytes) else { return }
         let error = network.pool.take()
-        PodPackets.fragmentationNeeded(
-            error, PodPackets.Addressing(sourceMAC: IPv4Frame.destinationMAC(bytes), destinationMAC: IPv4Frame.sourceMAC(bytes),
-                                         source: frame.destination, destination: frame.source, dontFragment: true, identification: 0),
-            nextHopMTU: mtu, quoting: frame.packet)
-        node.route(error, tag.reversed, forwarded: false)
+        PodPackets.error(error, PodPackets.Addressing(sourceMAC: IPv4Frame.destinationMAC(bytes), destinationMAC: IPv4Frame.sourceMAC(bytes),
+                                                      source: frame.destination, destination: frame.source, timeToLive: frame.timeToLive,
+                                                      typeOfService: 0, dontFragment: true, identification: 0),
+                         .destinationUnreachable(.fragmentationNeeded, nextHopMTU: UInt16(truncatingIfNeeded: mtu)),
+                         quoting: frame.packet, length: min(frame.totalLength, ICMPErrorSender.quoteLimit))
+        let reply = tag.reversed
+        network.observers.transmitted(error.readableBytes, at: .vtep(node.id), tag: reply, time: network.now)
+        node.route(error, reply)
     }
 
     // MARK: - Receive
@@ -118,7 +158,7 @@ final class OverlayDevice {
         if let sender = network.node(atUnderlay: decapsulated.outerSource) {
             fdb.learn(IPv4Frame.sourceMAC(inner), behind: sender)
         }
-        guard IPv4Frame.destinationMAC(inner) == vtepMAC else {
+        guard IPv4Frame.destinationMAC(inner) == innerMAC else {
             // A head-end replicated copy meant for another VTEP.
             network.pool.release(frame); return
         }

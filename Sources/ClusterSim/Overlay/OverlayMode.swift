@@ -13,8 +13,12 @@ protocol OverlayMode: AnyObject {
     /// The settings as the tool that configures them prints them (`ip -d link show` for VXLAN).
     var description: String { get }
     /// Prepends the outer headers to the inner frame in `buffer`, toward `destination`.
-    /// - Parameter groupPolicyID: a group policy identifier to carry, where the mode has one (VXLAN-GBP).
-    func encapsulate(_ buffer: PacketBuffer, to destination: TunnelDestination, groupPolicyID: UInt16) throws(EncapsulationError)
+    /// - Parameters:
+    ///   - groupPolicyID: a group policy identifier to carry, where the mode has one (VXLAN-GBP).
+    ///   - flowHash: the packet's `skb->hash` from its socket, 0 when it has none (then the mode hashes
+    ///     the inner flow, as `skb_get_hash` dissects it).
+    func encapsulate(_ buffer: PacketBuffer, to destination: TunnelDestination, groupPolicyID: UInt16,
+                     flowHash: UInt32) throws(EncapsulationError)
     /// Checks and strips the outer headers, leaving the inner frame in `buffer`.
     func decapsulate(_ buffer: PacketBuffer) throws(DecapsulationError) -> DecapsulatedPacket
 }

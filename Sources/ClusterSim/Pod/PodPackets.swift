@@ -91,7 +91,8 @@ enum PodPackets {
         finish(buffer, addressing, protocol: .icmp, upperLength: header.length)
     }
 
-    static func tcp(_ buffer: PacketBuffer, _ addressing: Addressing, header: TCPHeader) {
+    /// A TCP segment with the options `header` carries (Linux's layout, ``TCPSegmentHeader``).
+    static func tcp(_ buffer: PacketBuffer, _ addressing: Addressing, header: TCPSegmentHeader) {
         let upper = header.length
         guard let bytes = buffer.append(transportStart + upper) else { return }
         fillPayload(bytes, from: transportStart + header.headerLength, count: header.payloadLength, seed: header.sequenceNumber)

@@ -2,8 +2,13 @@ import PacketWire
 
 /// A pod's network stack: its eth0 (one end of a veth whose other end is on the node's `cni0` bridge), IP
 /// with reassembly, and the sockets, found by address and port as the kernel's socket lookup finds them:
-/// TCP connections the pod opened, TCP connections it accepted, and the ICMP echo responder every Linux
-/// host has.
+/// TCP connections the pod opened, TCP connections it accepted, the listening sockets, the UDP sockets
+/// of its senders, and the ICMP echo responder every Linux host has.
+///
+/// The pod listens on its workload's `ports:` when the scenario gives them; without them on every port
+/// (like the upstream tests' agnhost servers). A TCP SYN to any other port is answered with RST
+/// (net/ipv4/tcp_ipv4.c `tcp_v4_rcv` → `tcp_v4_send_reset`) and a UDP datagram with ICMP port
+/// unreachable (net/ipv4/udp.c `__udp4_lib_rcv` → `icmp_send`): "connection refused".
 final class PodStack {
     let pod: PodID
     let name: String
@@ -16,19 +21,48 @@ final class PodStack {
     unowned(unsafe) let node: ClusterNode
     // The network owns this part and outlives it: no reference counting on the way to it.
     unowned(unsafe) let network: Network
+    /// What the pod's TCP sockets take from the sysctls and the MTU.
+    let tcpSettings: TCPSocketSettings
+    /// The namespace's random values, from the scenario's seed.
+    let secrets: SocketSecrets
+    /// The ports with a listening socket; nil when the workload gives none (every port listens).
+    private let listening: Set<ListeningPort>?
+    /// The namespace's ICMP sender (`icmp_send`: quotes, rate limits, per-destination identification),
+    /// also the source of IP IDs for packets no connected socket sends (`__ip_select_ident`).
+    private var icmp: ICMPErrorSender
     /// The IP layer's reassembly, made when the pod first receives a fragment.
     private var reassembly: IPv4Reassembler?
     /// Connections this pod opened, by local port, remote address and remote port.
     private var clients: [ConnectionKey: Sender] = [:]
     /// Which of them uses each local port (an ICMP error names only the local end it quotes).
     private var clientsByPort: [UInt16: Sender] = [:]
+    /// The UDP senders' connected sockets, by local port.
+    private var datagramSockets: [UInt16: Sender] = [:]
     /// Connections this pod accepted.
-    private var accepted: [ConnectionKey: TCPServerConnection] = [:]
+    private var accepted: [ConnectionKey: AcceptedSocket] = [:]
+    /// The path MTU the pod's routes learned from ICMP fragmentation needed, per destination (a route
+    /// exception in the pod's namespace, shared by all its sockets: net/ipv4/route.c `__ip_rt_update_pmtu`).
+    private var learnedPathMTU: [IPv4Address: Int] = [:]
+
+    /// What the pod's route toward `destination` allows: the interface MTU, or less once learned.
+    func pathMTU(toward destination: IPv4Address) -> Int { min(mtu, learnedPathMTU[destination] ?? mtu) }
 
     struct ConnectionKey: Hashable {
         var localPort: UInt16
         var remoteAddress: IPv4Address
         var remotePort: UInt16
+    }
+
+    struct ListeningPort: Hashable {
+        var port: UInt16
+        var `protocol`: IPProtocol
+    }
+
+    /// A socket `accept()` returned: the connection, its `inet_id` and its flow hash.
+    private struct AcceptedSocket {
+        var connection: TCPServerConnection
+        var identification: UInt16
+        var flowHash: UInt32
     }
 
     init(pod: Pod, node: ClusterNode, network: Network) {
@@ -40,12 +74,33 @@ final class PodStack {
         mtu = network.scenario.overlay.mtu
         self.node = node
         self.network = network
+        let sysctls = network.scenario.sysctls
+        tcpSettings = TCPSocketSettings(sysctls: sysctls, mtu: mtu)
+        let seed = network.scenario.seed ^ stableHash("pod " + pod.name)
+        secrets = SocketSecrets(seed: seed)
+        icmp = ICMPErrorSender(seed: seed, sysctls: sysctls)
+        let ports = network.cluster.workloads.first { $0.name == pod.workload }?.ports ?? []
+        listening = ports.isEmpty ? nil : Set(ports.map {
+            ListeningPort(port: $0.port, protocol: $0.protocol == .udp ? .udp : .tcp)
+        })
     }
 
-    /// Ethernet and IPv4 addressing for a packet this pod sends, with the next identification.
-    func addressing(to destination: IPv4Address, dontFragment: Bool, identification: IdentificationCounter) -> PodPackets.Addressing {
+    /// Whether a socket listens on `port` (TCP) or is bound to it (UDP).
+    func listens(on port: UInt16, _ proto: IPProtocol) -> Bool {
+        listening?.contains(ListeningPort(port: port, protocol: proto)) ?? true
+    }
+
+    /// Ethernet and IPv4 addressing for a packet this pod sends.
+    func addressing(to destination: IPv4Address, dontFragment: Bool, identification: UInt16) -> PodPackets.Addressing {
         PodPackets.Addressing(sourceMAC: mac, destinationMAC: gatewayMAC, source: address, destination: destination,
-                              dontFragment: dontFragment, identification: identification.next())
+                              timeToLive: network.scenario.sysctls.ipDefaultTTL,
+                              dontFragment: dontFragment, identification: identification)
+    }
+
+    /// The identification of a packet no connected socket sends (`ip_select_ident_segs` →
+    /// `__ip_select_ident`: a counter per destination).
+    func unconnectedIdentification(toward destination: IPv4Address) -> UInt16 {
+        icmp.nextIdentification(toward: destination)
     }
 
     func registerClient(_ sender: Sender) {
@@ -53,6 +108,10 @@ final class PodStack {
         let key = ConnectionKey(localPort: connection.localPort, remoteAddress: connection.remoteAddress, remotePort: connection.remotePort)
         clients[key] = sender
         clientsByPort[connection.localPort] = sender
+    }
+
+    func registerDatagramSocket(_ sender: Sender) {
+        datagramSockets[sender.sourcePort] = sender
     }
 
     // MARK: - Sending
@@ -65,19 +124,32 @@ final class PodStack {
         node.route(buffer, tag)
     }
 
+    /// Whether a datagram of `ipLength` bytes leaves with DF under `dontFragment` (nil: the kernel's
+    /// IP_PMTUDISC_WANT, DF when it fits the MTU; `ip_dont_fragment` and `__ip_make_skb`).
+    func datagramDontFragment(ipLength: Int, _ dontFragment: Bool?) -> Bool {
+        dontFragment ?? (ipLength <= mtu)
+    }
+
     /// A datagram from a socket through the pod's IP output: larger than the MTU, it is refused with DF
     /// (EMSGSIZE, as `ip_fragment` refuses) or fragmented (RFC 791).
-    func sendDatagram(_ buffer: PacketBuffer, _ tag: PacketTag, dontFragment: Bool) {
+    /// The MTU is the route's: the interface's, or the path MTU learned toward the destination.
+    /// - Returns: whether the datagram left (false: EMSGSIZE).
+    @discardableResult
+    func sendDatagram(_ buffer: PacketBuffer, _ tag: PacketTag, dontFragment: Bool) -> Bool {
+        let destination = IPv4Frame(buffer.readableBytes)?.destination ?? .any
+        let mtu = pathMTU(toward: destination)
         guard buffer.count - IPv4Frame.ethernetHeaderLength > mtu else {
             send(buffer, tag)
-            return
+            return true
         }
         guard !dontFragment else {
+            let learned = mtu < self.mtu ? "the path MTU of \(mtu) learned toward \(destination)" : "the pod's MTU of \(mtu)"
             network.drop(buffer, tag, at: "\(name) eth0", DropReason(.messageTooLong,
-                "a \(buffer.count - IPv4Frame.ethernetHeaderLength)-byte datagram with DF set does not fit the pod's MTU of \(mtu) (EMSGSIZE)"))
-            return
+                "a \(buffer.count - IPv4Frame.ethernetHeaderLength)-byte datagram with DF set does not fit \(learned) (EMSGSIZE)"))
+            return false
         }
         for piece in network.fragment(buffer, mtu: mtu) { send(piece, tag) }
+        return true
     }
 
     // MARK: - Receiving
@@ -90,38 +162,120 @@ final class PodStack {
             guard let whole = reassemble(arrived, tag) else { return }
             buffer = whole
         }
-        defer { network.pool.release(buffer) }
         let bytes = buffer.readableBytes
         network.observers.trace(tag, "pod \(name)", "receives \(network.describe(bytes))", time: network.now)
+        guard let frame = IPv4Frame(bytes) else {
+            network.observers.delivered(bytes, to: pod, tag: tag, time: network.now)
+            network.pool.release(buffer)
+            return
+        }
+        switch frame.protocol {
+        case .udp where !listens(on: frame.destinationPort, .udp):
+            refuseDatagram(buffer, frame, tag)
+            return
+        case .tcp where frame.hasTransport(TCPSegment.minimumHeaderLength) && !isOpen(frame):
+            refuseSegment(buffer, frame, tag)
+            return
+        default:
+            break
+        }
+        defer { network.pool.release(buffer) }
         network.observers.delivered(bytes, to: pod, tag: tag, time: network.now)
-        guard let frame = IPv4Frame(bytes) else { return }
         switch frame.protocol {
         case .icmp:
             receiveICMP(frame, tag)
         case .tcp:
             receiveTCP(frame, tag)
         default:
-            // UDP: the datagram is the application's; nothing answers it.
+            // UDP to a bound port: the datagram is the application's; nothing answers it.
             break
         }
     }
 
+    /// Whether a TCP segment finds a socket: a connection of this pod's, or a listener for its port.
+    /// (The ports come from the TCP view: `IPv4Frame.sourcePort` reads them as UDP's, which refuses a
+    /// segment whose sequence number reads as a UDP length below 8.)
+    private func isOpen(_ frame: IPv4Frame) -> Bool {
+        let segment = TCPSegmentFields(frame)
+        let key = ConnectionKey(localPort: segment.destinationPort, remoteAddress: frame.source, remotePort: segment.sourcePort)
+        return clients[key] != nil || accepted[key] != nil || listens(on: segment.destinationPort, .tcp)
+    }
+
+    /// A UDP datagram for a port no socket is bound to: ICMP port unreachable (`__udp4_lib_rcv` →
+    /// `icmp_send(skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0)`, as `__icmp_send` builds it).
+    private func refuseDatagram(_ buffer: PacketBuffer, _ frame: IPv4Frame, _ tag: PacketTag) {
+        let port = frame.destinationPort
+        let error = network.pool.take()
+        if icmp.build(error, .destinationUnreachable(.portUnreachable, nextHopMTU: 0), about: frame.packet,
+                      from: address, sourceMAC: mac, nextHopMAC: gatewayMAC, now: network.now) {
+            send(error, tag.reversed)
+        } else {
+            network.pool.release(error)
+        }
+        network.drop(buffer, tag, at: "pod \(name)", DropReason(.connectionRefused,
+            "nothing listens on UDP port \(port) of \(name): ICMP port unreachable to the sender, whose connected socket's next send() fails with ECONNREFUSED (connection refused)"))
+    }
+
+    /// A TCP segment no socket takes: RST (`tcp_v4_send_reset`: to a segment with ACK, seq = its ack;
+    /// otherwise seq 0 and ack = its seq + its length, SYN and FIN counting one; window 0, no options;
+    /// sent from the namespace's control socket, DF set and IP ID 0, as measured). An RST gets none.
+    private func refuseSegment(_ buffer: PacketBuffer, _ frame: IPv4Frame, _ tag: PacketTag) {
+        let segment = TCPSegmentFields(frame)
+        if !segment.flags.contains(.rst) {
+            var reset = TCPSegmentHeader(sourcePort: segment.destinationPort, destinationPort: segment.sourcePort,
+                                         sequenceNumber: 0, flags: .rst, window: 0)
+            if segment.flags.contains(.ack) {
+                reset.sequenceNumber = segment.acknowledgment
+            } else {
+                reset.flags = [.rst, .ack]
+                reset.acknowledgmentNumber = segment.sequence &+ UInt32(segment.payloadLength)
+                    &+ (segment.flags.contains(.syn) ? 1 : 0) &+ (segment.flags.contains(.fin) ? 1 : 0)
+            }
+            let reply = network.pool.take()
+            PodPackets.tcp(reply, addressing(to: frame.source, dontFragment: true, identification: 0), header: reset)
+            send(reply, tag.reversed)
+        }
+        network.drop(buffer, tag, at: "pod \(name)", DropReason(.connectionRefused,
+            "nothing listens on TCP port \(segment.destinationPort) of \(name): answered with RST, connect() fails with ECONNREFUSED (connection refused)"))
+    }
+
     private func receiveICMP(_ frame: IPv4Frame, _ tag: PacketTag) {
         switch frame.icmpType {
-        case 3:
-            // Destination unreachable: fragmentation needed (RFC 1191) lowers a TCP connection's MSS. The
-            // socket is found by the local end of the quoted packet.
-            guard frame.icmpCode == 4, let quoted = IPv4Frame.quoted(frame.icmpQuote),
-                  quoted.protocol == .tcp, quoted.source == address, let sender = clientsByPort[quoted.sourcePort] else { return }
-            sender.pathMTUReduced(to: frame.icmpNextHopMTU)
+        case 3, 11:
+            // An error about a packet this pod sent: the socket is found by the quoted packet's ports
+            // (`icmp_unreach` → the protocol's err_handler, `tcp_v4_err`, `udp_err`).
+            guard let quoted = IPv4Frame.quoted(frame.icmpQuote), quoted.source == address else { return }
+            let type = frame.icmpType, code = frame.icmpCode
+            // Every socket's error handler (tcp_v4_err, udp_err, ping_err) updates the route's PMTU
+            // (`ipv4_sk_update_pmtu`); a value below 552 is raised to `min_pmtu` (552).
+            if type == 3 && code == 4 {
+                let mtu = frame.icmpNextHopMTU
+                if mtu >= 68 { learnedPathMTU[quoted.destination] = max(552, min(mtu, pathMTU(toward: quoted.destination))) }
+            }
+            switch quoted.protocol {
+            case .tcp:
+                guard let sender = clientsByPort[quoted.sourcePort] else { return }
+                if type == 3 && code == 4 {
+                    sender.pathMTUReduced(to: frame.icmpNextHopMTU)
+                } else {
+                    let sequence = (try? PartialTCPSegment(quoted.ip.payload))?.sequenceNumber ?? 0
+                    sender.unreachable(type: type, code: code, sequence: sequence, tag: tag)
+                }
+            case .udp:
+                // udp_err → __udp4_lib_err: a connected socket keeps the error for the next call
+                // (port unreachable: ECONNREFUSED), so the application hears "connection refused".
+                guard type == 3, code != 4, let sender = datagramSockets[quoted.sourcePort] else { return }
+                sender.datagramError(type: type, code: code, tag: tag)
+            default:
+                break
+            }
         case 8:
-            // Echo request: the kernel answers (net/ipv4/icmp.c `icmp_echo`) with the same identifier,
-            // sequence number and data.
+            // Echo request: the kernel answers (net/ipv4/icmp.c `icmp_echo` → `icmp_reply`) with the same
+            // identifier, sequence number and data, from its ICMP socket (IP_PMTUDISC_DONT: DF clear).
             let requester = frame.source
-            let key = ConnectionSeeds.Key(clientAddress: requester, clientPort: frame.icmpIdentifier, protocol: .icmp)
-            let identification = network.seeds.identification(for: key) ?? IdentificationCounter(start: 0)
             let reply = network.pool.take()
-            PodPackets.echo(reply, addressing(to: requester, dontFragment: false, identification: identification),
+            PodPackets.echo(reply, addressing(to: requester, dontFragment: false,
+                                              identification: unconnectedIdentification(toward: requester)),
                             reply: true, identifier: frame.icmpIdentifier, sequence: frame.icmpSequence,
                             payload: frame.icmpPayloadLength)
             send(reply, PacketTag(sender: tag.sender, role: .toClient, sentAt: network.now, isData: false))
@@ -138,24 +292,45 @@ final class PodStack {
             sender.handle(segment)
             return
         }
-        // Every port listens (the model answers any connection; closed ports come with the Linux-fidelity work).
-        var connection: TCPServerConnection
+        var socket: AcceptedSocket
         if let existing = accepted[key] {
-            connection = existing
+            socket = existing
         } else {
-            let seeds = ConnectionSeeds.Key(clientAddress: frame.source, clientPort: segment.sourcePort, protocol: .tcp)
-            connection = TCPServerConnection(localPort: segment.destinationPort, remoteAddress: frame.source,
-                                             remotePort: segment.sourcePort,
-                                             initialSequence: network.seeds.serverInitialSequence(for: seeds) ?? 0, mtu: mtu)
+            // A SYN for a listening port: the request socket's ISN and timestamp offset
+            // (`tcp_conn_request`), and the socket accept() will return (`tcp_v4_syn_recv_sock`).
+            guard segment.flags.contains(.syn), !segment.flags.contains(.ack) else { return }
+            let connection = TCPServerConnection(
+                localPort: segment.destinationPort, remoteAddress: frame.source, remotePort: segment.sourcePort,
+                initialSequence: secrets.initialSequence(source: address, destination: frame.source,
+                                                         sourcePort: segment.destinationPort, destinationPort: segment.sourcePort,
+                                                         now: network.now),
+                timestampOffset: secrets.timestampOffset(source: address, destination: frame.source), settings: tcpSettings)
+            socket = AcceptedSocket(
+                connection: connection,
+                identification: secrets.identification(source: address, destination: frame.source,
+                                                       sourcePort: segment.destinationPort, destinationPort: segment.sourcePort),
+                flowHash: secrets.flowHash(source: address, destination: frame.source, sourcePort: segment.destinationPort,
+                                           destinationPort: segment.sourcePort, generation: 0))
         }
-        let reply = connection.handle(segment)
-        accepted[key] = connection
-        guard let reply else { return }
-        let seeds = ConnectionSeeds.Key(clientAddress: frame.source, clientPort: segment.sourcePort, protocol: .tcp)
-        let identification = network.seeds.identification(for: seeds) ?? IdentificationCounter(start: 0)
+        let reply = socket.connection.handle(segment, now: network.now)
+        guard let reply else {
+            accepted[key] = socket
+            return
+        }
+        // The SYN-ACK leaves from the request socket (`ip_build_and_send_pkt`: DF, IP ID 0); later
+        // segments from the accepted socket's counter.
+        var identification: UInt16 = 0
+        if !reply.flags.contains(.syn) {
+            identification = socket.identification
+            socket.identification &+= 1
+        }
+        accepted[key] = socket
         let buffer = network.pool.take()
         PodPackets.tcp(buffer, addressing(to: frame.source, dontFragment: true, identification: identification), header: reply)
-        send(buffer, PacketTag(sender: tag.sender, role: .toClient, sentAt: network.now, isData: false))
+        var replyTag = PacketTag(sender: tag.sender, role: .toClient, sentAt: network.now, isData: false)
+        // The request socket's hash, which the accepted socket inherits (`tcp_create_openreq_child`).
+        replyTag.socketHash = socket.flowHash
+        send(buffer, replyTag)
     }
 
     /// The pod's IP layer puts fragments back together before its sockets see the datagram.

@@ -1,10 +1,13 @@
 extension Scenario {
     /// The scenario `overlay-sim run` uses when given none: three Flannel nodes behind a router, two
     /// Deployments and a StatefulSet, a Service, cross-node TCP, UDP and ping, and one underlay link
-    /// narrower than the overlay expects, so the TCP flow to the database shows PMTU discovery.
+    /// narrower than the overlay expects. With `df inherit` on Flannel's routed VTEP this is what Linux
+    /// does to it: a PMTU black hole toward node-c with no filter anywhere (node-a learns the path MTU
+    /// from the router but refuses its own DF packets; forwarding ignores the learned MTU unless
+    /// `net.ipv4.ip_forward_use_pmtu=1`), while everything to node-b and every small packet gets through.
     public static let defaultYAML = """
     name: default
-    description: 3 Flannel nodes behind a router, a Service, TCP/UDP/ping across nodes, PMTU discovery on a narrow link
+    description: "3 Flannel nodes behind a router, a Service, TCP/UDP/ping across nodes; df inherit and a narrow link to node-c: a PMTU black hole on Linux (the router's ICMP reaches node-a, no pod hears of it), as pmtu-routed-black-hole shows with its fixes"
     seed: 7
     cluster:
       overlay:
@@ -22,7 +25,8 @@ extension Scenario {
       links:
         - {between: [node-a, tor], latency: 20us, bandwidth: 10Gbps, mtu: 1500}
         - {between: [node-b, tor], latency: 20us, bandwidth: 10Gbps, mtu: 1500}
-        # node-c sits behind a tunnel with a smaller MTU than the overlay's 1450 + 50 bytes assume.
+        # node-c sits behind a tunnel with a smaller MTU than the overlay's 1450 + 50 bytes assume: full-size
+        # TCP segments to node-c's pods black-hole (df inherit, routed VTEP, ip_forward_use_pmtu=0).
         - {between: [node-c, tor], latency: 200us, bandwidth: 1Gbps, mtu: 1400}
     workloads:
       - {kind: Deployment, name: client, replicas: 2, labels: {app: client}, nodes: [node-a]}

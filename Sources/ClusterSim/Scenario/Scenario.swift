@@ -146,8 +146,14 @@ public struct TrafficSpec: Hashable, Sendable {
     public var rate: Double
     public var start: Nanoseconds
     public var port: UInt16
-    /// Set Don't Fragment on the pod's packets (TCP always does, as Linux does with PMTU discovery on).
-    public var dontFragment: Bool
+    /// Where the flow's `port` was written; nil when it was not (a Service flow then uses the Service's
+    /// first port of the flow's protocol).
+    public var portLocation: SourceLocation?
+    /// `df: true`: IP_PMTUDISC_DO (DF set, EMSGSIZE above the MTU); `df: false`: IP_PMTUDISC_DONT (DF
+    /// clear, fragmented by the pod); absent (nil): the kernel's default IP_PMTUDISC_WANT, DF on every
+    /// datagram that fits the MTU and fragmentation without DF for one that does not
+    /// (net/ipv4/ip_output.c `__ip_make_skb`, `ip_dont_fragment`). TCP always sets DF.
+    public var dontFragment: Bool?
     public var location: SourceLocation
 }
 
@@ -183,6 +189,9 @@ public struct Scenario: Hashable, Sendable {
     public var overlay = OverlaySettings()
     public var nodes: [NodeSpec] = []
     public var routers: [String] = []
+    /// Routers whose ICMP errors quote only RFC 792's minimum (the IP header and 8 bytes) instead of
+    /// Linux's 576-byte limit (`underlay.routers: [{name: R, icmpQuote: rfc792}]`).
+    public var minimalQuoteRouters: Set<String> = []
     /// Layer-2 switches: they forward without touching IP and drop frames too big for a port silently.
     public var switches: [String] = []
     public var links: [LinkSpec] = []

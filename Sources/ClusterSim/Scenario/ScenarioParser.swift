@@ -469,7 +469,7 @@ struct Context {
             name: try f.optional("name").map { (n: Node) throws(ScenarioError) in try string(n, "name") } ?? "flow-\(index + 1)",
             from: try endpoint(try f.required("from"), "from"), to: try endpoint(try f.required("to"), "to"),
             protocol: proto, size: proto == .tcp ? 100_000 : 56, count: 10, rate: 100, start: 0,
-            port: proto == .udp ? 5353 : 80, dontFragment: proto != .udp, location: location(node))
+            port: proto == .udp ? 5353 : 80, dontFragment: nil, location: location(node))
         if let value = f.optional("size") {
             // UDP and ICMP: the payload of one datagram, at most what IPv4's 16-bit total length leaves
             // after 20 bytes of IP header and 8 of UDP or ICMP header (RFC 791, RFC 768). TCP: the
@@ -480,7 +480,10 @@ struct Context {
         if let value = f.optional("count") { flow.count = try int(value, "count", in: 1...1_000_000_000) }
         if let value = f.optional("rate") { flow.rate = try rate(value, "rate") }
         if let value = f.optional("start") { flow.start = try duration(value, "start") }
-        if let value = f.optional("port") { flow.port = UInt16(try int(value, "port", in: 1...65535)) }
+        if let value = f.optional("port") {
+            flow.port = UInt16(try int(value, "port", in: 1...65535))
+            flow.portLocation = location(value)
+        }
         if let value = f.optional("df") { flow.dontFragment = try bool(value, "df") }
         try f.finish()
         return flow

@@ -97,7 +97,24 @@ extension Context {
         let underlay = try fields(node, "underlay")
         if let routers = underlay.optional("routers") {
             for router in try sequence(routers, "underlay.routers") {
-                let name = try string(router, "a router name")
+                // A name, or {name: NAME, icmpQuote: rfc1812 | rfc792}: how much of the offending packet the
+                // router's ICMP errors quote (Linux: as much as fits in 576 bytes, RFC 1812 §4.3.2.3; some
+                // routers and firewalls: RFC 792's IP header + 8 bytes).
+                var name: String
+                if case .mapping = router {
+                    let entry = try fields(router, "a router")
+                    name = try string(try entry.required("name"), "a router name")
+                    if let quote = entry.optional("icmpQuote") {
+                        switch try string(quote, "icmpQuote") {
+                        case "rfc1812": break
+                        case "rfc792": reading.scenario.minimalQuoteRouters.insert(name)
+                        case let other: throw error(quote, "icmpQuote '\(other)' must be rfc1812 (as much as fits in 576 bytes, as Linux quotes) or rfc792 (the IP header and 8 bytes)")
+                        }
+                    }
+                    try entry.finish()
+                } else {
+                    name = try string(router, "a router name")
+                }
                 try reading.claim(name, "a router", at: router, in: self)
                 reading.scenario.routers.append(name)
             }

@@ -48,8 +48,14 @@ enum ScenarioValidator {
         let allLabels = scenario.workloads.map(\.labels)
         func selects(_ selector: LabelSelector) -> Bool { allLabels.contains { selector.matches($0) } }
         var serviceNames = Set<String>()
+        var clusterIPs: [IPv4Address: String] = [:]
         for service in scenario.services {
             guard serviceNames.insert(service.name).inserted else { throw ScenarioError(service.location, "service '\(service.name)' is defined twice", code: .duplicateName) }
+            // The API server allocates each clusterIP once (pkg/registry/core/service/ipallocator).
+            if let other = clusterIPs[service.clusterIP] {
+                throw ScenarioError(service.location, "clusterIP \(service.clusterIP) of service '\(service.name)' is already service '\(other)''s: the API server gives each Service its own", code: .conflict)
+            }
+            clusterIPs[service.clusterIP] = service.name
             guard selects(service.selector) else {
                 throw ScenarioError(service.location, "the selector \(service.selector) of service '\(service.name)' matches no workload", code: .unknownReference)
             }
@@ -80,6 +86,12 @@ enum ScenarioValidator {
             }
             if case .service = flow.to, flow.protocol == .icmp {
                 throw ScenarioError(flow.location, "flow '\(flow.name)' pings a ClusterIP: kube-proxy translates only the service's TCP and UDP ports", code: .invalidValue)
+            }
+            if case .service(let name) = flow.to, let location = flow.portLocation,
+               let service = scenario.services.first(where: { $0.name == name }),
+               !service.ports.contains(where: { $0.port == flow.port && $0.protocol.rawValue.lowercased() == flow.protocol.rawValue }) {
+                let ports = service.ports.map { "\($0.port)/\($0.protocol.rawValue)" }.joined(separator: ", ")
+                throw ScenarioError(location, "flow '\(flow.name)' sends to port \(flow.port)/\(flow.protocol.rawValue.uppercased()) of service '\(name)', which has only \(ports): kube-proxy has no rule for it", code: .unknownReference)
             }
         }
         for event in scenario.events {

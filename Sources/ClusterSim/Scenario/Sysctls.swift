@@ -38,6 +38,20 @@ public struct Sysctls: Hashable, Sendable {
 
     public init() {}
 
+    /// Sets the sysctl `name` (`net.ipv4.ip_forward_use_pmtu`) to `value` in the units the kernel takes.
+    /// - Returns: false when the simulation does not model that sysctl or the value is out of its range.
+    public mutating func set(_ name: String, to value: Int) -> Bool {
+        guard let setting = Self.settings.first(where: { $0.name == name }) else { return false }
+        switch setting.kind {
+        case .count(let range), .seconds(let range), .milliseconds(let range), .microseconds(let range):
+            guard range.contains(value) else { return false }
+        case .boolean:
+            guard (0...1).contains(value) else { return false }
+        }
+        setting.set(&self, value)
+        return true
+    }
+
     /// One sysctl the scenario format knows: its name, and how to read and set it.
     struct Setting: Sendable {
         let name: String

@@ -134,4 +134,10 @@ final class Underlay {
     static func routerAddress(_ index: Int) -> IPv4Address {
         IPv4Address(198, 51, 100, UInt8(truncatingIfNeeded: index + 1))
     }
+
+    /// Over an IPv6 underlay, the address the `index`-th router sends ICMPv6 errors from: 2001:db8:ffff::/64
+    /// (the documentation prefix, RFC 3849).
+    static func routerAddressV6(_ index: Int) -> IPv6Address {
+        IPv6Address(high: 0x2001_0db8_ffff_0000, low: UInt64(index + 1))
+    }
 }

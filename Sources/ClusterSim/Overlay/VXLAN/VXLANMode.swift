@@ -25,8 +25,18 @@ final class VXLANMode: OverlayMode {
     var ports: [UInt16] { [endpoint.configuration.destinationPort] }
     var description: String { endpoint.configuration.ipLinkDescription }
 
-    func encapsulate(_ buffer: PacketBuffer, to destination: TunnelDestination, groupPolicyID: UInt16) throws(EncapsulationError) {
-        try endpoint.encapsulate(buffer, to: destination, groupPolicyID: groupPolicyID)
+    /// A packet that carries its socket's hash gets the source port from it: drivers/net/vxlan/vxlan_core.c
+    /// `vxlan_xmit_one` → `udp_flow_src_port`, whose `skb_get_hash` returns a hash already on the skb
+    /// (`skb->l4_hash`, set from `sk_txhash`) before dissecting. Otherwise the endpoint hashes the inner flow.
+    func encapsulate(_ buffer: PacketBuffer, to destination: TunnelDestination, groupPolicyID: UInt16,
+                     flowHash: UInt32) throws(EncapsulationError) {
+        guard flowHash != 0 else {
+            try endpoint.encapsulate(buffer, to: destination, groupPolicyID: groupPolicyID)
+            return
+        }
+        let port = FlowHash.sourcePort(hash: flowHash, range: endpoint.configuration.sourcePortRange)
+        try endpoint.encapsulate(buffer, to: destination, groupPolicyID: groupPolicyID,
+                                 overrides: EncapsulationOverrides(sourcePort: port))
     }
 
     func decapsulate(_ buffer: PacketBuffer) throws(DecapsulationError) -> DecapsulatedPacket {
