@@ -35,6 +35,9 @@ final class Network {
     private var nodeByUnderlayAddress: [IPAddress: NodeID] = [:]
     /// The VXLAN overhead on this underlay: 50 bytes over IPv4, 70 over IPv6.
     let overhead: Int
+    /// Whether VXLAN-GBP is on: read per encapsulated packet, here rather than through `scenario` (a
+    /// struct: reading a field through it copied it).
+    let groupBasedPolicy: Bool
     /// Virtual time of the last packet activity: the run's duration in the report.
     var lastActivity: Nanoseconds = 0
 
@@ -43,6 +46,7 @@ final class Network {
         cluster = try Cluster(scenario: scenario)
         services = ServiceTable(scenario.services)
         random = SplitMix64(seed: scenario.seed)
+        groupBasedPolicy = scenario.overlay.groupBasedPolicy
         overhead = TunnelEndpoint.overhead(ipv6: scenario.nodes.first?.address.isIPv6 ?? false)
         observers = Observers(accounting: FlowAccounting(traffic: scenario.traffic, overlayPort: scenario.overlay.destinationPort))
         underlay = Underlay(scenario: scenario, nodes: [])

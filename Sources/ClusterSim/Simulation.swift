@@ -105,7 +105,7 @@ public final class Simulation {
         case let .arrive(buffer, tag, place, direction):
             network.arrive(buffer, tag, at: place, via: direction)
         case let .vethDelivery(buffer, tag, pod):
-            guard !network.cluster[pod].deleted else {
+            guard !network.cluster.isDeleted(pod) else {
                 let node = network[network.cluster[pod].node]
                 network.drop(buffer, tag, at: node.routingPoint, DropReason(.noSuchPod, "pod \(network.cluster[pod].name) was deleted"))
                 return

@@ -88,6 +88,19 @@ public final class Cluster {
 
     public subscript(pod: PodID) -> Pod { pods[pod.index] }
 
+    // One field of a pod, read in place: the packet path reads these, and `self[pod].field` copied the
+    // whole Pod (its names and labels: four retains and four releases) to read one.
+    @inline(__always)
+    func isDeleted(_ pod: PodID) -> Bool { pods[pod.index].deleted }
+    @inline(__always)
+    func node(of pod: PodID) -> NodeID { pods[pod.index].node }
+    @inline(__always)
+    func readyAt(_ pod: PodID) -> Nanoseconds { pods[pod.index].readyAt }
+    @inline(__always)
+    func mac(of pod: PodID) -> MACAddress { pods[pod.index].mac }
+    @inline(__always)
+    func address(of pod: PodID) -> IPv4Address { pods[pod.index].address }
+
     /// The live pod of that name.
     public func pod(named name: String) -> PodID? { podByName[name] }
     /// The live pod holding that address.

@@ -1,7 +1,8 @@
 import PacketWire
 
 /// The cluster's Services as kube-proxy sees them: ClusterIP → Service, and each Service's ready endpoints.
-struct ServiceTable {
+/// A class: fixed once built and read in place per packet (a struct was copied, a retain per table, at each read).
+final class ServiceTable {
     let services: [ServiceSpec]
     private let byAddress: [IPv4Address: Int]
     private let byName: [String: Int]

@@ -10,6 +10,14 @@ final class LinkDirection {
     let to: PlaceID
     let link: LinkID
     let spec: LinkSpec
+    // The link's numbers, stored beside the spec: the packet path reads them, and reading them through
+    // `spec` copied the whole LinkSpec (with its names) each time.
+    let mtu: Int
+    let latency: Nanoseconds
+    /// Bits per second.
+    let bandwidth: UInt64
+    let loss: Double
+    let queue: Int
     /// When the transmitter is free again.
     private var busyUntil: Nanoseconds = 0
     /// Start times of packets waiting, oldest first, to count the queue without storing packets.
@@ -26,6 +34,11 @@ final class LinkDirection {
         self.to = to
         self.link = link
         self.spec = spec
+        mtu = spec.mtu
+        latency = spec.latency
+        bandwidth = spec.bandwidth
+        loss = spec.loss
+        queue = spec.queue
     }
 
     /// What became of a frame given to the link.
@@ -38,25 +51,26 @@ final class LinkDirection {
 
     /// Puts a frame of `length` bytes (carrying `innerLength` bytes of pod frame) on the link at `now`.
     /// - Parameter draw: the run's random source, asked only when the link has a loss rate.
+    @inline(__always)
     func admit(length: Int, innerLength: Int, now: Nanoseconds, draw: () -> Double) -> Admission {
         while let first = waiting.first, first <= now { waiting.removeFirst() }
-        if waiting.count >= spec.queue {
+        if waiting.count >= queue {
             queueDrops += 1
             return .queueFull
         }
         // Ethernet on the wire adds preamble, FCS and inter-frame gap: 24 bytes per frame.
         let wireBits = UInt64(length + 24) * 8
-        let serialisation = (wireBits * 1_000_000_000 + spec.bandwidth - 1) / max(1, spec.bandwidth)
+        let serialisation = (wireBits * 1_000_000_000 + bandwidth - 1) / max(1, bandwidth)
         let start = max(now, busyUntil)
         if start > now { waiting.append(start) }
         busyUntil = start.addingSaturating(serialisation)  // saturating: a full queue on a 1 bit/s link
         packets += 1
         bytes += length
         self.innerBytes += innerLength
-        if spec.loss > 0 && draw() < spec.loss {
+        if loss > 0 && draw() < loss {
             lossDrops += 1
             return .lost
         }
-        return .arrives(at: busyUntil.addingSaturating(spec.latency))
+        return .arrives(at: busyUntil.addingSaturating(latency))
     }
 }

@@ -11,22 +11,25 @@ extension Network {
     /// `ip_skb_dst_mtu`). One with DF that does not fit is refused by `ip_fragment` (IpFragFails): the
     /// ICMP error it sends goes to the node's own address, so no pod hears of it.
     func sendOnUnderlay(from place: PlaceID, toward target: PlaceID, _ buffer: PacketBuffer, _ tag: PacketTag) {
-        let here = underlay[place]
         guard let direction = underlay.nextDirection(from: place, to: target) else {
-            drop(buffer, tag, at: "\(here.name) underlay", DropReason(.noRoute, "no route to \(underlay[target].name)")); return
+            drop(buffer, tag, at: "\(underlay[place].name) underlay", DropReason(.noRoute, "no route to \(underlay[target].name)")); return
         }
-        let link = underlay[direction].spec
-        let linkName = "\(link.a)↔\(link.b)"
-        var mtu = link.mtu
+        var mtu = underlay.mtu(of: direction)
         var learned = false
-        if let node = here.node, let remote = underlay[target].node, let pathMTU = self[node].pathMTU.mtu(toward: remote), pathMTU < mtu {
+        if let node = underlay.node(at: place), let remote = underlay.node(at: target),
+           let pathMTU = self[node].pathMTU.mtu(toward: remote), pathMTU < mtu {
             mtu = pathMTU
             learned = true
         }
         let bytes = buffer.readableBytes
-        let ipv4 = IPv4Frame(bytes)
         let ipLength = bytes.count - IPv4Frame.ethernetHeaderLength
         if ipLength > mtu {
+            // Only here, off the common path, the place, the link's spec and its name (reference counted,
+            // and a string built).
+            let here = underlay[place]
+            let link = underlay[direction].spec
+            let linkName = "\(link.a)↔\(link.b)"
+            let ipv4 = IPv4Frame(bytes)
             let dontFragment = ipv4 == nil || ipv4?.dontFragment == true || here.isSwitch
             if dontFragment {
                 if here.isSwitch {
@@ -61,7 +64,7 @@ extension Network {
     /// before the cloud's security group does) and the security group's egress rules; then the link.
     private func leave(_ place: PlaceID, _ buffer: PacketBuffer, _ tag: PacketTag, on direction: DirectionID) {
         var tag = tag
-        if let node = underlay[place].node {
+        if let node = underlay.node(at: place) {
             observers.transmitted(buffer.readableBytes, at: .underlay(node), tag: tag, time: now)
             if let group = firewalls.securityGroup(of: node) {
                 guard passFirewall(group, .egress, buffer, &tag, at: "\(self[node].name) security group") else { return }
@@ -73,7 +76,7 @@ extension Network {
     /// A frame reaches the far end of a link direction.
     func arrive(_ buffer: PacketBuffer, _ tag: PacketTag, at place: PlaceID, via direction: DirectionID) {
         lastActivity = now
-        switch underlay[place].role {
+        switch underlay.role(of: place) {
         case .node(let node): self[node].receiveFromUnderlay(buffer, tag)
         case .router: routerForward(at: place, buffer, tag)
         case .switch: switchForward(at: place, buffer, tag)

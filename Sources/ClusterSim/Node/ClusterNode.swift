@@ -41,7 +41,7 @@ final class ClusterNode {
     /// kube-proxy on this node.
     let kubeProxy: KubeProxy
     /// What runs at each netfilter hook: kube-proxy's NAT, the host firewall's chains.
-    var hooks = NetfilterHooks()
+    let hooks = NetfilterHooks()
     // The network owns this part and outlives it: no reference counting on the way to it.
     unowned(unsafe) let network: Network
 

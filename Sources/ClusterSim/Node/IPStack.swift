@@ -47,15 +47,15 @@ extension ClusterNode {
                 "TTL expired" + (sent ? "; ICMP time exceeded sent to \(frame.source)" : ""))); return
         }
         let cluster = network.cluster
-        if let pod = cluster.pod(at: destination), cluster[pod].node == id {
+        if let pod = cluster.pod(at: destination), cluster.node(of: pod) == id {
             if forwarded {
                 _ = editable.decrementTimeToLive()
                 guard hooks.run(.forward, buffer, &tag, in: self) else { return }
             }
-            guard cluster[pod].readyAt <= network.now else {
+            guard cluster.readyAt(pod) <= network.now else {
                 network.drop(buffer, tag, at: routingPoint, DropReason(.podNotRunning, "pod \(cluster[pod].name) is not running yet")); return
             }
-            MutableIPv4Frame.setEthernet(buffer.mutableBytes, destination: cluster[pod].mac, source: gatewayMAC, etherType: .ipv4)
+            MutableIPv4Frame.setEthernet(buffer.mutableBytes, destination: cluster.mac(of: pod), source: gatewayMAC, etherType: .ipv4)
             network.scheduler.schedule(at: network.now, .vethDelivery(buffer, tag, to: pod))
         } else if let remote = cluster.node(owning: destination), remote != id {
             let mtu = routeMTU(toward: remote, forwarded: forwarded)
@@ -153,7 +153,7 @@ extension ClusterNode {
     func pathMTU(toward remote: NodeID) -> Int {
         if let learned = pathMTU.mtu(toward: remote) { return learned }
         guard let direction = network.underlay.nextDirection(from: place, to: PlaceID(remote)) else { return 1500 }
-        return network.underlay[direction].spec.mtu
+        return network.underlay.mtu(of: direction)
     }
 
     // MARK: - From the underlay

@@ -19,24 +19,37 @@ protocol PacketFilter: AnyObject {
 
 /// A node's filters, in the order they run at each hook (netfilter orders them by priority: NAT's
 /// destination rewrite at -100 before the filter table at 0).
-struct NetfilterHooks {
-    private var chains: [[any PacketFilter]] = Array(repeating: [], count: NetfilterHook.allCases.count)
+///
+/// A class, held by its node with `let`: the packet path runs a hook three to six times per packet, and
+/// a struct read through the node was copied (its arrays retained) at each run. The chains hold their
+/// filters unowned; `registered` keeps them alive for as long as the hooks exist, so a run reaches each
+/// filter without reference counting.
+final class NetfilterHooks {
+    /// A filter in a chain, reached without a retain: `registered` owns it.
+    private struct Entry {
+        unowned(unsafe) let filter: any PacketFilter
+    }
+
+    /// Every filter registered at any hook: their owner.
+    private var registered: [any PacketFilter] = []
+    private var chains: [ContiguousArray<Entry>] = Array(repeating: [], count: NetfilterHook.allCases.count)
 
     /// Adds `filter` at the end of `hook`'s list.
-    mutating func register(_ filter: any PacketFilter, at hook: NetfilterHook) {
-        chains[hook.index].append(filter)
+    func register(_ filter: any PacketFilter, at hook: NetfilterHook) {
+        registered.append(filter)
+        chains[hook.index].append(Entry(filter: filter))
     }
 
     /// Runs `hook`'s filters in order until one drops the packet.
     @inline(__always)
     func run(_ hook: NetfilterHook, _ buffer: PacketBuffer, _ tag: inout PacketTag, in node: ClusterNode) -> Bool {
-        let chain = chains[hook.index]
-        guard !chain.isEmpty else { return true }
-        for filter in chain where !filter.filter(buffer, &tag, at: hook, in: node) { return false }
-        return true
+        chains[hook.index].withUnsafeBufferPointer { chain in
+            for entry in chain where !entry.filter.filter(buffer, &tag, at: hook, in: node) { return false }
+            return true
+        }
     }
 
-    func filters(at hook: NetfilterHook) -> [any PacketFilter] { chains[hook.index] }
+    func filters(at hook: NetfilterHook) -> [any PacketFilter] { chains[hook.index].map(\.filter) }
 }
 
 extension NetfilterHook {

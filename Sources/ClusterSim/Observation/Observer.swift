@@ -23,9 +23,16 @@ extension PacketObserver {
 final class Observers {
     let accounting: FlowAccounting
     let firewallLog = FirewallLog()
-    var captures: CaptureObserver?
-    var explainer: Explainer?
-    var others: [any PacketObserver] = []
+    var captures: CaptureObserver? { didSet { watchesTransmissions = captures != nil || !others.isEmpty } }
+    var explainer: Explainer? { didSet { explaining = explainer != nil } }
+    var others: [any PacketObserver] = [] {
+        didSet { watchesTransmissions = captures != nil || !others.isEmpty; hasOthers = !others.isEmpty }
+    }
+    // Whether anything watches, as plain flags: the packet path asks them several times per packet, and
+    // reaching an optional observer or the list to find it absent cost a retain and a release each time.
+    private var watchesTransmissions = false
+    private var explaining = false
+    private var hasOthers = false
 
     init(accounting: FlowAccounting) {
         self.accounting = accounting
@@ -33,6 +40,12 @@ final class Observers {
 
     @inline(__always)
     func transmitted(_ frame: UnsafeRawBufferPointer, at point: CapturePoint, tag: PacketTag, time: Nanoseconds) {
+        guard watchesTransmissions else { return }
+        notifyTransmitted(frame, at: point, tag: tag, time: time)
+    }
+
+    @inline(never)
+    private func notifyTransmitted(_ frame: UnsafeRawBufferPointer, at point: CapturePoint, tag: PacketTag, time: Nanoseconds) {
         captures?.transmitted(frame, at: point, tag: tag, time: time)
         for observer in others { observer.transmitted(frame, at: point, tag: tag, time: time) }
     }
@@ -47,19 +60,21 @@ final class Observers {
     @inline(__always)
     func delivered(_ frame: UnsafeRawBufferPointer, to pod: PodID, tag: PacketTag, time: Nanoseconds) {
         accounting.delivered(frame, to: pod, tag: tag, time: time)
+        guard hasOthers else { return }
         for observer in others { observer.delivered(frame, to: pod, tag: tag, time: time) }
     }
 
     /// Whether `tag`'s packet is followed by `--explain`: only then is a trace line's text built.
     @inline(__always)
     func isExplained(_ tag: PacketTag) -> Bool {
-        explainer?.follows(tag) ?? false
+        guard explaining else { return false }
+        return explainer?.follows(tag) ?? false
     }
 
     /// A step of the explained flow's trace, recorded where the decision is made.
     @inline(__always)
     func trace(_ tag: PacketTag, _ place: @autoclosure () -> String, _ text: @autoclosure () -> String, time: Nanoseconds) {
-        guard let explainer, explainer.follows(tag) else { return }
+        guard explaining, let explainer, explainer.follows(tag) else { return }
         explainer.record(place(), text(), time: time)
     }
 }

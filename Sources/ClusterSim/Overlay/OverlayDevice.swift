@@ -101,7 +101,7 @@ final class OverlayDevice {
         let nextHopMAC = network.underlay.nextHopMAC(from: node.place, to: target.place) ?? .broadcast
         do {
             // VXLAN-GBP carries a group policy ID; the simulation gives each sender's packets their own.
-            let group = network.scenario.overlay.groupBasedPolicy ? UInt16(truncatingIfNeeded: (tag.sender?.index ?? -1) + 1) : 0
+            let group = network.groupBasedPolicy ? UInt16(truncatingIfNeeded: (tag.sender?.index ?? -1) + 1) : 0
             try mode.encapsulate(buffer, to: TunnelDestination(address: target.underlayAddress, nextHopMAC: nextHopMAC),
                                  groupPolicyID: group, flowHash: tag.socketHash)
         } catch {

@@ -26,6 +26,13 @@ final class Sender {
     unowned(unsafe) let network: Network
     /// Actions of the connection, reused between calls so handling a segment allocates nothing.
     private var actions: [TCPAction] = []
+    /// The client pod's network stack (pod stacks are never removed; a deleted pod's stays in place).
+    private unowned(unsafe) let stack: PodStack
+    /// A Service destination's ClusterIP and port, found once: the Service table is fixed for the run,
+    /// and finding it per datagram hashed its name and lowercased a protocol name each time.
+    private let serviceTarget: (address: IPv4Address, port: UInt16)?
+    /// Time between datagrams, from the rate.
+    let interval: Nanoseconds
 
     init(id: SenderID, flow: FlowID, spec: TrafficSpec, client: Pod, network: Network) {
         self.id = id
@@ -34,15 +41,24 @@ final class Sender {
         self.client = client.id
         clientName = client.name
         self.network = network
+        stack = network[client.id]
+        if case .service(let name) = spec.to, let service = network.services.service(named: name) {
+            // The flow's port when it names one (the validator checked the Service has it), else the first.
+            let port = spec.portLocation != nil ? spec.port
+                : service.ports.first { $0.protocol.rawValue.lowercased() == spec.protocol.rawValue }?.port ?? spec.port
+            serviceTarget = (service.clusterIP, port)
+        } else {
+            serviceTarget = nil
+        }
+        let nanoseconds = (1e9 / spec.rate).rounded()  // saturating: the parser refuses rates outside Units.rateRange
+        interval = nanoseconds >= 0 && nanoseconds < Double(Units.maximumDuration) ? Nanoseconds(nanoseconds) : Units.maximumDuration
         var ports = SplitMix64(seed: network.scenario.seed ^ stableHash(spec.name + client.name))
         sourcePort = UInt16(32768 + ports.next() % 28231)
     }
 
-    private var stack: PodStack { network[client] }
-
     /// The generator fires: the next datagram or echo request, or the TCP connection opens.
     func tick() {
-        guard !network.cluster[client].deleted, let target = destination() else {
+        guard !network.cluster.isDeleted(client), let target = destination() else {
             network.observers.accounting.unavailable(id, at: clientName)
             sent += 1
             if sent < spec.count && spec.protocol != .tcp { network.scheduler.schedule(after: interval, .senderTick(id)) }
@@ -130,25 +146,16 @@ final class Sender {
         network.observers.trace(tag, "pod \(clientName)", "UDP socket \(sourcePort): the next send() returns \(text)", time: network.now)
     }
 
-    var interval: Nanoseconds {
-        let nanoseconds = (1e9 / spec.rate).rounded()  // saturating: the parser refuses rates outside Units.rateRange
-        return nanoseconds >= 0 && nanoseconds < Double(Units.maximumDuration) ? Nanoseconds(nanoseconds) : Units.maximumDuration
-    }
-
     /// Where the flow goes now: a pod's address, or a Service's ClusterIP and port.
     private func destination() -> (address: IPv4Address, port: UInt16)? {
         let cluster = network.cluster
         switch spec.to {
         case .pod(let name):
-            return cluster.pod(named: name).map { (cluster[$0].address, spec.port) }
+            return cluster.pod(named: name).map { (cluster.address(of: $0), spec.port) }
         case .selector(let selector):
-            return cluster.pods(matching: selector, at: network.now).first.map { (cluster[$0].address, spec.port) }
-        case .service(let name):
-            guard let service = network.services.service(named: name) else { return nil }
-            // The flow's port when it names one (the validator checked the Service has it), else the first.
-            let port = spec.portLocation != nil ? spec.port
-                : service.ports.first { $0.protocol.rawValue.lowercased() == spec.protocol.rawValue }?.port ?? spec.port
-            return (service.clusterIP, port)
+            return cluster.pods(matching: selector, at: network.now).first.map { (cluster.address(of: $0), spec.port) }
+        case .service:
+            return serviceTarget
         }
     }
 
@@ -209,7 +216,7 @@ final class Sender {
         for action in actions {
             switch action {
             case let .send(header, carriesFlow):
-                guard !network.cluster[client].deleted else { continue }
+                guard !network.cluster.isDeleted(client) else { continue }
                 let buffer = network.pool.take()
                 // ip_select_ident_segs on a connected TCP socket: this packet takes inet_id, then it counts on.
                 PodPackets.tcp(buffer, stack.addressing(to: state.remoteAddress, dontFragment: true, identification: identification),

@@ -3,7 +3,9 @@ import PacketWire
 
 /// The underlay's shape: places (nodes, routers, switches) joined by links, and the next hop from every
 /// place toward every other, found by breadth-first search (fewest hops; ties to the link listed first).
-struct Underlay {
+/// A class: fixed once built and read in place per packet (a struct held by `Network` was copied whole,
+/// a retain per array, at each read).
+final class Underlay {
     enum Role: Equatable {
         case node(NodeID)
         /// Routes IP: decrements TTL, fragments, sends ICMP errors.
@@ -27,9 +29,14 @@ struct Underlay {
     private(set) var links: [LinkSpec]
     /// Both directions of every link: 2 × link index, then + 1 for the way back.
     private(set) var directions: [LinkDirection] = []
-    /// nextDirection[from][to]: the direction to send on, or nil when unreachable.
-    private var nextDirection: [[DirectionID?]]
+    /// The direction to send on from each place toward each other, or nil when unreachable: one flat
+    /// table, `nextDirection[from × places + to]` (a table of rows retained a row per lookup).
+    private var nextDirection: [DirectionID?]
     private let placeByName: [String: PlaceID]
+    // What the packet path reads of places and directions, in flat arrays of plain values: reading them
+    // through `places` or `directions` copied a Place (with its name) or retained a LinkDirection.
+    private var roles: [Role] = []
+    private var mtus: [Int] = []
 
     init(scenario: Scenario, nodes: [ClusterNode]) {
         var places = nodes.map { node in
@@ -68,7 +75,9 @@ struct Underlay {
             directions.append(LinkDirection(id: DirectionID(directions.count), from: b, to: a, link: LinkID(linkIndex), spec: link))
         }
         self.directions = directions
-        var next = [[DirectionID?]](repeating: [DirectionID?](repeating: nil, count: places.count), count: places.count)
+        roles = places.map(\.role)
+        mtus = directions.map(\.mtu)
+        var next = [DirectionID?](repeating: nil, count: places.count * places.count)
         for source in places.indices {
             // BFS from source, remembering the first direction taken on the way to each place.
             var first = [DirectionID?](repeating: nil, count: places.count)
@@ -84,18 +93,30 @@ struct Underlay {
                     frontier.append(reached)
                 }
             }
-            next[source] = first
+            next.replaceSubrange(source * places.count..<(source + 1) * places.count, with: first)
         }
         nextDirection = next
     }
 
     subscript(place: PlaceID) -> Place { places[place.index] }
+    @inline(__always)
     subscript(direction: DirectionID) -> LinkDirection { directions[direction.index] }
+
+    /// What the place is (a node, a router, a switch).
+    @inline(__always)
+    func role(of place: PlaceID) -> Role { roles[place.index] }
+    /// The node at this place, if it is one.
+    @inline(__always)
+    func node(at place: PlaceID) -> NodeID? { if case .node(let id) = roles[place.index] { id } else { nil } }
+    /// The MTU of the link this direction belongs to.
+    @inline(__always)
+    func mtu(of direction: DirectionID) -> Int { mtus[direction.index] }
 
     func place(named name: String) -> PlaceID? { placeByName[name] }
 
     /// The direction to send on from `from` toward `to`.
-    func nextDirection(from: PlaceID, to: PlaceID) -> DirectionID? { nextDirection[from.index][to.index] }
+    @inline(__always)
+    func nextDirection(from: PlaceID, to: PlaceID) -> DirectionID? { nextDirection[from.index &* places.count &+ to.index] }
 
     /// The MAC address a frame from `from` toward `to` is sent to: the next router or the destination
     /// node, looking through switches, which forward frames without being addressed.
