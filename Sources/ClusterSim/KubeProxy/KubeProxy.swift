@@ -145,8 +145,8 @@ extension KubeProxy {
         bytes.setInteger(InternetChecksum.updated(oldChecksum, replacing: quoted.destination, with: service.address), at: checksumOffset, as: UInt16.self)
         service.address.write(into: bytes, at: destinationOffset)
         // The quoted destination port, and the quoted transport checksum when the quote holds it.
-        bytes.setInteger(service.port, at: quotedTransport + 2, as: UInt16.self)
-        let l4Checksum = quotedTransport + (quoted.protocol == .tcp ? 16 : 6)
+        bytes.setInteger(service.port, at: quotedTransport + UDPDatagram.Field.destinationPort.lowerBound, as: UInt16.self)
+        let l4Checksum = quotedTransport + (quoted.protocol == .tcp ? TCPSegment.Field.checksum.lowerBound : UDPDatagram.Field.checksum.lowerBound)
         if available >= l4Checksum - quotedTransport + 2 {
             var sum = bytes.getInteger(at: l4Checksum, as: UInt16.self)
             if !(quoted.protocol == .udp && sum == 0) {

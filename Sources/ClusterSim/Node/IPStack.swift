@@ -229,9 +229,9 @@ extension ClusterNode {
               let udp = try? PartialUDPDatagram(quotedTransport), udp.destinationPort == network.scenario.overlay.destinationPort
         else { return false }
         let vxlan = quotedTransport.dropFirst(count: UDPDatagram.headerLength)
-        let flags = vxlan.getInteger(at: 0, as: UInt8.self)
-        let vni = vxlan.getInteger(at: 4, as: UInt32.self) >> 8
-        return flags & 0x08 != 0 && vni == network.scenario.overlay.vni
+        let flags = vxlan.getInteger(at: VXLANPacket.Field.flags, as: UInt8.self)
+        let vni = vxlan.getInteger(at: VXLANPacket.Field.vni.lowerBound, as: UInt32.self) >> 8
+        return flags & VXLANPacket.vniFlag != 0 && vni == network.scenario.overlay.vni
     }
 
     // MARK: - Reassembly
