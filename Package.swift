@@ -82,7 +82,7 @@ let package = Package(
         // scenarios, the Calico cluster of issue 11's "done when".
         .testTarget(
             name: "ManifestSimTests",
-            dependencies: ["ClusterSim", "Kubernetes", "PacketWire", .product(name: "Yams", package: "Yams")]
+            dependencies: ["ClusterSim", "Kubernetes", "PacketWire", "Capture", .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
         .testTarget(name: "OverlayBenchTests", dependencies: ["OverlayBench", "PacketWire", "VXLAN", "Capture"]),
