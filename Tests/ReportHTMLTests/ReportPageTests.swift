@@ -9,7 +9,7 @@ import Testing
 struct ReportPageTests {
     @Test("the same run gives the same bytes", arguments: [PageCase(name: "default"), PageCase(name: "fw-udp-4789-blocked", explain: "ping-backend")])
     func deterministic(_ pageCase: PageCase) throws {
-        let first = try pageCase.report().html(), second = try pageCase.report().html()
+        let first = try pageCase.simulate().html(), second = try pageCase.simulate().html()
         #expect(first == second)
         var other = try loadScenario(pageCase.name)
         other.seed += 1

@@ -32,7 +32,17 @@ struct PageCase: CustomStringConvertible, Sendable {
         PageCase(name: "large-100-nodes", countPerClient: 2),
     ]
 
+    /// The case's report, simulated once per test run (several tests open the same pages).
     func report() throws -> Report {
+        let key = description + "|\(countPerClient ?? 0)"
+        if let cached = reportCache[key] { return cached }
+        let report = try simulate()
+        reportCache[key] = report
+        return report
+    }
+
+    /// A new simulation of the case, every time.
+    func simulate() throws -> Report {
         var scenario = try loadScenario(name)
         if let countPerClient, !scenario.traffic.isEmpty { scenario.traffic[0].count = countPerClient }
         let simulation = try Simulation(scenario: scenario)
@@ -40,6 +50,17 @@ struct PageCase: CustomStringConvertible, Sendable {
         return try simulation.run(captureDirectory: nil)
     }
 }
+
+/// Reports already simulated, by case.
+private final class ReportCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var reports: [String: Report] = [:]
+    subscript(key: String) -> Report? {
+        get { lock.withLock { reports[key] } }
+        set { lock.withLock { reports[key] = newValue } }
+    }
+}
+private let reportCache = ReportCache()
 
 /// A fresh, empty folder under the system's temporary folder.
 func temporaryFolder(_ label: String) throws -> String {

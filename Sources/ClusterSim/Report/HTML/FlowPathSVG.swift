@@ -7,7 +7,7 @@ struct FlowPathSVG {
     let ends: Report.Topology.FlowEnds?
     /// Node pairs drawn per flow; the rest are counted.
     static let pairLimit = 3
-    static let hopWidth = 118.0, hopGap = 54.0, rowHeight = 86.0
+    static let hopWidth = 118.0, hopGap = 54.0, rowHeight = 96.0
 
     private enum Hop {
         case endpoint(String)
@@ -69,16 +69,17 @@ struct FlowPathSVG {
                 case .nowhere: break
                 }
                 guard let centre else { continue }
-                let offset = Double(marksAt[centre, default: 0]) * 26
+                // A second drop at the same hop sits beside the first, its code on the line below.
+                let stacked = marksAt[centre, default: 0]
                 marksAt[centre, default: 0] += 1
-                svg += dropMark(flow.drops[index], x: centre + offset - (offset > 0 ? 13 : 0), y: top - 12)
+                svg += dropMark(flow.drops[index], x: centre + Double(stacked) * 26, y: top - 12, codeLine: stacked)
             }
         }
         if !elsewhere.isEmpty {
             let top = 30 + Double(rows.count) * Self.rowHeight
             svg += "<text class=\"sub\" x=\"10\" y=\"\(n(top))\">dropped off the drawn path:</text>"
             for (position, index) in elsewhere.enumerated() {
-                svg += dropMark(flow.drops[index], x: 24 + Double(position) * 120, y: top + 22)
+                svg += dropMark(flow.drops[index], x: 24 + Double(position) * 120, y: top + 22, codeLine: 0, codeBelow: 24)
             }
         }
         if allPairs > paths.count {
@@ -95,9 +96,9 @@ struct FlowPathSVG {
         }
     }
 
-    private func dropMark(_ drop: Report.Drop, x: Double, y: Double) -> String {
+    private func dropMark(_ drop: Report.Drop, x: Double, y: Double, codeLine: Int, codeBelow: Double = 58) -> String {
         let e = HTMLText.escape, n = HTMLText.number
         let title = "\(drop.count)× dropped at \(drop.place) [\(drop.code.rawValue)]: \(drop.reason)"
-        return "<g class=\"drop\" data-flow=\"\(e(flow.name))\" data-place=\"\(e(drop.place))\" data-code=\"\(e(drop.code.rawValue))\" data-count=\"\(drop.count)\"><circle cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"11\"/><text x=\"\(n(x))\" y=\"\(n(y + 4))\" text-anchor=\"middle\">\(TopologySVG.shortCount(drop.count))</text><text class=\"code\" x=\"\(n(x))\" y=\"\(n(y + 58))\" text-anchor=\"middle\">\(e(HTMLText.shortened(drop.code.rawValue, to: 20)))</text><title>\(e(title))</title></g>"
+        return "<g class=\"drop\" data-flow=\"\(e(flow.name))\" data-place=\"\(e(drop.place))\" data-code=\"\(e(drop.code.rawValue))\" data-count=\"\(drop.count)\"><circle cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"11\"/><text x=\"\(n(x))\" y=\"\(n(y + 4))\" text-anchor=\"middle\">\(TopologySVG.shortCount(drop.count))</text><text class=\"code\" x=\"\(n(x - Double(codeLine) * 26))\" y=\"\(n(y + codeBelow + Double(codeLine) * 11))\" text-anchor=\"middle\">\(e(HTMLText.shortened(drop.code.rawValue, to: 20)))</text><title>\(e(title))</title></g>"
     }
 }

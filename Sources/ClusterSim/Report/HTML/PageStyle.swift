@@ -42,6 +42,7 @@ enum PageStyle {
     .device.hub rect{fill:#f2eef8;stroke:#6c5a8c}
     .link,.spoke{stroke-width:3;stroke-linecap:round}
     .link.lossy{stroke-dasharray:6 3}
+    .bus{fill:none;stroke:#8f84a8;stroke-width:2.5}
     .u0{stroke:#c4cad0;stroke-dasharray:3 4}.u1{stroke:#66bb6a}.u2{stroke:#c0ca33}.u3{stroke:#ffa000}.u4{stroke:#e53935}
     .legend .u0{background:#c4cad0}.legend .u1{background:#66bb6a}.legend .u2{background:#c0ca33}.legend .u3{background:#ffa000}.legend .u4{background:#e53935}
     .firewall rect{fill:#b71c1c;stroke:#fff}.firewall text{fill:#fff;font-size:10px;font-weight:700}

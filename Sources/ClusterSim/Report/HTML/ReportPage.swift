@@ -120,11 +120,13 @@ struct ReportPage {
                 facts.append("TCP connections completed \(completed) of \(connections)" + ((flow.connectionsFailed ?? 0) > 0 ? ", \(flow.connectionsFailed ?? 0) gave up" : ""))
             }
             if let mss = flow.lowestMSS { facts.append("PMTU discovery lowered the MSS to \(mss)") }
-            if let endpoints = flow.endpoints {
-                facts.append("endpoints: " + endpoints.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-            }
             facts.append("\(flow.bytesSent) bytes sent, \(flow.bytesDelivered) delivered")
             html += "<p>" + facts.map(e).joined(separator: " · ") + "</p>\n"
+            if let endpoints = flow.endpoints, !endpoints.isEmpty {
+                let counts = endpoints.values
+                let list = endpoints.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                html += "<details class=\"endpoints\"\(endpoints.count <= 10 ? " open" : "")><summary>\(Self.counted(endpoints.count, "Service endpoint")), \(counts.min() ?? 0)–\(counts.max() ?? 0) each</summary><div class=\"body mono\">\(e(list))</div></details>\n"
+            }
             if !flow.drops.isEmpty {
                 html += "<table class=\"drops\"><tr><th class=\"n\">count</th><th>code</th><th>place</th><th>reason</th></tr>\n"
                 for drop in flow.drops {

@@ -79,7 +79,7 @@ struct TopologyLayout {
                 bandRowHeight = 0
                 usedColumns = 0
             }
-            var y = blockY + 22, rowHeight = 0.0, blockHeight = 22.0
+            var y = blockY + 30, rowHeight = 0.0, blockHeight = 30.0
             for (position, node) in group.enumerated() {
                 let column = position % columns
                 if column == 0, position > 0 {

@@ -66,17 +66,34 @@ struct TopologySVG {
         var svg = "<svg id=\"topology-svg\" class=\"zoomable\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(n(layout.width)) \(n(layout.height))\" width=\"\(n(min(layout.width * 1.3, 1400)))\" role=\"img\" aria-label=\"cluster topology\">\n<g class=\"viewport\">\n"
         for group in layout.groups {
             let f = group.frame
-            svg += "<g class=\"group\"><rect x=\"\(n(f.x))\" y=\"\(n(f.y))\" width=\"\(n(f.width))\" height=\"\(n(f.height))\" rx=\"8\"/><text x=\"\(n(f.x + 10))\" y=\"\(n(f.y + 15))\">\(e(group.label))</text></g>\n"
+            svg += "<g class=\"group\"><rect x=\"\(n(f.x))\" y=\"\(n(f.y))\" width=\"\(n(f.width))\" height=\"\(n(f.height))\" rx=\"8\"/><text x=\"\(n(f.x + 10))\" y=\"\(n(f.y + 13))\">\(e(group.label))</text></g>\n"
         }
         // Links under the boxes, so a line ends at a box's edge.
         if let hub = layout.hub {
+            // A full mesh as a bus: a trunk from the hub down the left side, a bar above each row of nodes,
+            // and a short stub from the bar to each node, coloured by that node's busiest link.
+            let rows = Set(graph.nodes.compactMap { layout.boxes[$0]?.y }).sorted()
+            let trunkX = TopologyLayout.margin / 2
+            if let last = rows.last {
+                svg += "<path class=\"bus\" d=\"M\(n(hub.x)) \(n(hub.centreY))H\(n(trunkX))V\(n(last - 12))\"/>\n"
+            }
+            for row in rows {
+                let boxes = graph.nodes.compactMap { layout.boxes[$0] }.filter { $0.y == row }
+                let right = boxes.map(\.centreX).max() ?? trunkX
+                svg += "<path class=\"bus\" d=\"M\(n(trunkX)) \(n(row - 12))H\(n(right))\"/>\n"
+            }
+            var edgesOf = [[Int]](repeating: [], count: graph.vertices.count)
+            for (index, edge) in graph.edges.enumerated() {
+                edgesOf[edge.a].append(index)
+                edgesOf[edge.b].append(index)
+            }
             for node in graph.nodes {
                 guard let box = layout.boxes[node] else { continue }
-                let edges = graph.edges.filter { $0.a == node || $0.b == node }
+                let edges = edgesOf[node].map { graph.edges[$0] }
                 let busiest = edges.map(\.utilisation).max() ?? 0
                 let packets = edges.map(\.packets).reduce(0, +)
                 let title = "\(graph.vertices[node].name): \(edges.count) links of the mesh, \(packets) packets, busiest \(HTMLText.percent(busiest))"
-                svg += "<line class=\"spoke \(Self.utilisationClass(packets: packets, utilisation: busiest))\" data-node=\"\(e(graph.vertices[node].name))\" x1=\"\(n(hub.centreX))\" y1=\"\(n(hub.y + hub.height))\" x2=\"\(n(box.centreX))\" y2=\"\(n(box.y))\"><title>\(e(title))</title></line>\n"
+                svg += "<line class=\"spoke \(Self.utilisationClass(packets: packets, utilisation: busiest))\" data-node=\"\(e(graph.vertices[node].name))\" x1=\"\(n(box.centreX))\" y1=\"\(n(box.y - 12))\" x2=\"\(n(box.centreX))\" y2=\"\(n(box.y))\"><title>\(e(title))</title></line>\n"
             }
         } else {
             for edge in graph.edges {
