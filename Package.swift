@@ -100,6 +100,8 @@ let package = Package(
             dependencies: ["Testbed", "ClusterSim", "Capture", "PacketWire", "overlay-sim"],
             resources: [.copy("Fixtures")]
         ),
+        // report.html: the page's parts, and the page opened in headless Chromium (skips without one).
+        .testTarget(name: "ReportHTMLTests", dependencies: ["ClusterSim", "overlay-sim"]),
         // The subcommands' logic, tested in-process (@testable import of the executable) and as a
         // subprocess; tshark comparisons of the decoder and of encap's output.
         .testTarget(
