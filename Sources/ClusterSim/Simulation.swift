@@ -40,7 +40,9 @@ public final class Simulation {
             let files = try CaptureSet(directory: directory, settings: scenario.captures,
                                        nodeNames: network.nodes.map(\.name), podCount: network.cluster.pods.count)
             let network = self.network
-            observers.captures = CaptureObserver(files: files, podName: { network[$0].name })
+            let traffic = scenario.traffic, accounting = observers.accounting
+            observers.captures = CaptureObserver(files: files, podName: { network[$0].name },
+                                                 flowName: { traffic[accounting.flow(of: $0).index].name })
         }
         if let explainFlow, let flow = scenario.traffic.firstIndex(where: { $0.name == explainFlow }) {
             observers.explainer = Explainer(flow: FlowID(flow), accounting: observers.accounting)
