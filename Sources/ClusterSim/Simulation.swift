@@ -40,7 +40,9 @@ public final class Simulation {
             let files = try CaptureSet(directory: directory, settings: scenario.captures,
                                        nodeNames: network.nodes.map(\.name), podCount: network.cluster.pods.count)
             let network = self.network
-            observers.captures = CaptureObserver(files: files, podName: { network[$0].name })
+            let traffic = scenario.traffic, accounting = observers.accounting
+            observers.captures = CaptureObserver(files: files, podName: { network[$0].name },
+                                                 flowName: { traffic[accounting.flow(of: $0).index].name })
         }
         if let explainFlow, let flow = scenario.traffic.firstIndex(where: { $0.name == explainFlow }) {
             observers.explainer = Explainer(flow: FlowID(flow), accounting: observers.accounting)
@@ -50,6 +52,7 @@ public final class Simulation {
         let maximumPackets = limits.maximumPackets ?? .max, maximumCaptureBytes = limits.maximumCaptureBytes ?? .max
         while let (time, event) = network.scheduler.next() {
             handle(event, at: time)
+            if case .controlPlane = event {} else { trafficEnd = time }
             if let failure = observers.captures?.failure {
                 observers.captures?.files.abandon()
                 throw failure
@@ -74,7 +77,21 @@ public final class Simulation {
                 throw error
             }
         }
-        return ReportBuilder.report(of: network, captures: observers.captures?.files.files ?? [], warnings: scenario.warnings)
+        return ReportBuilder.report(of: network, captures: observers.captures?.files.files ?? [],
+                                    warnings: scenario.warnings + lateEvents())
+    }
+
+    /// When the last event that was not the control plane's happened: a packet, a sender's tick, a timer.
+    private var trafficEnd: Nanoseconds = 0
+
+    /// Events due after the traffic's last packet or timer: they happen when nothing is left to see them, so the
+    /// scenario does not show what its author meant. Known only once the run is over (a TCP flow ends
+    /// when its connection does), so they are warnings at the event's line.
+    func lateEvents() -> [ScenarioWarning] {
+        let end = trafficEnd
+        return scenario.events.filter { $0.at > end }.map { event in
+            ScenarioWarning(event.location, "the event at \(Units.format(event.at)) comes after the traffic has ended (its last packet or timer was at \(Units.format(end))): it changes nothing the run shows; move it earlier, or make the traffic last longer")
+        }
     }
 
     /// One sender per client pod of each traffic entry, each starting at the entry's start (or when its

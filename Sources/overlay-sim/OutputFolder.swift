@@ -18,8 +18,8 @@ import Musl
 /// A second run into the same folder is refused while the first holds `.NAME.lock` beside it: a
 /// `flock(2)` lock on a file that holds the holder's PID. The kernel drops the lock when its holder
 /// dies, so a lock file left by a process that is gone (killed with SIGKILL, say) is taken over.
-/// A folder that holds anything a run does not write (`*.pcap`, `report.json`) is refused, since it
-/// would be replaced whole.
+/// A folder that holds anything a run does not write (`*.pcap`, `drops.pcapng`, `report.json`) is
+/// refused, since it would be replaced whole.
 final class OutputFolder {
     /// `--out` as given, for messages.
     let shown: String
@@ -43,7 +43,7 @@ final class OutputFolder {
 
     /// Files a run writes; anything else in `--out` means the folder is not a run's.
     static func isRunFile(_ name: String) -> Bool {
-        name == "report.json" || name == "report.html" || name.hasSuffix(".pcap")
+        name == "report.json" || name == "report.html" || name.hasSuffix(".pcap") || name == "drops.pcapng"
             // An interrupted run of an earlier version left hidden `.X.pcap.partial-PID-RANDOM` files here.
             || (name.hasPrefix(".") && name.contains(".partial-"))
     }

@@ -184,6 +184,10 @@ enum Binary {
         return nil
     }()
 
+    /// Exit statuses of a `run` that finished: every flow got through (0), or a flow failed (2, as in the
+    /// default scenario's black hole and most examples).
+    static let finished: Set<Int32> = [0, 2]
+
     static var isAvailable: Bool {
         if path == nil { print("the overlay-sim binary was not built beside the tests: skipping subprocess tests") }
         return path != nil
@@ -200,10 +204,11 @@ enum Binary {
 
     static func run(_ arguments: String...) throws -> Result { try run(arguments) }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    static func run(_ arguments: [String], in folder: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(path))
         process.arguments = arguments
+        if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("overlay-sim-out-\(UUID().uuidString)")
         let errors = FileManager.default.temporaryDirectory.appendingPathComponent("overlay-sim-err-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)

@@ -151,7 +151,7 @@ struct ScenarioLimitsTests {
         #expect(report.flows.first?.packetsDelivered == 2)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
         #expect(files == ["___outside-underlay.pcap", "___outside-vtep.pcap", "b_.__.__c-underlay.pcap", "b_.__.__c-vtep.pcap",
-                          "drops.pcap", "pod-___q.pcap", "pod-p.pcap"].sorted(), "\(files)")
+                          "drops.pcap", "drops.pcapng", "pod-___q.pcap", "pod-p.pcap"].sorted(), "\(files)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent) == ["inner"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent + "/inner") == ["out"])
     }

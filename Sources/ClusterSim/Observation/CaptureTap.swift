@@ -6,7 +6,8 @@ import PacketWire
 /// node's underlay interface (`NODE-underlay.pcap`, what tcpdump on eth0 shows), each VTEP's inner side
 /// (`NODE-vtep.pcap`, tcpdump on flannel.1), each pod's interface (`pod-NAME.pcap`), and `drops.pcap`:
 /// every frame dropped anywhere (a firewall, a full queue, an MTU, a VTEP refusing it), as it was at the
-/// point of the drop.
+/// point of the drop, with `drops.pcapng` beside it: the same frames, each carrying its drop's code,
+/// place and sentence as a pcapng comment, each place of a drop an interface (``DropCaptureWithReasons``).
 ///
 /// Names come from the scenario, so they are made safe before they become file names
 /// (``fileName(for:)``), and every file is checked to land inside the capture folder once the folder's
@@ -21,6 +22,8 @@ final class CaptureSet {
     private var vtep: [PcapWriter?]
     private var pods: [String: PodCapture] = [:]
     private var drops: PcapWriter?
+    /// drops.pcapng: the frames of drops.pcap with their reasons.
+    private var dropsWithReasons: DropCaptureWithReasons?
     /// Every file, in the order opened, for closing.
     private var all: [PcapWriter] = []
     /// File names given out so far: two scenario names that sanitise alike get distinct files.
@@ -72,7 +75,12 @@ final class CaptureSet {
             if settings.underlay { underlay[index] = try open(Self.fileName(for: name) + "-underlay.pcap") }
             if settings.vtep { vtep[index] = try open(Self.fileName(for: name) + "-vtep.pcap") }
         }
-        if settings.drops { drops = try open("drops.pcap") }
+        if settings.drops {
+            drops = try open("drops.pcap")
+            dropsWithReasons = DropCaptureWithReasons(try PcapngWriter(path: try checkedPath("drops.pcapng"), bufferSize: bufferSize))
+            usedFileNames.insert("drops.pcapng")
+            bytesWritten &+= DropCaptureWithReasons.sectionHeaderBytes
+        }
     }
 
     /// What of the soft file descriptor limit pod captures may hold: the limit less the node captures
@@ -121,6 +129,16 @@ final class CaptureSet {
             while usedFileNames.contains("\(stem)-\(suffix).pcap") { suffix += 1 }
             file = "\(stem)-\(suffix).pcap"
         }
+        let path = try checkedPath(file)
+        usedFileNames.insert(file)
+        let writer = try PcapWriter(path: path, bufferSize: bufferSize)
+        bytesWritten &+= Self.fileHeaderBytes
+        all.append(writer)
+        return writer
+    }
+
+    /// The path of `file` in the capture folder, checked to land there.
+    private func checkedPath(_ file: String) throws(CaptureError) -> String {
         // The name has no `/` and is not `.` or `..`, so the file's folder is the capture folder; check
         // it after resolution all the same, as the promise is about where files land, not about names.
         let path = directory + "/" + file
@@ -128,11 +146,7 @@ final class CaptureSet {
               let parent = Self.resolve((path as NSString).deletingLastPathComponent), parent == resolvedDirectory else {
             throw CaptureError.outsideFolder(path: path, "would be written outside the capture folder \(directory)")
         }
-        usedFileNames.insert(file)
-        let writer = try PcapWriter(path: path, bufferSize: bufferSize)
-        bytesWritten &+= Self.fileHeaderBytes
-        all.append(writer)
-        return writer
+        return path
     }
 
     @inline(__always)
@@ -154,11 +168,20 @@ final class CaptureSet {
         try writer.write(bytes, timestampNanoseconds: Self.epochNanoseconds &+ time)
     }
 
-    /// A frame a firewall dropped.
-    func drop(_ bytes: UnsafeRawBufferPointer, at time: Nanoseconds) throws(CaptureError) {
+    /// A frame dropped anywhere, into drops.pcap and, with its reason, into drops.pcapng.
+    ///
+    /// - Parameters:
+    ///   - place: Where it was dropped: the pcapng interface it is written on.
+    ///   - flow: The traffic entry it belongs to, named in the comment when known.
+    func drop(_ bytes: UnsafeRawBufferPointer, at time: Nanoseconds, place: String, reason: DropReason,
+              flow: String?) throws(CaptureError) {
         guard let drops else { return }
         count(bytes)
         try drops.write(bytes, timestampNanoseconds: Self.epochNanoseconds &+ time)
+        if let dropsWithReasons {
+            bytesWritten &+= try dropsWithReasons.write(bytes, timestampNanoseconds: Self.epochNanoseconds &+ time,
+                                                        place: place, reason: reason, flow: flow)
+        }
     }
 
     func pod(_ name: String, _ bytes: UnsafeRawBufferPointer, at time: Nanoseconds) throws(CaptureError) {
@@ -194,7 +217,9 @@ final class CaptureSet {
         try capture.writer.suspend()
     }
 
-    var files: [String] { all.map { ($0.path as NSString).lastPathComponent }.sorted() }
+    var files: [String] {
+        (all.map { ($0.path as NSString).lastPathComponent } + (dropsWithReasons.map { [($0.writer.path as NSString).lastPathComponent] } ?? [])).sorted()
+    }
 
     /// Closes every file; each lands under its final name only now.
     func close() throws(CaptureError) {
@@ -202,9 +227,15 @@ final class CaptureSet {
         for writer in all {
             do { try writer.close() } catch { if firstError == nil { firstError = error } }
         }
+        if let dropsWithReasons {
+            do { try dropsWithReasons.close() } catch { if firstError == nil { firstError = error } }
+        }
         if let firstError { throw firstError }
     }
 
     /// Removes every partial file after a failed run.
-    func abandon() { for writer in all { writer.abandon() } }
+    func abandon() {
+        for writer in all { writer.abandon() }
+        dropsWithReasons?.writer.abandon()
+    }
 }

@@ -6,6 +6,25 @@ struct DropKey: Hashable {
     var reason: DropReason
 }
 
+/// What one ``DropKey`` of a flow counted: every frame, how many of them the flow's `packetsDropped`
+/// counts, and when the first and the last were dropped.
+struct DropTally {
+    /// Frames dropped (replies, acknowledgments, ICMP errors and every fragment included).
+    var count = 0
+    /// Of them, the flow's forward packets (a datagram split into fragments counts once): over a flow's
+    /// drops these add up to its `packetsDropped`.
+    var flowPackets = 0
+    var first: Nanoseconds = .max
+    var last: Nanoseconds = 0
+
+    mutating func record(at time: Nanoseconds, flowPacket: Bool) {
+        count += 1
+        if flowPacket { flowPackets += 1 }
+        first = min(first, time)
+        last = max(last, time)
+    }
+}
+
 /// What the report says about one traffic entry. Sent and delivered count the packets that carry the
 /// flow forward (datagrams, echo requests, TCP SYNs and data segments, retransmissions included), so
 /// the difference is what the network lost; acknowledgments and replies count only when dropped.
@@ -18,7 +37,7 @@ struct FlowStatistics {
     /// acknowledgments and ICMP errors lost on the way.
     var packetsDropped = 0
     var bytesDelivered = 0
-    var drops: [DropKey: Int] = [:]
+    var drops: [DropKey: DropTally] = [:]
     var latency = LatencyHistogram()
     var retransmissions = 0
     var icmpErrors = 0
@@ -69,17 +88,17 @@ final class FlowAccounting: PacketObserver {
     func dropped(_ frame: UnsafeRawBufferPointer, tag: PacketTag, at place: String, reason: DropReason, time: Nanoseconds) {
         guard let sender = tag.sender else { return }
         let flow = senderFlows[sender.index].index
-        flows[flow].drops[DropKey(place: place, reason: reason), default: 0] += 1
         // A datagram split into fragments is one packet lost, however many of its pieces are dropped.
-        if tag.isData && !IPv4Frame.isContinuationFragment(frame, vxlanPort: overlayPort) {
-            flows[flow].packetsDropped += 1
-        }
+        let flowPacket = tag.isData && !IPv4Frame.isContinuationFragment(frame, vxlanPort: overlayPort)
+        flows[flow].drops[DropKey(place: place, reason: reason), default: DropTally()].record(at: time, flowPacket: flowPacket)
+        if flowPacket { flows[flow].packetsDropped += 1 }
     }
 
     /// A sender found nothing to send to (no drop of a frame: nothing was built).
-    func unavailable(_ sender: SenderID, at place: String) {
+    func unavailable(_ sender: SenderID, at place: String, time: Nanoseconds) {
         flows[senderFlows[sender.index].index].drops[
-            DropKey(place: place, reason: DropReason(.destinationUnavailable, "destination unavailable")), default: 0] += 1
+            DropKey(place: place, reason: DropReason(.destinationUnavailable, "destination unavailable")), default: DropTally()]
+            .record(at: time, flowPacket: false)
     }
 
     func delivered(_ frame: UnsafeRawBufferPointer, to pod: PodID, tag: PacketTag, time: Nanoseconds) {

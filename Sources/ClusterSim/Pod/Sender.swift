@@ -59,7 +59,7 @@ final class Sender {
     /// The generator fires: the next datagram or echo request, or the TCP connection opens.
     func tick() {
         guard !network.cluster.isDeleted(client), let target = destination() else {
-            network.observers.accounting.unavailable(id, at: clientName)
+            network.observers.accounting.unavailable(id, at: clientName, time: network.now)
             sent += 1
             if sent < spec.count && spec.protocol != .tcp { network.scheduler.schedule(after: interval, .senderTick(id)) }
             return

@@ -105,7 +105,7 @@ public enum Probe {
                 if let denial = network.policy?.denials[FlowID(index)] {
                     reason = Reason(code: .policyDenied, place: denial.place, policy: denial.policies.joined(separator: ", "),
                                     rule: denial.rules.isEmpty ? nil : denial.rules.joined(separator: "; "), sentence: denial.sentence)
-                } else if let drop = statistics.drops.sorted(by: { ($1.value, $0.key.place) < ($0.value, $1.key.place) }).first {
+                } else if let drop = statistics.drops.sorted(by: { ($1.value.count, $0.key.place) < ($0.value.count, $1.key.place) }).first {
                     reason = Reason(code: drop.key.reason.code, place: drop.key.place, policy: nil, rule: nil, sentence: drop.key.reason.sentence)
                 } else {
                     reason = Reason(code: nil, place: cell.from, policy: nil, rule: nil,

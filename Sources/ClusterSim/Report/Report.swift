@@ -15,7 +15,15 @@ public struct Report: Codable, Sendable {
         public var code: DropCode
         /// The sentence.
         public var reason: String
+        /// Frames dropped: the flow's own packets and the replies, acknowledgments, ICMP errors and
+        /// later fragments that belong to it.
         public var count: Int
+        /// Of ``count``, the flow's forward packets (those ``Flow/packetsSent`` counts; a datagram in
+        /// fragments counts once). Over a flow's drops these add up to its ``Flow/packetsDropped``.
+        public var flowPackets: Int
+        /// Virtual time of the first and the last of these drops.
+        public var firstNanoseconds: UInt64
+        public var lastNanoseconds: UInt64
     }
     public struct Flow: Codable, Sendable {
         public var name: String
@@ -26,8 +34,12 @@ public struct Report: Codable, Sendable {
         public var bytesSent: Int
         public var packetsDelivered: Int
         public var bytesDelivered: Int
+        /// Sent, delivered and dropped count the packets that carry the flow forward: UDP datagrams, ICMP
+        /// echo requests, TCP SYNs and data segments, retransmissions included (a datagram in fragments
+        /// is one packet).
         /// Forward packets lost (sent − delivered, unless still in flight when the run ended); ``drops``
-        /// lists every packet of the flow dropped, replies and ICMP errors included.
+        /// lists every packet of the flow dropped, replies and ICMP errors included, and their
+        /// ``Drop/flowPackets`` add up to this.
         public var packetsDropped: Int
         public var drops: [Drop]
         public var latency: Latency?

@@ -8,7 +8,10 @@ enum ReportBuilder {
         let duration = max(network.lastActivity, 1)
         let accounting = network.observers.accounting
         let flows = accounting.flows.map { stat -> Report.Flow in
-            let drops = stat.drops.map { Report.Drop(place: $0.key.place, code: $0.key.reason.code, reason: $0.key.reason.sentence, count: $0.value) }
+            let drops = stat.drops.map { key, tally in
+                Report.Drop(place: key.place, code: key.reason.code, reason: key.reason.sentence, count: tally.count,
+                            flowPackets: tally.flowPackets, firstNanoseconds: tally.first, lastNanoseconds: tally.last)
+            }
                 .sorted { ($0.place, $0.reason) < ($1.place, $1.reason) }
             let latency = stat.latency.median.map {
                 Report.Latency(minimumNanoseconds: stat.latency.minimum, medianNanoseconds: $0, maximumNanoseconds: stat.latency.maximum)

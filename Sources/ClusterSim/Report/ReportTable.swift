@@ -16,11 +16,12 @@ extension Report {
                          "\(flow.packetsDelivered)", "\(flow.packetsDropped)", latency, "\(flow.retransmissions)"])
         }
         lines += Self.align(rows)
+        if !flows.isEmpty { lines.append(Self.countsNote) }
         for flow in flows where !flow.drops.isEmpty || flow.lowestMSS != nil || flow.endpoints != nil
             || (flow.echoReplies.map { $0 < flow.packetsSent } ?? false) {
             lines.append("")
             lines.append("\(flow.name):")
-            for drop in flow.drops { lines.append("  dropped \(drop.count)× at \(drop.place) [\(drop.code.rawValue)]: \(drop.reason)") }
+            for drop in flow.drops { lines.append("  " + dropLine(drop, of: flow)) }
             if let replies = flow.echoReplies, replies < flow.packetsSent {
                 lines.append("  echo replies received: \(replies) of \(flow.packetsSent)")
             }
@@ -64,6 +65,25 @@ extension Report {
             lines += ["", "explain \(explanation.flow):"] + explanation.lines.map { "  " + $0 }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// What the flow table's counts are, under it.
+    static let countsNote = "(sent, delivered and dropped count the packets that carry a flow forward: UDP datagrams, "
+        + "echo requests, TCP SYNs and data segments, retransmissions included; a flow's drop lines below add up to its dropped)"
+
+    /// One drop of a flow: how many, where, the code and the sentence. A firewall's sentence is printed
+    /// once, under "firewall drops" with its rule and times, so here only the device and its decision are.
+    /// Frames that are not the flow's forward packets (replies, acknowledgments, later fragments) are
+    /// counted apart, so the counts of the flow's packets add up to its dropped column.
+    func dropLine(_ drop: Drop, of flow: Flow) -> String {
+        let count = drop.flowPackets == drop.count ? "\(drop.count)×"
+            : "\(drop.count)× (\(drop.flowPackets) of the flow's packets, \(drop.count - drop.flowPackets) replies, acknowledgments or later fragments)"
+        var sentence = drop.reason
+        if drop.code == .firewallDenied,
+           let logged = firewallDrops.first(where: { $0.flow == flow.name && $0.point == drop.place && drop.reason.hasSuffix(": " + $0.explanation) }) {
+            sentence = String(drop.reason.dropLast(logged.explanation.count + 2)) + " (why: under firewall drops)"
+        }
+        return "dropped \(count) at \(drop.place) [\(drop.code.rawValue)]: \(sentence)"
     }
 
     static func align(_ rows: [[String]]) -> [String] {

@@ -80,7 +80,18 @@ extension Context {
         }
         var vxlanAware = false
         var vxlanPorts: [UInt16]
-        if let value = f.optional("vxlanAware") { vxlanAware = try bool(value, "vxlanAware") }
+        // Only devices with rules match inner headers; a DPI box reads inside VXLAN whatever it is told.
+        let matchesRules = [HostFirewall.kind, SecurityGroup.kind, AccessList.kind, StatefulFirewall.kind].contains(reader.kind)
+        let readsInside = reader.kind == DeepPacketInspector.kind
+        if let value = f.optional("vxlanAware") {
+            vxlanAware = try bool(value, "vxlanAware")
+            if vxlanAware, !matchesRules {
+                throw error(value, "vxlanAware has no effect on \(reader.kind) '\(name)': it has no rules to match inner headers\(readsInside ? " (a DPI box reads inside VXLAN packets anyway)" : ""); only host, security-group, acl and stateful devices match vni, innerSource and the other inner fields", code: .noEffect)
+            }
+        }
+        if let value = f.optional("vxlanPorts"), !vxlanAware, !readsInside {
+            throw error(value, "vxlanPorts has no effect on '\(name)' unless it is vxlanAware: they say which UDP ports it reads inside", code: .noEffect)
+        }
         if let value = f.optional("vxlanPorts") {
             vxlanPorts = try items(value).map { (item: Node) throws(ScenarioError) -> UInt16 in
                 UInt16(try int(item, "a VXLAN port", in: 1...65535))
@@ -244,9 +255,10 @@ extension Context {
             let ends = try sequence(value, "link")
             guard ends.count == 2 else { throw error(value, "link must name the two ends of a link: [a, b]") }
             let a = try string(ends[0], "a link end"), b = try string(ends[1], "a link end")
-            let places = nodeNames.union(scenario.routers)
+            // A link's ends may be nodes, routers or switches (`underlay.links` allows all three).
+            let places = nodeNames.union(scenario.routers).union(scenario.switches)
             for (end, endNode) in [(a, ends[0]), (b, ends[1])] where !places.contains(end) {
-                throw error(endNode, "link end '\(end)' is neither a node nor a router")
+                throw error(endNode, "link end '\(end)' is not a node, a router or a switch")
             }
             let joined = scenario.links.isEmpty
                 ? nodeNames.contains(a) && nodeNames.contains(b) && a != b

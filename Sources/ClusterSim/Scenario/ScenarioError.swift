@@ -49,6 +49,8 @@ public struct ScenarioError: Error, Hashable, Sendable, CustomStringConvertible 
         public static let unknownReference = Code(rawValue: "unknownReference")
         /// Settings that cannot hold together (overlapping pod CIDRs, a clusterIP in a pod CIDR).
         public static let conflict = Code(rawValue: "conflict")
+        /// A setting that changes nothing where it is given (`vxlanAware` on a fragment filter).
+        public static let noEffect = Code(rawValue: "noEffect")
     }
 
     public init(_ location: SourceLocation, _ message: String, code: Code = .invalidValue) {

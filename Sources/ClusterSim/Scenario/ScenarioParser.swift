@@ -73,6 +73,10 @@ public enum ScenarioParser {
         }
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            // libyaml says a tab "cannot start any token"; YAML 1.2 §6.1 allows only spaces for indentation.
+            if character(atLine: mark.line, column: mark.column, in: yaml) == "\t" {
+                return at(mark.line, mark.column, "invalid YAML: a tab, where YAML allows only spaces for indentation (YAML 1.2 §6.1)")
+            }
             return at(mark.line, mark.column, "invalid YAML: \(describe(context, problem))")
         case let .reader(problem, offset, value, _):
             let (line, column) = offset.map { lineAndColumn(ofByte: $0, in: yaml) } ?? (1, 1)
@@ -89,6 +93,20 @@ public enum ScenarioParser {
         default:
             return at(1, 1, "invalid YAML")
         }
+    }
+
+    /// The character at a 1-based line and column, when there is one.
+    static func character(atLine line: Int, column: Int, in text: String) -> Character? {
+        guard line >= 1, column >= 1 else { return nil }
+        var current = 1
+        for row in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == line {
+                guard column <= row.count else { return nil }
+                return row[row.index(row.startIndex, offsetBy: column - 1)]
+            }
+            current += 1
+        }
+        return nil
     }
 
     /// 1-based line and column of a byte offset.
