@@ -231,7 +231,8 @@ extension ClusterNode {
         let vxlan = quotedTransport.dropFirst(count: UDPDatagram.headerLength)
         let flags = vxlan.getInteger(at: VXLANPacket.Field.flags, as: UInt8.self)
         let vni = vxlan.getInteger(at: VXLANPacket.Field.vni.lowerBound, as: UInt32.self) >> 8
-        return flags & VXLANPacket.vniFlag != 0 && vni == network.scenario.overlay.vni
+        // An `external` device (Cilium's) is found for any VNI: `vxlan_vs_find_vni` looks up VNI 0 for it.
+        return flags & VXLANPacket.vniFlag != 0 && (vni == network.scenario.overlay.vni || network.ciliumIdentities != nil)
     }
 
     // MARK: - Reassembly
