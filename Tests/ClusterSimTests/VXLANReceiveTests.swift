@@ -51,7 +51,7 @@ struct VXLANReceiveTests {
                                                      dontFragment: true, identification: 1),
                        sourcePort: 40000, destinationPort: 9000, payload: 64, seed: 1)
         try a.overlay.mode.encapsulate(buffer, to: TunnelDestination(address: b.underlayAddress, nextHopMAC: b.underlayMAC),
-                                       groupPolicyID: 0, flowHash: 0)
+                                       groupPolicyID: 0, flowHash: 0, tunnelKey: nil)
         let bytes = buffer.mutableBytes
         let udp = 14 + 20
         bytes[udp + 6] = 0
