@@ -92,7 +92,9 @@ struct LinuxNodeTests {
         let (report, folder) = try runWithCaptures(try loadScenario("pmtu-routed-black-hole-forward-use-pmtu"), label: "use-pmtu")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let upload = try flow(report, "upload")
-        #expect(upload.connectionsCompleted == 1 && upload.lowestMSS == 1298)
+        // big-ping taught the pod's route 1350 before upload connected at 400 ms: the connection starts from
+        // it (tcp_connect_init), MSS 1310 in the SYN, and never needs lowering.
+        #expect(upload.connectionsCompleted == 1 && upload.lowestMSS == nil && upload.icmpErrorsReceived == 0 && upload.retransmissions == 0)
         let errors = try unreachables("\(folder)/pod-uploader.pcap")
         let first = try #require(errors.first)
         #expect(Array(first[26..<30]) == [10, 244, 0, 1], "from cni0")
@@ -129,6 +131,24 @@ struct LinuxNodeTests {
         let udp = try flow(report, "large-udp")
         #expect(udp.drops.contains { $0.place == "node-a underlay" && $0.code == .mtuExceeded })
         #expect(udp.drops.contains { $0.reason.contains("ICMPv6 Packet Too Big") && !$0.reason.contains("DF") })
+    }
+
+    @Test("a forward-chain reject answers as icmp_send: the whole SYN quoted, TOS 0xc0, a counting ID, from flannel.1's address")
+    func rejectIsICMPSend() throws {
+        // nf_send_unreach → icmp_send. Measured with nftables `reject with icmp type host-prohibited` in a
+        // forward chain: 576-byte errors for a 1000-byte datagram, TOS 0xc0 | the packet's, TTL 64, DF clear,
+        // from the address routing picks toward the sender, the quote's TTL already decremented.
+        let (report, folder) = try runWithCaptures(try loadScenario("fw-firewalld-forward"), label: "reject-bytes")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(try flow(report, "http-server").connectionsFailed == 1)
+        let errors = try unreachables("\(folder)/pod-client.pcap")
+        let error = try #require(errors.first)
+        #expect(error[35] == 10, "host prohibited")
+        #expect(Array(error[26..<30]) == [10, 244, 1, 0], "from node-b's flannel.1 (the route back to node-a's pod), not cni0")
+        #expect(error[15] == 0xC0 && error[20] & 0x40 == 0 && u16(error, 18) != 0, "TOS 0xc0, DF clear, an IP ID")
+        #expect(error[22] == 63, "TTL 64, less node-a's hop")
+        #expect(u16(error, 16) == 20 + 8 + 60 && error.count == 14 + 88, "the whole 60-byte SYN quoted, not 28 bytes")
+        #expect(error[42 + 8] == 62, "the quoted TTL after both nodes' decrements, as the FORWARD hook sees it")
     }
 
     @Test("a router answers TTL expiry with ICMP time exceeded quoting TTL 1")

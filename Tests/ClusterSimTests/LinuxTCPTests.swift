@@ -241,4 +241,32 @@ struct LinuxTCPTests {
         #expect(zip(synIDs, synIDs.dropFirst()).allSatisfy { $1 == $0 &+ 1 })
         #expect(syns.allSatisfy { $0.bytes.count == 14 + 20 + 40 && $0.bytes[20] & 0x40 != 0 })
     }
+
+    @Test("a connection opened after the pod learned a path MTU starts from it: SYN MSS 1310, no ICMP, no retransmission")
+    func connectUsesLearnedPathMTU() throws {
+        // Measured in namespaces: after ICMP fragmentation needed (mtu 1200) toward a host, connect() to it
+        // sends MSS 1160 (tcp_connect_init: advmss from ipv4_default_advmss, ipv4_mtu of the route exception).
+        var scenario = try loadScenario("fw-pmtu-black-hole")
+        scenario.firewalls = []
+        scenario.sysctls.ipForwardUsePMTU = true
+        var second = try #require(scenario.traffic.first { $0.name == "upload" })
+        second.name = "second-upload"
+        second.start = 3_000_000_000
+        scenario.traffic.append(second)
+        let (report, folder) = try runWithCaptures(scenario, label: "tcp-learned-pmtu")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = try #require(report.flows.first { $0.name == "upload" })
+        #expect(first.icmpErrorsReceived > 0 && first.lowestMSS == 1298, "the first connection learns it the hard way")
+        let later = try #require(report.flows.first { $0.name == "second-upload" })
+        #expect(later.connectionsCompleted == 1 && later.icmpErrorsReceived == 0 && later.retransmissions == 0)
+        #expect(later.lowestMSS == nil, "nothing to lower: it started at 1298")
+        // The SYNs in the uploader's capture: the first offers 1410 (the interface), the second 1310.
+        func isSYN(_ bytes: [UInt8]) -> Bool {
+            guard bytes.count > 58, bytes[23] == 6 else { return false }
+            return bytes[47] & 0x12 == 0x02
+        }
+        let syns = try frames(in: "\(folder)/pod-uploader.pcap").map(\.bytes).filter(isSYN)
+        let offered = syns.map { bytes in Int(bytes[56]) << 8 | Int(bytes[57]) }
+        #expect(offered == [1410, 1310], "MSS options \(offered)")
+    }
 }

@@ -60,25 +60,6 @@ enum PodPackets {
         finish(buffer, addressing, protocol: .icmp, upperLength: header.length)
     }
 
-    /// ICMP destination unreachable, fragmentation needed (type 3 code 4) with the next-hop MTU
-    /// (RFC 1191 §4), quoting the offending datagram's IP header and first 8 data bytes (RFC 792).
-    static func fragmentationNeeded(_ buffer: PacketBuffer, _ addressing: Addressing, nextHopMTU: Int,
-                                    quoting datagram: UnsafeRawBufferPointer) {
-        destinationUnreachable(buffer, addressing, code: ICMPv4UnreachableCode.fragmentationNeeded.rawValue,
-                               nextHopMTU: nextHopMTU, quoting: datagram)
-    }
-
-    /// ICMP destination unreachable (type 3) with `code`, quoting the offending datagram's IP header and
-    /// first 8 data bytes (RFC 792's minimum); `nextHopMTU` fills bytes 6–7 for code 4 (RFC 1191 §4).
-    static func destinationUnreachable(_ buffer: PacketBuffer, _ addressing: Addressing, code: UInt8, nextHopMTU: Int = 0,
-                                       quoting datagram: UnsafeRawBufferPointer) {
-        let headerLength = (try? PartialIPv4Packet(datagram))?.headerLength ?? IPv4Packet.minimumHeaderLength
-        let kind: ICMPv4Header.Kind = code == ICMPv4UnreachableCode.fragmentationNeeded.rawValue
-            ? .destinationUnreachable(.fragmentationNeeded, nextHopMTU: UInt16(truncatingIfNeeded: nextHopMTU))
-            : .destinationUnreachable(ICMPv4UnreachableCode(rawValue: code), nextHopMTU: 0)
-        error(buffer, addressing, kind, quoting: datagram, length: min(datagram.count, headerLength + 8))
-    }
-
     /// An ICMP error of `kind` quoting the first `length` bytes of `datagram`.
     static func error(_ buffer: PacketBuffer, _ addressing: Addressing, _ kind: ICMPv4Header.Kind,
                       quoting datagram: UnsafeRawBufferPointer, length: Int) {

@@ -47,6 +47,18 @@ final class PodStack {
     /// What the pod's route toward `destination` allows: the interface MTU, or less once learned.
     func pathMTU(toward destination: IPv4Address) -> Int { min(mtu, learnedPathMTU[destination] ?? mtu) }
 
+    /// The settings a socket connecting to `destination` starts from: its route's MTU, a learned path MTU
+    /// included, sets the SYN's MSS and the MSS of what it sends. net/ipv4/tcp_output.c `tcp_connect_init`
+    /// takes `advmss` from `dst_metric_advmss` (net/ipv4/route.c `ipv4_default_advmss`: `ipv4_mtu(dst)`,
+    /// which reads the route exception's PMTU, less 40, at least `ip_rt_min_advmss` 256) and sizes
+    /// `mss_cache` with `tcp_sync_mss(sk, dst_mtu(dst))`.
+    func tcpSettings(toward destination: IPv4Address) -> TCPSocketSettings {
+        var settings = tcpSettings
+        let routeMSS = max(256, pathMTU(toward: destination) - IPv4Packet.minimumHeaderLength - TCPSegment.minimumHeaderLength)
+        settings.advertisedMSS = min(settings.advertisedMSS, routeMSS)
+        return settings
+    }
+
     struct ConnectionKey: Hashable {
         var localPort: UInt16
         var remoteAddress: IPv4Address

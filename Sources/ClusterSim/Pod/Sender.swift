@@ -175,7 +175,7 @@ final class Sender {
             initialSequence: secrets.initialSequence(source: stack.address, destination: target.address,
                                                      sourcePort: sourcePort, destinationPort: target.port, now: network.now),
             timestampOffset: secrets.timestampOffset(source: stack.address, destination: target.address),
-            total: spec.size, settings: stack.tcpSettings)
+            total: spec.size, settings: stack.tcpSettings(toward: target.address))
         network.observers.accounting.update(flow) { $0.connections += 1 }
         stack.registerClient(self)
         let now = network.now
