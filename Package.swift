@@ -61,6 +61,7 @@ let package = Package(
             dependencies: [
                 "PacketWire", "VXLAN", "Capture", "ClusterSim", "OverlayBench", "Testbed", "Kubernetes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // Fixture files shared by the test targets: real kernel captures and scapy-made odd frames.
@@ -106,8 +107,9 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "overlay-sim", "Capture", "VXLAN", "PacketWire", "TestFixtures",
+                "overlay-sim", "Capture", "VXLAN", "PacketWire", "TestFixtures", "ClusterSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
     ]

@@ -162,8 +162,14 @@ enum ScenarioLoader {
 
     /// The built-in default for nil; a path; or a name in Scenarios/.
     static func load(_ reference: String?) throws -> Scenario {
+        let source = try read(reference)
+        return try ScenarioParser.parse(yaml: source.text, file: source.file)
+    }
+
+    /// The text of the scenario `reference` names (as ``load(_:)`` finds it) and the file it came from.
+    static func read(_ reference: String?) throws -> (text: String, file: String) {
         guard let reference, reference != "default" else {
-            return try ScenarioParser.parse(yaml: Scenario.defaultYAML, file: "<built-in default>")
+            return (Scenario.defaultYAML, "<built-in default>")
         }
         var path = reference
         if !FileManager.default.fileExists(atPath: path) {
@@ -191,7 +197,7 @@ enum ScenarioLoader {
             throw RunFailure("\(path): holds more than \(ScenarioParser.maximumBytes) bytes (64 MiB), the most a scenario may be")
         }
         guard let text = String(data: data, encoding: .utf8) else { throw RunFailure("\(path): is not UTF-8 text") }
-        return try ScenarioParser.parse(yaml: text, file: path)
+        return (text, path)
     }
 }
 
