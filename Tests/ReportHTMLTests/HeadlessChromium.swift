@@ -53,8 +53,8 @@ struct HeadlessChromium {
         // Output into files, not pipes: nothing can fill up and stall the browser, and nothing is shared
         // between threads.
         let outputPath = profile + "/stdout", errorPath = profile + "/stderr"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         guard let output = FileHandle(forWritingAtPath: outputPath), let errors = FileHandle(forWritingAtPath: errorPath) else {
             throw CocoaError(.fileWriteUnknown)
         }
