@@ -27,6 +27,8 @@ final class Network {
     private(set) var names: AddressBook
     /// NetworkPolicy as the CNI enforces it (nil: no policies, or a CNI that enforces none).
     private(set) var policy: NetworkPolicyEnforcer?
+    /// Cilium's security identities, which its VNI carries (nil for the other CNIs).
+    private(set) var ciliumIdentities: CiliumIdentities?
     /// The seeded generator behind link loss.
     var random: SplitMix64
     /// Each place's ICMP error sender (a node's kernel, a router's), by place index: the rate limits and
@@ -75,6 +77,7 @@ final class Network {
         // NetworkPolicy first: a pod's egress is judged before the CNI routes the packet (CrossSubnet's eth0 route).
         policy = NetworkPolicyEnforcer.install(in: self, nodes: made)
         CNIHostRules.install(in: self, nodes: made)
+        if scenario.cni == .ciliumVXLAN { ciliumIdentities = CiliumIdentities(namespaces: scenario.networkPolicy.namespaces) }
         for pod in cluster.pods { addStack(for: pod.id) }
     }
 
@@ -92,6 +95,10 @@ final class Network {
         precondition(pod.index == pods.count, "pod stacks are made in creation order")
         let info = cluster[pod]
         pods.append(PodStack(pod: info, node: self[info.node], network: self))
+        if let ciliumIdentities {
+            let namespace = cluster.workloads.first { $0.name == info.workload }?.namespace ?? "default"
+            ciliumIdentities.add(info, namespace: namespace)
+        }
     }
 
     func addSender(_ sender: Sender) {

@@ -6,7 +6,7 @@ struct OverlaySim: ParsableCommand {
         commandName: "overlay-sim",
         abstract: "Simulate a Kubernetes VXLAN overlay at the byte level.",
         version: OverlaySim.version,
-        subcommands: [RunCommand.self, ProbeCommand.self, ScenariosCommand.self, Decode.self, Encap.self, Decap.self, BenchCommand.self, TestbedCommand.self, TestbedAgentCommand.self, CompareCommand.self]
+        subcommands: [RunCommand.self, ProbeCommand.self, ScenariosCommand.self, Decode.self, Encap.self, Decap.self, BenchCommand.self, SweepCommand.self, TestbedCommand.self, TestbedAgentCommand.self, CompareCommand.self]
     )
 
     /// What `overlay-sim --version` prints.

@@ -37,7 +37,7 @@ final class ClusterNode {
         var last: Nanoseconds = 0
     }
     /// The IP layer's reassembly of outer fragments (and of Service-bound inner fragments, for conntrack).
-    var reassembly = IPv4Reassembler()
+    var reassembly: HostReassembly
     /// kube-proxy on this node.
     let kubeProxy: KubeProxy
     /// What runs at each netfilter hook: kube-proxy's NAT, the host firewall's chains.
@@ -61,6 +61,7 @@ final class ClusterNode {
         let bridged = network.scenario.overlay.vtep == .bridged
         overlay = OverlayDevice(mode: mode, vtepMAC: vtepMAC, innerMAC: bridged ? gatewayMAC : vtepMAC,
                                 vtepAddress: spec.vtepAddress ?? spec.podCIDR.ipv4Network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
+        reassembly = HostReassembly(timeout: network.scenario.sysctls.ipFragmentTime)
         kubeProxy = KubeProxy()
         hooks.register(kubeProxy, at: .prerouting)
         hooks.register(kubeProxy, at: .output)

@@ -67,15 +67,15 @@ final class OverlayDevice {
         }
         switch fdb.lookup(remote.overlay.innerMAC, owner: remote.id) {
         case .unicast(let target):
-            encapsulateAndSend(buffer, tag, from: node, to: network[target], innerLength: innerLength)
+            encapsulateAndSend(buffer, tag, from: node, to: network[target], innerLength: innerLength, innerSource: frame.source)
         case .flood:
             let others = network.nodes.filter { $0.id != node.id }
             for other in others.dropLast() {
                 let copy = network.pool.take()
                 _ = copy.load(buffer.readableBytes)
-                encapsulateAndSend(copy, tag, from: node, to: other, innerLength: innerLength)
+                encapsulateAndSend(copy, tag, from: node, to: other, innerLength: innerLength, innerSource: frame.source)
             }
-            encapsulateAndSend(buffer, tag, from: node, to: others.last ?? remote, innerLength: innerLength)
+            encapsulateAndSend(buffer, tag, from: node, to: others.last ?? remote, innerLength: innerLength, innerSource: frame.source)
         }
     }
 
@@ -92,7 +92,8 @@ final class OverlayDevice {
     }
 
     /// Encapsulates an inner frame toward one VTEP, then the host's output chain and the underlay.
-    private func encapsulateAndSend(_ buffer: PacketBuffer, _ tag: PacketTag, from node: ClusterNode, to target: ClusterNode, innerLength: Int) {
+    private func encapsulateAndSend(_ buffer: PacketBuffer, _ tag: PacketTag, from node: ClusterNode, to target: ClusterNode,
+                                    innerLength: Int, innerSource: IPv4Address) {
         let network = node.network
         let point = "\(node.name) vtep"
         guard network.underlay.nextDirection(from: node.place, to: target.place) != nil else {
@@ -102,8 +103,10 @@ final class OverlayDevice {
         do {
             // VXLAN-GBP carries a group policy ID; the simulation gives each sender's packets their own.
             let group = network.groupBasedPolicy ? UInt16(truncatingIfNeeded: (tag.sender?.index ?? -1) + 1) : 0
+            // Cilium: the sender's security identity goes in the VNI (bpf/lib/encap.h `__encap_with_nodeid`).
+            let identity = network.ciliumIdentities?.identity(ofSource: innerSource, cluster: network.cluster, node: node)
             try mode.encapsulate(buffer, to: TunnelDestination(address: target.underlayAddress, nextHopMAC: nextHopMAC),
-                                 groupPolicyID: group, flowHash: tag.socketHash)
+                                 groupPolicyID: group, flowHash: tag.socketHash, tunnelKey: identity)
         } catch {
             network.drop(buffer, tag, at: point, DropReason(.encapsulationFailed, error.reason)); return
         }
@@ -142,6 +145,7 @@ final class OverlayDevice {
     /// another), capture, and route the inner packet.
     func receive(_ frame: PacketBuffer, _ tag: PacketTag, at node: ClusterNode) {
         let network = node.network
+        var tag = tag
         let decapsulated: DecapsulatedPacket
         do {
             decapsulated = try mode.decapsulate(frame)
@@ -153,7 +157,13 @@ final class OverlayDevice {
             }
             network.drop(frame, tag, at: "\(node.name) vtep", DropReason(.vxlanRefused, reason)); return
         }
-        network.observers.trace(tag, "\(node.name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort)", time: network.now)
+        if let identities = network.ciliumIdentities {
+            // bpf/bpf_overlay.c: the sender's identity is the tunnel key's ID, which ingress policy uses.
+            tag.tunnelIdentity = decapsulated.vni
+            network.observers.trace(tag, "\(node.name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort): the sender's security identity \(identities.describe(decapsulated.vni))", time: network.now)
+        } else {
+            network.observers.trace(tag, "\(node.name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort)", time: network.now)
+        }
         let inner = frame.readableBytes
         if let sender = network.node(atUnderlay: decapsulated.outerSource) {
             fdb.learn(IPv4Frame.sourceMAC(inner), behind: sender)
