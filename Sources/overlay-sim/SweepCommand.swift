@@ -183,10 +183,9 @@ struct SweepRunner: Sendable {
         let errorText = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         try? output.close()
-        // `run` exits 0 when the run finished and 2 when it finished with a flow failing (which a sweep's
-        // rows show); any other status is a failed run, whatever it printed.
-        let finished = [0, RunCommand.Status.flowsFailed].contains(process.terminationStatus)
-        guard finished, rename(partial, report) == 0 else {
+        // `run` exits 0 when every flow got through and 2 (3 with --fail-on-drop) when the run finished but
+        // flows failed: both are finished runs with a report. Any other status is a failed run.
+        guard [0, 2, 3].contains(process.terminationStatus), rename(partial, report) == 0 else {
             unlink(partial)
             try? errorText.write(toFile: errors, atomically: true, encoding: .utf8)
             let last = errorText.split(separator: "\n").last.map(String.init) ?? "exit status \(process.terminationStatus)"
