@@ -31,12 +31,12 @@ struct OutputFolderTests {
         return files
     }
 
-    /// A complete result: report.json, and exactly the captures it lists.
+    /// A complete result: report.json and report.html, and exactly the captures report.json lists.
     static func isComplete(_ files: [String: Data]) -> Bool {
         guard let report = files["report.json"],
               let object = try? JSONSerialization.jsonObject(with: report) as? [String: Any],
               let captures = object["captures"] as? [String] else { return false }
-        return Set(files.keys) == Set(captures + ["report.json"])
+        return Set(files.keys) == Set(captures + ["report.json", "report.html"])
     }
 
     /// Starts `overlay-sim` without waiting.
