@@ -101,7 +101,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         // report.html: the page's parts, and the page opened in headless Chromium (skips without one).
-        .testTarget(name: "ReportHTMLTests", dependencies: ["ClusterSim", "overlay-sim"]),
+        .testTarget(name: "ReportHTMLTests", dependencies: ["ClusterSim", "overlay-sim", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The subcommands' logic, tested in-process (@testable import of the executable) and as a
         // subprocess; tshark comparisons of the decoder and of encap's output.
         .testTarget(

@@ -61,11 +61,11 @@ struct RunBehaviourTests {
         let out = folder.path + "/out"
         let result = try Binary.run("run", "\(Self.scenarios)/flannel-two-nodes.yaml", "--no-captures", "--out", out)
         #expect(result.status == 0, "\(result.errors)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: out) == ["report.json"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["report.html", "report.json"])
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))) as? [String: Any]
         #expect(report?["scenario"] as? String == "flannel-two-nodes")
         #expect((report?["captures"] as? [Any])?.isEmpty == true)
-        #expect(result.output.hasSuffix("report.json in \(out)/\n"), "\(result.output.suffix(200))")
+        #expect(result.output.hasSuffix("report.json and report.html in \(out)/\n"), "\(result.output.suffix(200))")
         // Rerunning replaces it, as a run with captures does.
         #expect(try Binary.run("run", "\(Self.scenarios)/flannel-two-nodes.yaml", "--no-captures", "--out", out).status == 0)
     }
