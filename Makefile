@@ -18,6 +18,8 @@ TESTBED_TOOLS = ip:iproute2 nft:nftables ethtool:ethtool sysctl:procps tcpdump:t
 
 test-deps: deps
 	@command -v tshark >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(APT_INSTALL) tshark; }
+	@# Tests/ReportHTMLTests opens report.html in headless Chromium.
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(APT_INSTALL) chromium; }
 	@missing=""; for pair in $(TESTBED_TOOLS); do command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; done; \
 	  [ -z "$$missing" ] || { $(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing; }
 

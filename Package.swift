@@ -61,6 +61,7 @@ let package = Package(
             dependencies: [
                 "PacketWire", "VXLAN", "Capture", "ClusterSim", "OverlayBench", "Testbed", "Kubernetes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // Fixture files shared by the test targets: real kernel captures and scapy-made odd frames.
@@ -77,12 +78,14 @@ let package = Package(
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestFixtures"]),
         .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "Capture", "PacketWire", "Firewall"], exclude: ["Fixtures"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "PacketWire", "TestFixtures"]),
-        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "PacketWire", .product(name: "Yams", package: "Yams")], resources: [.copy("Fixtures")]),
+        // The Kubernetes e2e NetworkPolicy tests' model, shared by the policy engine's tests and probe's.
+        .target(name: "NetpolE2EModel", dependencies: ["Kubernetes", .product(name: "Yams", package: "Yams")], path: "Tests/NetpolE2EModel"),
+        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "PacketWire", "NetpolE2EModel", .product(name: "Yams", package: "Yams")], resources: [.copy("Fixtures")]),
         // Manifests through the simulator: `probe` on the upstream e2e fixtures, the catalogue's manifest
         // scenarios, the Calico cluster of issue 11's "done when".
         .testTarget(
             name: "ManifestSimTests",
-            dependencies: ["ClusterSim", "Kubernetes", "PacketWire", .product(name: "Yams", package: "Yams")]
+            dependencies: ["ClusterSim", "Kubernetes", "PacketWire", "Capture", "NetpolE2EModel", .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(name: "VXLANTests", dependencies: ["VXLAN", "PacketWire", "TestFixtures"]),
         .testTarget(name: "OverlayBenchTests", dependencies: ["OverlayBench", "PacketWire", "VXLAN", "Capture"]),
@@ -97,13 +100,16 @@ let package = Package(
             dependencies: ["Testbed", "ClusterSim", "Capture", "PacketWire", "overlay-sim"],
             resources: [.copy("Fixtures")]
         ),
+        // report.html: the page's parts, and the page opened in headless Chromium (skips without one).
+        .testTarget(name: "ReportHTMLTests", dependencies: ["ClusterSim", "overlay-sim"]),
         // The subcommands' logic, tested in-process (@testable import of the executable) and as a
         // subprocess; tshark comparisons of the decoder and of encap's output.
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "overlay-sim", "Capture", "VXLAN", "PacketWire", "TestFixtures",
+                "overlay-sim", "Capture", "VXLAN", "PacketWire", "TestFixtures", "ClusterSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
     ]

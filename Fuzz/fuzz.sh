@@ -15,6 +15,8 @@
 # memory is copied into Fuzz/Regressions/TARGET (and printed in base64 for CI logs), the other targets
 # still run, and the script exits 1: `swift test` replays that folder (FuzzRegressionTests).
 # FUZZ_NICE (default 19) is the nice level the fuzzer runs at: the machine is shared.
+# FUZZ_PARALLEL=1 runs the targets at the same time (after the one build; two fuzz.sh runs at once
+# would rebuild .build-fuzz under each other), each with its own corpus, artifacts and log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:?usage: Fuzz/fuzz.sh SECONDS [TARGET...]}
@@ -32,8 +34,9 @@ export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then mapfile -t targets < <("$binary" list); fi
 
-failed=()
-for target in "${targets[@]}"; do
+fuzz_one() {
+    local target=$1 corpus artifacts regressions status kept size
+    local -a dictionary
     corpus=.build-fuzz/corpus/$target
     artifacts=.build-fuzz/artifacts/$target
     regressions=Fuzz/Regressions/$target
@@ -66,9 +69,21 @@ for target in "${targets[@]}"; do
         fi
     done
     if [ "$status" -ne 0 ] || [ "$kept" -gt 0 ]; then
-        failed+=("$target")
+        touch ".build-fuzz/$target.failed"
         grep -E 'ERROR|fuzz check failed|Fatal error|SUMMARY|deadly signal' ".build-fuzz/$target.log" | head -20 | sed "s/^/  $target: /" || true
     fi
+}
+
+rm -f .build-fuzz/*.failed
+if [ "${FUZZ_PARALLEL:-0}" = 1 ]; then
+    for target in "${targets[@]}"; do fuzz_one "$target" & done
+    wait
+else
+    for target in "${targets[@]}"; do fuzz_one "$target"; done
+fi
+failed=()
+for target in "${targets[@]}"; do
+    if [ -e ".build-fuzz/$target.failed" ]; then failed+=("$target"); fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
     echo "fuzzing found problems in: ${failed[*]} (inputs kept in Fuzz/Regressions/; logs in .build-fuzz/*.log)"

@@ -32,6 +32,8 @@ final class Network {
     let names: AddressBook
     /// NetworkPolicy as the CNI enforces it (nil: no policies, or a CNI that enforces none).
     private(set) var policy: NetworkPolicyEnforcer?
+    /// Cilium's security identities, which its VNI carries (nil for the other CNIs).
+    private(set) var ciliumIdentities: CiliumIdentities?
     /// The seeded generator behind link loss.
     var random: SplitMix64
     /// Each place's ICMP error sender (a node's kernel, a router's), by place index: the rate limits and
@@ -87,6 +89,7 @@ final class Network {
         // NetworkPolicy first: a pod's egress is judged before the CNI routes the packet (CrossSubnet's eth0 route).
         policy = NetworkPolicyEnforcer.install(in: self, nodes: made)
         CNIHostRules.install(in: self, nodes: made)
+        if scenario.cni == .ciliumVXLAN { ciliumIdentities = CiliumIdentities(namespaces: scenario.networkPolicy.namespaces) }
         for pod in cluster.pods { addStack(for: pod.id) }
     }
 
@@ -114,6 +117,10 @@ final class Network {
         let stack = PodStack(pod: info, node: self[info.node], network: self)
         pods.append(stack)
         unretainedPods.append(Unretained(stack))
+        if let ciliumIdentities {
+            let namespace = cluster.workloads.first { $0.name == info.workload }?.namespace ?? "default"
+            ciliumIdentities.add(info, namespace: namespace)
+        }
     }
 
     func addSender(_ sender: Sender) {
@@ -150,6 +157,8 @@ struct DataplaneSettings {
     let defaultTTL: UInt8
     /// The run's seed (kube-proxy's endpoint choice).
     let seed: UInt64
+    /// Cilium's VXLAN: the sender's security identity in the VNI (`Network.ciliumIdentities`).
+    let ciliumIdentities: Bool
 
     init(_ scenario: Scenario) {
         bridgedVTEP = scenario.overlay.vtep == .bridged
@@ -157,5 +166,6 @@ struct DataplaneSettings {
         forwardUsesPathMTU = scenario.sysctls.ipForwardUsePMTU
         defaultTTL = scenario.sysctls.ipDefaultTTL
         seed = scenario.seed
+        ciliumIdentities = scenario.cni == .ciliumVXLAN
     }
 }

@@ -114,6 +114,10 @@ public final class Simulation {
                 return
             }
             network.withPod(pod) { $0.receive(buffer, tag) }
+        case .reassemblyTimeout(.node(let node)):
+            network[node].expireReassembly()
+        case .reassemblyTimeout(.pod(let pod)):
+            network[pod].expireReassembly()
         case .controlPlane(.deletePod(let name)):
             if let pod = network.cluster.pod(named: name) { delete(pod, at: time) }
         case .controlPlane(.deleteDeploymentPod(let deployment)):

@@ -1,8 +1,8 @@
 import PacketWire
 
 /// A connection-tracking table with bounded memory, as netfilter keeps one: entries keyed by 5-tuple,
-/// per-protocol idle timeouts, lazy expiry, and when the table is full the oldest entry that never saw
-/// a reply is evicted (`early_drop`); if every entry is established, new flows are refused ("nf_conntrack:
+/// per-protocol idle timeouts, lazy expiry, and when the table is full the oldest entry that is not
+/// assured is evicted (`early_drop`); if every entry is assured, new flows are refused ("nf_conntrack:
 /// table full, dropping packet").
 public struct ConnectionTracker: Sendable {
     public let capacity: Int
@@ -51,7 +51,8 @@ public struct ConnectionTracker: Sendable {
             guard let found = entries[candidate] else { continue }
             if found.expiresAt <= now {
                 lookup.expired = ExpiredConnection(key: found.key, lastSeen: found.lastSeen, timeout: found.timeout,
-                                                   timeoutName: timeoutName(found), seenReply: found.seenReply)
+                                                   timeoutName: timeoutName(found), seenReply: found.seenReply,
+                                                   assured: found.assured)
                 entries[candidate] = nil
                 continue
             }
@@ -91,6 +92,13 @@ public struct ConnectionTracker: Sendable {
             nextSequence += 1
             compactOrderIfNeeded()
         }
+        // UDP: the reply flag this packet brings counts only from the next packet on (see
+        // ConntrackTimeouts.udpBecomesStream); other protocols are assured by their first reply.
+        if original.protocol == .udp {
+            if ConntrackTimeouts.udpBecomesStream(seenReplyBefore: entry.seenReply, createdAt: entry.createdAt, now: now) { entry.assured = true }
+        } else if lookup.isReply {
+            entry.assured = true
+        }
         if lookup.isReply { entry.seenReply = true }
         if packet.protocol == .tcp {
             if packet.tcpFlags.contains(.rst) { entries[original] = nil; return }
@@ -102,16 +110,17 @@ public struct ConnectionTracker: Sendable {
     }
 
     func timeout(for entry: ConnectionEntry) -> UInt64 {
-        timeouts.timeout(for: entry.key.protocol, seenReply: entry.seenReply, closing: entry.closing)
+        timeouts.timeout(for: entry.key.protocol, seenReply: entry.seenReply, assured: entry.assured, closing: entry.closing)
     }
 
     func timeoutName(_ entry: ConnectionEntry) -> String {
-        ConntrackTimeouts.name(for: entry.key.protocol, seenReply: entry.seenReply, closing: entry.closing)
+        ConntrackTimeouts.name(for: entry.key.protocol, seenReply: entry.seenReply, assured: entry.assured, closing: entry.closing)
     }
 
     /// Frees one slot: sweeps expired entries (at most once a virtual second), then evicts the oldest
-    /// entry that never saw a reply (`early_drop`, net/netfilter/nf_conntrack_core.c), which it returns.
-    /// Not made when every entry is live and established.
+    /// entry that is not assured (`early_drop`, net/netfilter/nf_conntrack_core.c, skips `IPS_ASSURED`),
+    /// which it returns: one that never saw a reply, or a UDP entry that is not a stream yet. Not made
+    /// when every entry is live and assured.
     private mutating func makeRoom(now: UInt64) -> (made: Bool, evicted: FlowKey?) {
         if now >= nextSweep {
             nextSweep = now &+ ConntrackTimeouts.second
@@ -121,7 +130,7 @@ public struct ConnectionTracker: Sendable {
         while orderHead < order.count {
             let (key, sequence) = order[orderHead]
             orderHead += 1
-            if let entry = entries[key], entry.sequence == sequence, !entry.seenReply {
+            if let entry = entries[key], entry.sequence == sequence, !entry.assured {
                 entries[key] = nil
                 evictions += 1
                 compactOrderIfNeeded()

@@ -4,6 +4,11 @@ public struct ConnectionEntry: Hashable, Sendable {
     public var key: FlowKey
     /// Whether anything came back (the reply direction's tuple is `key.reversed`).
     public var seenReply = false
+    /// `IPS_ASSURED`: the entry is kept when the table is full (`early_drop` passes it over). TCP, ICMP and
+    /// other protocols: a reply was seen. UDP: a packet came after a reply once the entry was older than
+    /// 2 s, and it lives `nf_conntrack_udp_timeout_stream` from then on
+    /// (``ConntrackTimeouts/udpBecomesStream(seenReplyBefore:createdAt:now:)``).
+    public var assured = false
     /// TCP: a FIN was seen.
     public var closing = false
     public var createdAt: UInt64
@@ -24,6 +29,8 @@ public struct ExpiredConnection: Hashable, Sendable {
     /// The sysctl-style name of the timeout that applied (`udp`, `udp stream`, ...).
     public var timeoutName: String
     public var seenReply: Bool
+    /// Whether it had become assured (for UDP, a stream).
+    public var assured: Bool
 }
 
 /// What conntrack made of a packet.

@@ -37,8 +37,10 @@ public struct NATTable: Sendable {
         public internal(set) var reply: FlowKey
         public let createdAt: UInt64
         public internal(set) var lastSeen: UInt64
-        /// Whether a reply was seen (UDP's `stream` timeout, TCP established).
+        /// Whether a reply was seen (TCP established).
         public internal(set) var seenReply = false
+        /// `IPS_ASSURED`; for UDP, the `stream` timeout: see ``ConnectionEntry/assured``.
+        public internal(set) var assured = false
         /// TCP: a FIN or RST was seen.
         public internal(set) var closing = false
         /// When the entry expires without traffic; `UInt64.max` when entries never expire.
@@ -133,7 +135,7 @@ public struct NATTable: Sendable {
         if entries[original] == nil, entries.count >= capacity { return nil }
         remove(original: original)
         let entry = Entry(original: original, reply: reply, createdAt: now, lastSeen: now,
-                          expiresAt: expiresAt(lastSeen: now, proto: original.protocol, seenReply: false, closing: false))
+                          expiresAt: expiresAt(lastSeen: now, proto: original.protocol, seenReply: false, assured: false, closing: false))
         entries[original] = entry
         replies[reply] = original
         return entry
@@ -159,10 +161,17 @@ public struct NATTable: Sendable {
         // Changed in place at its index: one hash of the tuple, where a read and a write took two.
         guard let index = entries.index(forKey: original) else { return nil }
         var entry = entries.values[index]
+        // As ConnectionTracker.commit: a UDP reply makes the entry a stream only from the next packet on,
+        // and only after its first 2 s (nf_conntrack_udp_packet).
+        if original.protocol == .udp {
+            if ConntrackTimeouts.udpBecomesStream(seenReplyBefore: entry.seenReply, createdAt: entry.createdAt, now: now) { entry.assured = true }
+        } else if direction == .reply {
+            entry.assured = true
+        }
         if direction == .reply { entry.seenReply = true }
         if original.protocol == .tcp, tcpFlags.contains(.fin) || tcpFlags.contains(.rst) { entry.closing = true }
         entry.lastSeen = now
-        entry.expiresAt = expiresAt(lastSeen: now, proto: original.protocol, seenReply: entry.seenReply, closing: entry.closing)
+        entry.expiresAt = expiresAt(lastSeen: now, proto: original.protocol, seenReply: entry.seenReply, assured: entry.assured, closing: entry.closing)
         entries.values[index] = entry
         return entry
     }
@@ -187,9 +196,9 @@ public struct NATTable: Sendable {
         replies = replies.filter { entries[$0.value] != nil }
     }
 
-    private func expiresAt(lastSeen: UInt64, proto: IPProtocol, seenReply: Bool, closing: Bool) -> UInt64 {
+    private func expiresAt(lastSeen: UInt64, proto: IPProtocol, seenReply: Bool, assured: Bool, closing: Bool) -> UInt64 {
         guard case .conntrack(let timeouts) = expiry else { return .max }
-        let (sum, overflow) = lastSeen.addingReportingOverflow(timeouts.timeout(for: proto, seenReply: seenReply, closing: closing))
+        let (sum, overflow) = lastSeen.addingReportingOverflow(timeouts.timeout(for: proto, seenReply: seenReply, assured: assured, closing: closing))
         return overflow ? .max : sum
     }
 }

@@ -244,12 +244,47 @@ public struct IPv4Reassembler: Sendable {
     /// Drops the datagrams whose timeout has passed at `now` and returns their keys.
     @discardableResult
     public mutating func expire(now: UInt64) -> [Key] {
+        expireDatagrams(now: now).map(\.key)
+    }
+
+    /// A datagram given up on because its timeout passed (Linux `ip_expire`).
+    public struct Expired: Hashable, Sendable {
+        public var key: Key
+        /// The fragment at offset 0 as it arrived (its header, its data), nil when it never came: Linux
+        /// sends ICMP time exceeded (fragment reassembly) only when it has it (`INET_FRAG_FIRST_IN`), and
+        /// quotes it.
+        public var firstFragment: [UInt8]?
+        /// Fragments and data bytes held.
+        public var fragments: Int
+        public var receivedBytes: Int
+        /// The tags the held fragments were added with, in arrival order.
+        public var tags: [Int]
+        /// When the first fragment (of any offset) arrived; the timeout counted from here.
+        public var created: UInt64
+    }
+
+    /// Drops the datagrams whose timeout has passed at `now` (net/ipv4/ip_fragment.c `ip_expire`, when
+    /// the queue's timer, armed `ipfrag_time` after its first fragment, fires) and returns them, oldest
+    /// first, with the first fragment an ICMP error would quote.
+    public mutating func expireDatagrams(now: UInt64) -> [Expired] {
         let timeout = configuration.timeoutNanoseconds
-        let expired = pending.filter { entry in
-            let (deadline, overflow) = entry.value.created.addingReportingOverflow(timeout)
-            return !overflow && deadline <= now
-        }.map(\.key)
-        for key in expired { pending[key] = nil }
+        var expired: [Expired] = []
+        for (key, queue) in pending {
+            let (deadline, overflow) = queue.created.addingReportingOverflow(timeout)
+            guard !overflow, deadline <= now else { continue }
+            var first: [UInt8]?
+            if let header = queue.firstHeader, header.count >= IPv4Packet.minimumHeaderLength {
+                // The header kept its total length: the first fragment's data is what follows it.
+                let total = Int(header.withUnsafeBytes { $0.getInteger(at: IPv4Packet.Field.totalLength.lowerBound, as: UInt16.self) })
+                let dataLength = min(max(0, total - header.count), queue.data.count)
+                first = header + queue.data[0..<dataLength]
+            }
+            expired.append(Expired(key: key, firstFragment: first, fragments: queue.tags.count, receivedBytes: queue.received,
+                                   tags: queue.tags, created: queue.created))
+        }
+        expired.sort { ($0.created, $0.key.source.rawValue, $0.key.destination.rawValue, $0.key.protocol.rawValue, $0.key.identification)
+            < ($1.created, $1.key.source.rawValue, $1.key.destination.rawValue, $1.key.protocol.rawValue, $1.key.identification) }
+        for item in expired { pending[item.key] = nil }
         statistics.timedOut += expired.count
         return expired
     }

@@ -84,12 +84,17 @@ extension TunnelConfiguration {
             case "udp6zerocsumrx": configuration.udp6ZeroChecksumRx = true
             case "noudp6zerocsumrx": configuration.udp6ZeroChecksumRx = false
             case "gbp": configuration.groupBasedPolicy = true
+            case "external": configuration.collectMetadata = true
+            case "noexternal": configuration.collectMetadata = false
             default:
                 if skippedWithValue.contains(word) { index += 1 }
             }
             index += 1
         }
-        guard let vni else { throw ArgumentError(word: "id", reason: "the VNI is required") }
+        // iproute2 ip/iplink_vxlan.c: `id` is required unless the device is `external`.
+        guard let vni = vni ?? (configuration.collectMetadata ? 0 : nil) else {
+            throw ArgumentError(word: "id", reason: "the VNI is required (or `external`)")
+        }
         configuration.vni = vni
         configuration.local = local ?? configuration.local
         self = configuration

@@ -64,6 +64,12 @@ public struct TunnelConfiguration: Hashable, Sendable {
     public var udp6ZeroChecksumRx: Bool
     /// `gbp`: carry the group policy extension (the packet's mark) in the VXLAN header.
     public var groupBasedPolicy: Bool
+    /// `external` (`VXLAN_F_COLLECT_METADATA`): the device belongs to no one VNI. Each packet's VNI comes
+    /// from its tunnel key on transmit (``EncapsulationOverrides/vni``, what a BPF program sets with
+    /// `bpf_skb_set_tunnel_key`), and any VNI is received, handed up as metadata: drivers/net/vxlan/
+    /// vxlan_core.c `vxlan_vs_find_vni` looks up VNI 0 for such a socket, whatever the header says. Cilium's
+    /// `cilium_vxlan` is made this way, and its programs put the sender's security identity there.
+    public var collectMetadata = false
     /// `local`: the underlay address packets leave from.
     public var local: IPAddress
     /// `remote`: the default far VTEP, used when a packet's destination is not given.
@@ -114,7 +120,7 @@ public struct TunnelConfiguration: Hashable, Sendable {
 
     /// The settings as `ip -d link show` prints them, for reports and logs.
     public var ipLinkDescription: String {
-        var words = ["vxlan id \(vni)"]
+        var words = [collectMetadata ? "vxlan external" : "vxlan id \(vni)"]
         if let remote { words.append("remote \(remote)") }
         words.append("local \(local)")
         words.append("srcport \(sourcePortRange.lowerBound) \(sourcePortRange.upperBound)")

@@ -19,12 +19,16 @@ public struct EncapsulationOverrides: Hashable, Sendable {
     public var sourcePort: UInt16?
     public var identification: UInt16?
     public var flowLabel: UInt32?
+    /// The packet's tunnel key on an `external` device (``TunnelConfiguration/collectMetadata``); ignored
+    /// otherwise, where the device's own VNI is sent.
+    public var vni: UInt32?
 
     @inlinable  // a default argument of `encapsulate`: built on every call
-    public init(sourcePort: UInt16? = nil, identification: UInt16? = nil, flowLabel: UInt32? = nil) {
+    public init(sourcePort: UInt16? = nil, identification: UInt16? = nil, flowLabel: UInt32? = nil, vni: UInt32? = nil) {
         self.sourcePort = sourcePort
         self.identification = identification
         self.flowLabel = flowLabel
+        self.vni = vni
     }
 }
 
@@ -109,8 +113,9 @@ public struct TunnelEndpoint: Sendable {
         let sourcePort = overrides.sourcePort ?? FlowHash.sourcePort(
             hash: FlowHash.hash(innerFrame: buffer.readableBytes, seed: configuration.flowHashSeed),
             range: configuration.sourcePortRange)
+        let vni = configuration.collectMetadata ? (overrides.vni ?? configuration.vni) & 0xFF_FFFF : configuration.vni
         let vxlan = VXLANHeader(
-            vni: configuration.vni,
+            vni: vni,
             groupPolicy: configuration.groupBasedPolicy && groupPolicyID != 0 ? GroupPolicy(id: groupPolicyID) : nil)
         let udp = UDPHeader(sourcePort: sourcePort, destinationPort: configuration.destinationPort,
                             payloadLength: VXLANHeader.headerLength + innerLength)
@@ -325,7 +330,7 @@ public struct TunnelEndpoint: Sendable {
         guard innerLength >= 0 else { return nil }
         let flags = frame.getInteger(at: vxlan, as: UInt8.self)
         let vni = frame.getInteger(at: vxlan + 4, as: UInt32.self) >> 8 // VXLANPacket.Field.vni
-        guard flags & VXLANPacket.vniFlag != 0, vni == configuration.vni,
+        guard flags & VXLANPacket.vniFlag != 0, vni == configuration.vni || configuration.collectMetadata,
               !Self.setsReservedBits(frame.getInteger(at: vxlan, as: UInt64.self), groupBasedPolicy: configuration.groupBasedPolicy),
               innerLength >= EthernetFrame.minimumHeaderLength else { return nil }
         var groupPolicy: GroupPolicy?
@@ -418,7 +423,9 @@ public struct TunnelEndpoint: Sendable {
         } catch {
             throw .malformed(error)
         }
-        guard vxlan.vni == configuration.vni else { throw .unknownVNI(vxlan.vni, expected: configuration.vni) }
+        guard vxlan.vni == configuration.vni || configuration.collectMetadata else {
+            throw .unknownVNI(vxlan.vni, expected: configuration.vni)
+        }
         let header = vxlanPacket.bytes.getInteger(at: 0, as: UInt64.self) // all 8 header bytes, for the reserved-bit check
         if Self.setsReservedBits(header, groupBasedPolicy: configuration.groupBasedPolicy) {
             throw .reservedBits(header: header, groupBasedPolicy: configuration.groupBasedPolicy, offset: vxlanPacket.frameOffset)

@@ -43,7 +43,7 @@ final class OutputFolder {
 
     /// Files a run writes; anything else in `--out` means the folder is not a run's.
     static func isRunFile(_ name: String) -> Bool {
-        name == "report.json" || name.hasSuffix(".pcap")
+        name == "report.json" || name == "report.html" || name.hasSuffix(".pcap")
             // An interrupted run of an earlier version left hidden `.X.pcap.partial-PID-RANDOM` files here.
             || (name.hasPrefix(".") && name.contains(".partial-"))
     }
@@ -163,26 +163,13 @@ final class OutputFolder {
         }
     }
 
-    /// Writes `report.json` into the run's folder and puts the folder in the place of `--out`.
+    /// Writes `report.json` and `report.html` into the run's folder and puts the folder in the place of `--out`.
     /// - Throws: ``RunFailure`` naming the path and errno when a write fails; the staging folder is
     ///   then removed and `--out` is as it was.
-    func commit(reportJSON: String) throws(RunFailure) {
-        let file = staging + "/report.json"
-        let descriptor = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw failure("\(shown)report.json: cannot be written (\(Self.describe(errno)))") }
-        let bytes = Array(reportJSON.utf8)
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { all in write(descriptor, UnsafeRawBufferPointer(rebasing: all[written...]).baseAddress, bytes.count - written) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                Glibc.close(descriptor)
-                throw failure("\(shown)report.json: cannot be written (\(Self.describe(code)))")
-            }
-            written += result
+    func commit(reportJSON: String, reportHTML: String) throws(RunFailure) {
+        for (name, contents) in [("report.json", reportJSON), ("report.html", reportHTML)] {
+            if let message = Self.write(contents, toNewFile: staging + "/" + name) { throw failure("\(shown)\(name): \(message)") }
         }
-        if Glibc.close(descriptor) != 0 { throw failure("\(shown)report.json: cannot be written (\(Self.describe(errno)))") }
 
         finishing.lock()
         guard !finished else { finishing.unlock(); return }
@@ -244,6 +231,49 @@ final class OutputFolder {
     /// A failure while committing: the staging folder goes, and the message says what was kept.
     private func failure(_ message: String) -> RunFailure {
         RunFailure("\(message); \(abort())")
+    }
+
+    /// Creates `path` (which must not exist) holding `contents`; nil when written, else what went wrong.
+    private static func write(_ contents: String, toNewFile path: String) -> String? {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return "cannot be written (\(describe(errno)))" }
+        let bytes = Array(contents.utf8)
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { all in Glibc.write(descriptor, UnsafeRawBufferPointer(rebasing: all[written...]).baseAddress, bytes.count - written) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                Glibc.close(descriptor)
+                return "cannot be written (\(describe(code)))"
+            }
+            written += result
+        }
+        if Glibc.close(descriptor) != 0 { return "cannot be written (\(describe(errno)))" }
+        return nil
+    }
+
+    /// `run --html FILE`: the page goes to a hidden file beside FILE, which is renamed over FILE once
+    /// whole, so FILE is the previous page or the new one, never a part.
+    static func writeReplacing(_ contents: String, at path: String) throws(RunFailure) {
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        let parent = (absolute as NSString).deletingLastPathComponent
+        let name = (absolute as NSString).lastPathComponent
+        var status = stat()
+        if stat(absolute, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
+            throw RunFailure("\(path): is a folder; --html names the file to write the page to")
+        }
+        try makeFolder(parent, for: path)
+        let partial = parent + "/." + name + ".partial-\(getpid())-" + String(UInt64.random(in: .min ... .max), radix: 16)
+        if let message = write(contents, toNewFile: partial) {
+            unlink(partial)
+            throw RunFailure("\(path): \(message)")
+        }
+        guard rename(partial, absolute) == 0 else {
+            let code = errno
+            unlink(partial)
+            throw RunFailure("\(path): cannot be written (\(describe(code)))")
+        }
     }
 
     // MARK: - Signals

@@ -21,8 +21,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The CNI to simulate (flannel, calico-vxlan, cilium-vxlan), overriding what the input says.")
     var cni: CNIMode?
 
-    @Option(help: "Folder for the captures and report.json (default: Captures/<scenario name>/).")
+    @Option(help: "Folder for the captures, report.json and report.html (default: Captures/<scenario name>/).")
     var out: String?
+
+    @Option(help: ArgumentHelp("Also write the report as one self-contained HTML page to FILE (report.html is always in the --out folder).",
+                               valueName: "FILE"))
+    var html: String?
 
     @Option(help: "Override the scenario's random seed.")
     var seed: UInt64?
@@ -95,12 +99,15 @@ struct RunCommand: ParsableCommand {
             throw RunFailure("\(loaded.name): \(stop)" + (kept.map { "; \($0)" } ?? ""))
         }
         let json = report.json()
+        let page = folder != nil || html != nil ? report.html() : ""
         if let folder {
             // Captures name the staging folder's files; the report names the files, not the folder.
-            try folder.commit(reportJSON: json + "\n")
+            try folder.commit(reportJSON: json + "\n", reportHTML: page)
         }
+        if let html { try OutputFolder.writeReplacing(page, at: html) }
         print(self.json ? json : report.table())
-        if !self.json, let folder { print("\ncaptures and report.json in \(folder.shown)") }
+        if !self.json, let folder { print("\ncaptures, report.json and report.html in \(folder.shown)") }
+        if !self.json, let html { print("report page in \(html)") }
     }
 }
 
@@ -155,8 +162,14 @@ enum ScenarioLoader {
 
     /// The built-in default for nil; a path; or a name in Scenarios/.
     static func load(_ reference: String?) throws -> Scenario {
+        let source = try read(reference)
+        return try ScenarioParser.parse(yaml: source.text, file: source.file)
+    }
+
+    /// The text of the scenario `reference` names (as ``load(_:)`` finds it) and the file it came from.
+    static func read(_ reference: String?) throws -> (text: String, file: String) {
         guard let reference, reference != "default" else {
-            return try ScenarioParser.parse(yaml: Scenario.defaultYAML, file: "<built-in default>")
+            return (Scenario.defaultYAML, "<built-in default>")
         }
         var path = reference
         if !FileManager.default.fileExists(atPath: path) {
@@ -184,7 +197,7 @@ enum ScenarioLoader {
             throw RunFailure("\(path): holds more than \(ScenarioParser.maximumBytes) bytes (64 MiB), the most a scenario may be")
         }
         guard let text = String(data: data, encoding: .utf8) else { throw RunFailure("\(path): is not UTF-8 text") }
-        return try ScenarioParser.parse(yaml: text, file: path)
+        return (text, path)
     }
 }
 

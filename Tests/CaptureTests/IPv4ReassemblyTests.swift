@@ -199,6 +199,25 @@ struct IPv4ReassemblyTests {
         #expect(reassembler.pendingCount == 0)
     }
 
+    @Test("an expired datagram comes back with its first fragment as it arrived, for ip_expire's ICMP quote")
+    func expiredKeepsFirstFragment() throws {
+        let datagram = Datagram(length: 200)
+        let second: UInt64 = 1_000_000_000
+        var reassembler = IPv4Reassembler()
+        let first = datagram.fragment(0, 96, more: true)
+        _ = try add(datagram.fragment(96, 48, more: true), to: &reassembler, time: 10 * second, tag: 7)
+        _ = try add(first, to: &reassembler, time: 11 * second, tag: 8)
+        #expect(reassembler.expireDatagrams(now: 39 * second).isEmpty, "30 s count from the first fragment to arrive")
+        let expired = reassembler.expireDatagrams(now: 40 * second)
+        #expect(expired.count == 1 && reassembler.pendingCount == 0 && reassembler.statistics.timedOut == 1)
+        #expect(expired.first?.firstFragment == first && expired.first?.tags == [7, 8])
+        #expect(expired.first?.fragments == 2 && expired.first?.receivedBytes == 144 && expired.first?.created == 10 * second)
+
+        // Without the fragment at offset 0 there is nothing to quote.
+        _ = try add(datagram.fragment(96, 48, more: true), to: &reassembler, time: 50 * second)
+        #expect(reassembler.expireDatagrams(now: 80 * second).map { $0.firstFragment == nil } == [true])
+    }
+
     @Test("memory is bounded: fragments of a new datagram are refused while the table is full")
     func tableFull() throws {
         var reassembler = IPv4Reassembler(configuration: .init(maximumPendingDatagrams: 2))

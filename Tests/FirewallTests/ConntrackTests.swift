@@ -23,13 +23,47 @@ struct ConntrackTests {
         #expect(fw.inspect(out, at: .transit(outbound: true), seconds: 0).0.state == .new)
         let reply = fw.inspect(back, at: .transit(outbound: false), seconds: 5).0
         #expect(reply.accepted && reply.state == .established)
-        // Seen both ways: the stream timeout (120 s) now applies.
-        #expect(fw.inspect(back, at: .transit(outbound: false), seconds: 120).0.accepted)
-        let late = fw.inspect(back, at: .transit(outbound: false), seconds: 241).0
+        // A packet after the reply, the entry older than 2 s: a stream, 120 s from now on.
+        #expect(fw.inspect(back, at: .transit(outbound: false), seconds: 20).0.accepted)
+        #expect(fw.inspect(back, at: .transit(outbound: false), seconds: 139).0.accepted)
+        let late = fw.inspect(back, at: .transit(outbound: false), seconds: 260).0
         #expect(!late.accepted && late.state == .new && late.reason == .policy)
         let explanation = fw.verdict(for: late).explanation
         #expect(explanation.contains("It counts as new: the conntrack entry for this flow (udp 192.0.2.1:4789 → 192.0.2.2:4789) expired after 2 min without traffic (udp stream timeout)"), "\(explanation)")
         #expect(!explanation.contains("would accept it"), "a rule on the state alone is no near miss worth naming")
+    }
+
+    @Test("a single reply is not a stream: the entry keeps the 30 s UDP timeout (nf_conntrack_udp_packet)")
+    func singleReplyKeepsShortTimeout() {
+        let fw = firewall()
+        let out = TestFrames.udp(from: "192.0.2.1", 4789, to: "192.0.2.2", 4789)
+        let back = TestFrames.udp(from: "192.0.2.2", 4789, to: "192.0.2.1", 4789)
+        _ = fw.inspect(out, at: .transit(outbound: true), seconds: 0)
+        #expect(fw.inspect(back, at: .transit(outbound: false), seconds: 10).0.accepted)
+        // 30 s after the reply the entry is gone: Linux refreshed it with nf_conntrack_udp_timeout.
+        let late = fw.inspect(back, at: .transit(outbound: false), seconds: 40.5).0
+        #expect(!late.accepted && late.conntrack?.expired?.timeoutName == "udp timeout" && late.conntrack?.expired?.assured == false)
+    }
+
+    @Test("replies within the first 2 s leave the 30 s timeout; the first packet after a reply past 2 s makes a stream")
+    func streamNeedsTwoSeconds() {
+        let out = TestFrames.udp(from: "192.0.2.1", 5353, to: "192.0.2.2", 53)
+        let back = TestFrames.udp(from: "192.0.2.2", 53, to: "192.0.2.1", 5353)
+        var tracker = ConnectionTracker()
+        func pass(_ frame: [UInt8], _ seconds: Double) -> ConnectionEntry? {
+            let fields = frame.withUnsafeBytes { PacketFields(parsing: $0) }
+            let now = UInt64(seconds * 1e9)
+            let lookup = tracker.classify(fields, now: now)
+            tracker.commit(lookup, packet: fields, now: now)
+            return tracker.entry(for: lookup.key ?? FlowKey(fields)!, now: now)
+        }
+        let second = ConntrackTimeouts.second
+        #expect(pass(out, 0)?.timeout == 30 * second)
+        #expect(pass(back, 0.5).map { ($0.seenReply, $0.assured, $0.timeout) } ?? (false, true, 0) == (true, false, 30 * second))
+        #expect(pass(out, 1.0).map { ($0.assured, $0.timeout) } ?? (true, 0) == (false, 30 * second), "after a reply, but within 2 s")
+        #expect(pass(back, 2.0).map { ($0.assured, $0.timeout) } ?? (true, 0) == (false, 30 * second), "2 s exactly is not after 2 s")
+        #expect(pass(out, 2.1).map { ($0.assured, $0.timeout) } ?? (false, 0) == (true, 120 * second), "the stream")
+        #expect(pass(back, 3.0)?.timeout == 120 * second)
     }
 
     @Test("one-way UDP expires after the 30 s UDP timeout")
@@ -92,8 +126,16 @@ struct ConntrackTests {
                 established.commit(lookup, packet: fields, now: 0)
             }
         }
+        // Replied but not yet a stream (not assured): early_drop may still evict them.
         let third = TestFrames.udp(from: "192.0.2.1", 3, to: "192.0.2.2", 53).withUnsafeBytes { PacketFields(parsing: $0) }
-        #expect(established.classify(third, now: 1).tableFull)
+        var probe = established
+        #expect(!probe.classify(third, now: 1).tableFull && probe.evictions == 1)
+        // A packet each after 2 s makes both streams (assured): now nothing may go.
+        for port in UInt16(1)...2 {
+            let fields = TestFrames.udp(from: "192.0.2.1", port, to: "192.0.2.2", 53).withUnsafeBytes { PacketFields(parsing: $0) }
+            established.commit(established.classify(fields, now: 3 * ConntrackTimeouts.second), packet: fields, now: 3 * ConntrackTimeouts.second)
+        }
+        #expect(established.classify(third, now: 4 * ConntrackTimeouts.second).tableFull)
         #expect(!established.classify(third, now: 200_000_000_000).tableFull, "after the stream timeout the old entries are swept")
     }
 

@@ -118,9 +118,18 @@ struct NATTableTests {
         var linux = NATTable(expiry: .conntrack(ConntrackTimeouts()))
         _ = translate(&linux, datagram)
         if case .restored = translate(&linux, reply, now: 29 * ConntrackTimeouts.second, to: nil).0 {} else { Issue.record("live at 29 s") }
-        // Seen both ways: the 120 s stream timeout now applies.
+        #expect(linux.entry(original: FlowKey(protocol: .udp, source: .v4(Self.address(Self.client)), sourcePort: 5000,
+                                              destination: .v4(Self.address(Self.service)), destinationPort: 53))?.assured == false,
+                "the first reply alone is no stream (nf_conntrack_udp_packet)")
+        // A packet after the reply, the entry older than 2 s: the 120 s stream timeout applies.
+        if case .restored = translate(&linux, reply, now: 30 * ConntrackTimeouts.second, to: nil).0 {} else { Issue.record("live at 30 s") }
         if case .restored = translate(&linux, reply, now: 140 * ConntrackTimeouts.second, to: nil).0 {} else { Issue.record("stream") }
         #expect(translate(&linux, reply, now: 261 * ConntrackTimeouts.second, to: nil).0 == .untouched, "a reply meets an expired entry")
+        // Replied once, then silent: the 30 s timeout of a non-stream entry.
+        var once = NATTable(expiry: .conntrack(ConntrackTimeouts()))
+        _ = translate(&once, datagram)
+        if case .restored = translate(&once, reply, now: 10 * ConntrackTimeouts.second, to: nil).0 {} else { Issue.record("live at 10 s") }
+        #expect(translate(&once, reply, now: 41 * ConntrackTimeouts.second, to: nil).0 == .untouched, "30 s after its only reply")
         var chosen = 0
         var bytes = datagram
         _ = bytes.withUnsafeMutableBytes { linux.translateDestination($0, now: 262 * ConntrackTimeouts.second) { _ in

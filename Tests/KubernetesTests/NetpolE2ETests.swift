@@ -1,6 +1,7 @@
 import Foundation
 import Kubernetes
 import PacketWire
+import NetpolE2EModel
 import Testing
 import Yams
 
@@ -19,7 +20,7 @@ struct NetpolE2ETests {
 
     @Test("every cell agrees with the upstream expectation", arguments: fixtures)
     func truthTable(_ fixture: URL) throws {
-        let model = try E2EModel.load()
+        let model = try E2EModel.load(yaml: try FixtureFiles.text("netpol-e2e/model.yaml"))
         let text = try String(contentsOf: fixture, encoding: .utf8)
         let file = fixture.lastPathComponent
         guard let root = try Yams.compose(yaml: text) else {
@@ -94,50 +95,4 @@ struct NetpolE2ETests {
 
     private func namespaceOf(_ pod: String) -> String { String(pod.split(separator: "/")[0]) }
     private func nameOf(_ pod: String) -> String { String(pod.split(separator: "/")[1]) }
-}
-
-/// The e2e model (Fixtures/netpol-e2e/model.yaml), made into Kubernetes manifests read by ``ManifestReader``.
-struct E2EModel {
-    var namespaces: [String]
-    var pods: [String]
-    var addresses: [String: String]
-
-    var podNames: [String] { namespaces.flatMap { namespace in pods.map { "\(namespace)/\($0)" } } }
-
-    static func load() throws -> E2EModel {
-        let root = try #require(try Yams.compose(yaml: try FixtureFiles.text("netpol-e2e/model.yaml")))
-        var addresses: [String: String] = [:]
-        for (key, value) in root["addresses"]?.mapping ?? [:] { addresses[key.string ?? ""] = value.string ?? "" }
-        return E2EModel(namespaces: (root["namespaces"]?.array() ?? []).compactMap(\.string),
-                        pods: (root["pods"]?.array() ?? []).compactMap(\.string), addresses: addresses)
-    }
-
-    /// Namespaces and Pods as the e2e framework creates them (kubemanager.go `initializeClusterFromModel`,
-    /// model.go `KubePod` and `Container.Spec`), with the labels a test added.
-    func manifests(protocols: [TransportProtocol], ports: [UInt16], podLabels: [String: [String: String]],
-                   namespaceLabels: [String: [String: String]]) throws -> ManifestSet {
-        var yaml = ""
-        for namespace in namespaces {
-            yaml += "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: \(namespace)\n"
-            if let labels = namespaceLabels[namespace], !labels.isEmpty {
-                yaml += "  labels:\n" + labels.sorted { $0.key < $1.key }.map { "    \($0.key): \($0.value)\n" }.joined()
-            }
-            for pod in pods {
-                var labels = ["pod": pod]
-                labels.merge(podLabels["\(namespace)/\(pod)"] ?? [:]) { _, new in new }
-                yaml += "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: \(pod)\n  namespace: \(namespace)\n  labels:\n"
-                yaml += labels.sorted { $0.key < $1.key }.map { "    \($0.key): \($0.value)\n" }.joined()
-                yaml += "spec:\n  containers:\n"
-                for port in ports {
-                    for proto in protocols {
-                        let word = proto.rawValue.lowercased()
-                        yaml += "  - name: cont-\(port)-\(word)\n    image: registry.k8s.io/e2e-test-images/agnhost:2.53\n"
-                        yaml += "    ports:\n    - containerPort: \(port)\n      name: serve-\(port)-\(word)\n      protocol: \(proto.rawValue)\n"
-                    }
-                }
-                yaml += "status:\n  phase: Running\n  podIP: \(addresses["\(namespace)/\(pod)"] ?? "")\n"
-            }
-        }
-        return try ManifestReader.read(yaml: yaml, file: "e2e-model.yaml")
-    }
 }

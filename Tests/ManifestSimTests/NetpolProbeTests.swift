@@ -2,6 +2,7 @@ import ClusterSim
 import Foundation
 import Kubernetes
 import PacketWire
+import NetpolE2EModel
 import Testing
 import Yams
 
@@ -40,7 +41,7 @@ struct NetpolProbeTests {
         let text = try String(contentsOfFile: Self.folder + "/01-support-a-default-deny-ingress-policy.yaml", encoding: .utf8)
         let root = try #require(try Yams.compose(yaml: text))
         let step = try #require(root["steps"]?.array().first)
-        let model = try E2EModel.load(folder: Self.folder)
+        let model = try E2EModel.load(yaml: try String(contentsOfFile: Self.folder + "/model.yaml", encoding: .utf8))
         var set = try model.manifests(protocols: [.tcp], ports: [80], podLabels: [:], namespaceLabels: [:])
         set.networkPolicies = try ManifestReader.read(documents: step["policies"]?.array() ?? [], file: "01", text: text).networkPolicies
         let converted = try ManifestConverter.convert(set, name: "flannel", file: "01", cni: .flannel)
@@ -53,7 +54,7 @@ struct NetpolProbeTests {
 
 enum E2EProbe {
     static func check(fixture: String, in folder: String, cni: CNIMode) throws {
-        let model = try E2EModel.load(folder: folder)
+        let model = try E2EModel.load(yaml: try String(contentsOfFile: folder + "/model.yaml", encoding: .utf8))
         let text = try String(contentsOfFile: folder + "/" + fixture, encoding: .utf8)
         let root = try #require(try Yams.compose(yaml: text))
         let title = root["test"]?.string ?? fixture
@@ -115,51 +116,5 @@ enum E2EProbe {
         var result: [String: String] = [:]
         for (key, value) in node.mapping ?? [:] { result[key.string ?? ""] = value.string ?? "" }
         return result
-    }
-}
-
-/// The e2e model (netpol-e2e/model.yaml) as Kubernetes manifests, as the e2e framework creates it
-/// (kubemanager.go `initializeClusterFromModel`, model.go `KubePod` and `Container.Spec`).
-struct E2EModel {
-    var namespaces: [String]
-    var pods: [String]
-    var addresses: [String: String]
-
-    var podNames: [String] { namespaces.flatMap { namespace in pods.map { "\(namespace)/\($0)" } } }
-
-    static func load(folder: String) throws -> E2EModel {
-        let text = try String(contentsOfFile: folder + "/model.yaml", encoding: .utf8)
-        let root = try #require(try Yams.compose(yaml: text))
-        var addresses: [String: String] = [:]
-        for (key, value) in root["addresses"]?.mapping ?? [:] { addresses[key.string ?? ""] = value.string ?? "" }
-        return E2EModel(namespaces: (root["namespaces"]?.array() ?? []).compactMap(\.string),
-                        pods: (root["pods"]?.array() ?? []).compactMap(\.string), addresses: addresses)
-    }
-
-    func manifests(protocols: [TransportProtocol], ports: [UInt16], podLabels: [String: [String: String]],
-                   namespaceLabels: [String: [String: String]]) throws -> ManifestSet {
-        var yaml = ""
-        for namespace in namespaces {
-            yaml += "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: \(namespace)\n"
-            if let labels = namespaceLabels[namespace], !labels.isEmpty {
-                yaml += "  labels:\n" + labels.sorted { $0.key < $1.key }.map { "    \($0.key): \($0.value)\n" }.joined()
-            }
-            for pod in pods {
-                var labels = ["pod": pod]
-                labels.merge(podLabels["\(namespace)/\(pod)"] ?? [:]) { _, new in new }
-                yaml += "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: \(pod)\n  namespace: \(namespace)\n  labels:\n"
-                yaml += labels.sorted { $0.key < $1.key }.map { "    \($0.key): \($0.value)\n" }.joined()
-                yaml += "spec:\n  containers:\n"
-                for port in ports {
-                    for proto in protocols {
-                        let word = proto.rawValue.lowercased()
-                        yaml += "  - name: cont-\(port)-\(word)\n    image: registry.k8s.io/e2e-test-images/agnhost:2.53\n"
-                        yaml += "    ports:\n    - containerPort: \(port)\n      name: serve-\(port)-\(word)\n      protocol: \(proto.rawValue)\n"
-                    }
-                }
-                yaml += "status:\n  phase: Running\n  podIP: \(addresses["\(namespace)/\(pod)"] ?? "")\n"
-            }
-        }
-        return try ManifestReader.read(yaml: yaml, file: "e2e-model.yaml")
     }
 }

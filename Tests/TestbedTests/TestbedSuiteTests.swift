@@ -11,6 +11,8 @@ struct TestbedCase: Codable, Sendable, CustomTestStringConvertible {
     var vtep: String
     var sysctls: [String]?
     var closed: [String]?
+    /// Seconds the testbed's traffic may take (4 unless the case needs longer).
+    var timeLimit: Double?
     var testDescription: String { name }
 
     static let all: [TestbedCase] = {
@@ -75,7 +77,7 @@ struct TestbedSuiteTests {
             return (parts[0], parts.count > 1 ? parts[1] : "")
         }
         options.closedFlows = Set(testCase.closed ?? [])
-        options.timeLimit = 4
+        options.timeLimit = testCase.timeLimit ?? 4
         let runner = TestbedRunner(scenario: scenario, pods: report.pods, options: options, agentExecutable: Suite.agent ?? "")
         try runner.run(outputDirectory: real)
         // Nothing the run made is left behind.

@@ -10,6 +10,9 @@ enum Event {
     case arrive(PacketBuffer, PacketTag, at: PlaceID, via: DirectionID)
     /// A frame crosses a veth into a pod (same-node delivery, and the last hop of every delivery).
     case vethDelivery(PacketBuffer, PacketTag, to: PodID)
+    /// A host's reassembly timer (`ipfrag_time` after a datagram's first fragment): give up on what is
+    /// still incomplete (net/ipv4/ip_fragment.c `ip_expire`).
+    case reassemblyTimeout(ReassemblyHost)
     /// A scenario event for the control plane (deleting a pod).
     case controlPlane(EventAction)
 }

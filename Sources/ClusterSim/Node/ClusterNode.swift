@@ -37,7 +37,7 @@ final class ClusterNode {
         var last: Nanoseconds = 0
     }
     /// The IP layer's reassembly of outer fragments (and of Service-bound inner fragments, for conntrack).
-    var reassembly = IPv4Reassembler()
+    var reassembly: HostReassembly
     /// kube-proxy on this node.
     let kubeProxy: KubeProxy
     /// What runs at each netfilter hook: kube-proxy's NAT, the host firewall's chains.
@@ -92,6 +92,7 @@ final class ClusterNode {
         overlay = OverlayDevice(mode: mode, vtepMAC: vtepMAC, innerMAC: bridged ? gatewayMAC : vtepMAC,
                                 vtepAddress: spec.vtepAddress ?? spec.podCIDR.ipv4Network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb),
                                 groupBasedPolicy: network.groupBasedPolicy)
+        reassembly = HostReassembly(timeout: network.scenario.sysctls.ipFragmentTime)
         kubeProxy = KubeProxy()
         hooks.register(kubeProxy, at: .prerouting)
         hooks.register(kubeProxy, at: .output)

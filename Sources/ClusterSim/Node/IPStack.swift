@@ -236,7 +236,8 @@ extension ClusterNode {
         let vxlan = quotedTransport.dropFirst(count: UDPDatagram.headerLength)
         let flags = vxlan.getInteger(at: VXLANPacket.Field.flags, as: UInt8.self)
         let vni = vxlan.getInteger(at: VXLANPacket.Field.vni.lowerBound, as: UInt32.self) >> 8
-        return flags & VXLANPacket.vniFlag != 0 && vni == network.scenario.overlay.vni
+        // An `external` device (Cilium's) is found for any VNI: `vxlan_vs_find_vni` looks up VNI 0 for it.
+        return flags & VXLANPacket.vniFlag != 0 && (vni == network.scenario.overlay.vni || network.ciliumIdentities != nil)
     }
 
     // MARK: - Reassembly
@@ -249,9 +250,37 @@ extension ClusterNode {
                                            frameOffset: IPv4Frame.ethernetHeaderLength) else {
             network.drop(buffer, tag, at: point, DropReason(.malformed, "malformed fragment")); return nil
         }
-        _ = reassembly.expire(now: scheduler.now)
-        let outcome = reassembly.add(packet, time: scheduler.now)
+        expireReassembly()
+        let (outcome, started) = reassembly.add(packet, frame: buffer.readableBytes, tag: tag, now: scheduler.now)
+        if started { scheduler.schedule(after: reassembly.timeout, .reassemblyTimeout(.node(id))) }
         return network.reassembled(outcome, buffer, tag, at: point)
+    }
+
+    /// The reassembly timer (net/ipv4/ip_fragment.c `ip_expire`): each datagram still incomplete
+    /// `ipfrag_time` after its first fragment is lost (ReasmFails, ReasmTimeout) and charged to its flow
+    /// once. When the fragment at offset 0 had arrived (`INET_FRAG_FIRST_IN`) and the datagram was the
+    /// node's own (an outer packet to its address), ICMP time exceeded, fragment reassembly (type 11
+    /// code 1), goes back to the sender quoting that fragment (`icmp_send` → `__icmp_send`: 576 bytes,
+    /// TOS 0xc0, rate-limited). Conntrack's reassembly of a forwarded (Service-bound) packet sends none
+    /// (`frag_expire_skip_icmp` for `IP_DEFRAG_CONNTRACK_IN` when the route is not local).
+    func expireReassembly() {
+        let point = "\(name) IP reassembly"
+        for item in reassembly.expire(now: network.now) {
+            var answered: IPv4Address?
+            if let first = item.expired.firstFragment, underlayAddress == .v4(item.expired.key.destination) {
+                let offending = network.pool.take()
+                let ethernet = IPv4Frame.ethernetHeaderLength
+                if item.frame.count >= ethernet, (Array(item.frame[0..<ethernet]) + first).withUnsafeBytes({ offending.load($0) }),
+                   network.sendRouterError(from: place, .timeExceeded(.fragmentReassemblyTimeExceeded), about: offending, tag: item.tag) {
+                    answered = item.expired.key.source
+                }
+                network.pool.release(offending)
+            }
+            item.frame.withUnsafeBytes { bytes in
+                network.observers.dropped(bytes, tag: item.tag, at: point, reason: DropReason(.reassemblyTimedOut,
+                    item.sentence(icmpSentTo: answered, timeout: reassembly.timeout)), time: network.now)
+            }
+        }
     }
 }
 

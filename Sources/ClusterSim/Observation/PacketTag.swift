@@ -37,6 +37,9 @@ struct PacketTag {
     /// before dissecting the flow); it survives the veth and forwarding, and a retransmission timeout
     /// changes it (`sk_rethink_txhash`).
     var socketHash: UInt32 = 0
+    /// The sender's security identity a Cilium node read from the VNI of the packet it decapsulated
+    /// (bpf/bpf_overlay.c takes it from the tunnel key); 0 when the packet came through no Cilium tunnel.
+    var tunnelIdentity: UInt32 = 0
 
     static let none = PacketTag(sender: nil, role: .control, sentAt: 0, isData: false)
 
@@ -46,6 +49,7 @@ struct PacketTag {
         tag.role = role == .toServer ? .toClient : .toServer
         tag.isData = false
         tag.socketHash = 0
+        tag.tunnelIdentity = 0
         return tag
     }
 }

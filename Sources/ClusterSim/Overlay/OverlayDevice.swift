@@ -69,15 +69,15 @@ final class OverlayDevice {
         }
         switch fdb.lookup(remote.overlay.innerMAC, owner: remote.id) {
         case .unicast(let target):
-            encapsulateAndSend(buffer, tag, from: node, to: target == remote.id ? remote : node.network[target], innerLength: innerLength)
+            encapsulateAndSend(buffer, tag, from: node, to: target == remote.id ? remote : node.network[target], innerLength: innerLength, innerSource: frame.source)
         case .flood:
             let others = node.network.nodes.filter { $0.id != node.id }
             for other in others.dropLast() {
                 let copy = node.pool.take()
                 _ = copy.load(buffer.readableBytes)
-                encapsulateAndSend(copy, tag, from: node, to: other, innerLength: innerLength)
+                encapsulateAndSend(copy, tag, from: node, to: other, innerLength: innerLength, innerSource: frame.source)
             }
-            encapsulateAndSend(buffer, tag, from: node, to: others.last ?? remote, innerLength: innerLength)
+            encapsulateAndSend(buffer, tag, from: node, to: others.last ?? remote, innerLength: innerLength, innerSource: frame.source)
         }
     }
 
@@ -94,7 +94,8 @@ final class OverlayDevice {
     }
 
     /// Encapsulates an inner frame toward one VTEP, then the host's output chain and the underlay.
-    private func encapsulateAndSend(_ buffer: PacketBuffer, _ tag: PacketTag, from node: ClusterNode, to target: ClusterNode, innerLength: Int) {
+    private func encapsulateAndSend(_ buffer: PacketBuffer, _ tag: PacketTag, from node: ClusterNode, to target: ClusterNode,
+                                    innerLength: Int, innerSource: IPv4Address) {
         let underlay = node.underlay
         guard underlay.nextDirection(from: node.place, to: target.place) != nil else {
             node.network.drop(buffer, tag, at: "\(node.name) vtep", DropReason(.noRoute, "no underlay path to \(target.name)")); return
@@ -103,8 +104,11 @@ final class OverlayDevice {
         do {
             // VXLAN-GBP carries a group policy ID; the simulation gives each sender's packets their own.
             let group = groupBasedPolicy ? UInt16(truncatingIfNeeded: (tag.sender?.index ?? -1) + 1) : 0
+            // Cilium: the sender's security identity goes in the VNI (bpf/lib/encap.h `__encap_with_nodeid`).
+            let identity = node.settings.ciliumIdentities
+                ? node.network.ciliumIdentities?.identity(ofSource: innerSource, cluster: node.cluster, node: node) : nil
             try mode.encapsulate(buffer, to: TunnelDestination(address: target.underlayAddress, nextHopMAC: nextHopMAC),
-                                 groupPolicyID: group, flowHash: tag.socketHash)
+                                 groupPolicyID: group, flowHash: tag.socketHash, tunnelKey: identity)
         } catch {
             node.network.drop(buffer, tag, at: "\(node.name) vtep", DropReason(.encapsulationFailed, error.reason)); return
         }
@@ -143,6 +147,7 @@ final class OverlayDevice {
     /// inner source MAC in learning mode, keep only frames for this VTEP (a replicated copy may be for
     /// another), capture, and route the inner packet.
     func receive(_ frame: PacketBuffer, _ tag: PacketTag, at node: ClusterNode) {
+        var tag = tag
         let decapsulated: DecapsulatedPacket
         do {
             decapsulated = try mode.decapsulate(frame)
@@ -155,7 +160,13 @@ final class OverlayDevice {
             }
             network.drop(frame, tag, at: "\(node.name) vtep", DropReason(.vxlanRefused, reason)); return
         }
-        node.observers.trace(tag, "\(node.name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort)", time: node.scheduler.now)
+        if node.settings.ciliumIdentities, let identities = node.network.ciliumIdentities {
+            // bpf/bpf_overlay.c: the sender's identity is the tunnel key's ID, which ingress policy uses.
+            tag.tunnelIdentity = decapsulated.vni
+            node.observers.trace(tag, "\(node.name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort): the sender's security identity \(identities.describe(decapsulated.vni))", time: node.scheduler.now)
+        } else {
+            node.observers.trace(tag, "\(node.name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort)", time: node.scheduler.now)
+        }
         let inner = frame.readableBytes
         if fdb.learns, let sender = node.unretainedNetwork({ $0.node(atUnderlay: decapsulated.outerSource) }) {
             fdb.learn(IPv4Frame.sourceMAC(inner), behind: sender)

@@ -17,8 +17,10 @@ protocol OverlayMode: AnyObject {
     ///   - groupPolicyID: a group policy identifier to carry, where the mode has one (VXLAN-GBP).
     ///   - flowHash: the packet's `skb->hash` from its socket, 0 when it has none (then the mode hashes
     ///     the inner flow, as `skb_get_hash` dissects it).
+    ///   - tunnelKey: the VNI a BPF program chose for this packet on a device without one of its own
+    ///     (Cilium's security identity); nil: the device's VNI.
     func encapsulate(_ buffer: PacketBuffer, to destination: TunnelDestination, groupPolicyID: UInt16,
-                     flowHash: UInt32) throws(EncapsulationError)
+                     flowHash: UInt32, tunnelKey: UInt32?) throws(EncapsulationError)
     /// Checks and strips the outer headers, leaving the inner frame in `buffer`.
     func decapsulate(_ buffer: PacketBuffer) throws(DecapsulationError) -> DecapsulatedPacket
 }

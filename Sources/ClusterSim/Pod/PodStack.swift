@@ -38,7 +38,7 @@ final class PodStack {
     /// also the source of IP IDs for packets no connected socket sends (`__ip_select_ident`).
     private var icmp: ICMPErrorSender
     /// The IP layer's reassembly, made when the pod first receives a fragment.
-    private var reassembly: IPv4Reassembler?
+    private var reassembly: HostReassembly?
     /// Connections this pod opened, by local port, remote address and remote port.
     private var clients: [ConnectionKey: Sender] = [:]
     /// Which of them uses each local port (an ICMP error names only the local end it quotes).
@@ -354,10 +354,42 @@ final class PodStack {
                                            frameOffset: IPv4Frame.ethernetHeaderLength) else {
             network.drop(buffer, tag, at: point, DropReason(.malformed, "malformed fragment")); return nil
         }
-        var reassembler = reassembly ?? IPv4Reassembler()
-        _ = reassembler.expire(now: scheduler.now)
-        let outcome = reassembler.add(packet, time: scheduler.now)
+        expireReassembly()
+        var reassembler = reassembly ?? HostReassembly(timeout: network.scenario.sysctls.ipFragmentTime)
+        let (outcome, started) = reassembler.add(packet, frame: buffer.readableBytes, tag: tag, now: scheduler.now)
         reassembly = reassembler
+        if started { network.scheduler.schedule(after: reassembler.timeout, .reassemblyTimeout(.pod(pod))) }
         return network.reassembled(outcome, buffer, tag, at: point)
+    }
+
+    /// The reassembly timer (net/ipv4/ip_fragment.c `ip_expire`): a datagram still incomplete
+    /// `ipfrag_time` after its first fragment is lost and charged to its flow once; when its fragment at
+    /// offset 0 had arrived (`INET_FRAG_FIRST_IN`), the pod answers ICMP time exceeded, fragment
+    /// reassembly (type 11 code 1) quoting it, as `icmp_send` builds every error (576 bytes, TOS 0xc0).
+    func expireReassembly() {
+        guard var reassembler = reassembly else { return }
+        let timedOut = reassembler.expire(now: network.now)
+        reassembly = reassembler
+        let point = "\(name) IP reassembly"
+        for item in timedOut {
+            var answered: IPv4Address?
+            if let first = item.expired.firstFragment {
+                let error = network.pool.take()
+                let built = first.withUnsafeBytes { quote in
+                    icmp.build(error, .timeExceeded(.fragmentReassemblyTimeExceeded), about: quote, from: address,
+                               sourceMAC: mac, nextHopMAC: gatewayMAC, now: network.now)
+                }
+                if built {
+                    answered = item.expired.key.source
+                    send(error, item.tag.reversed)
+                } else {
+                    network.pool.release(error)
+                }
+            }
+            item.frame.withUnsafeBytes { bytes in
+                network.observers.dropped(bytes, tag: item.tag, at: point, reason: DropReason(.reassemblyTimedOut,
+                    item.sentence(icmpSentTo: answered, timeout: reassembler.timeout)), time: network.now)
+            }
+        }
     }
 }

@@ -76,6 +76,17 @@ final class NetworkPolicyEnforcer {
         }
     }
 
+    /// The source a Cilium node's ingress policy sees for a packet whose VNI carried `identity`: the pods
+    /// with that identity (all alike to a selector: the identity is their labels and namespace), or for a
+    /// reserved or unknown identity no pod, only the address (an `ipBlock` may still match it).
+    func endpoint(forIdentity identity: UInt32, address: IPv4Address, engine: PolicyEngine) -> PolicyEndpoint {
+        guard let identities = network.ciliumIdentities, let pod = identities.representative[identity] else {
+            return PolicyEndpoint(pod: nil, address: .v4(address))
+        }
+        let representative = engine.endpoint(for: .v4(network.cluster[pod].address))
+        return PolicyEndpoint(pod: representative.pod, address: .v4(address))
+    }
+
     func recordDenial(_ denial: PolicyDenial, tag: PacketTag) {
         guard let sender = tag.sender else { return }
         let flow = network.observers.accounting.flow(of: sender)

@@ -52,7 +52,13 @@ final class NetworkPolicyFilter: PacketFilter {
         let destinationPod = cluster.pod(at: key.destination).flatMap { cluster[$0].node == node.id ? $0 : nil }
         guard sourcePod != nil || destinationPod != nil else { return true }
         let engine = enforcer.currentEngine()
-        let connection = PolicyConnection(from: engine.endpoint(for: .v4(key.source)), to: engine.endpoint(for: .v4(key.destination)),
+        // A packet that came through Cilium's tunnel is judged as the identity its VNI carries, whatever
+        // its inner source address says (bpf/bpf_overlay.c hands the tunnel key's identity to the
+        // destination endpoint's ingress policy).
+        let source = sourcePod == nil && tag.tunnelIdentity != 0
+            ? enforcer.endpoint(forIdentity: tag.tunnelIdentity, address: key.source, engine: engine)
+            : engine.endpoint(for: .v4(key.source))
+        let connection = PolicyConnection(from: source, to: engine.endpoint(for: .v4(key.destination)),
                                           protocol: transport, port: key.destinationPort)
         if let pod = sourcePod, !engine.admits(connection, .egress) {
             deny(buffer, tag, connection, .egress, pod: cluster[pod].name, engine: engine)

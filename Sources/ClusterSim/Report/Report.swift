@@ -116,6 +116,8 @@ public struct Report: Codable, Sendable {
     public var firewallDropsUnlisted = 0
     public var firewallRewrites: [FirewallRewrite] = []
     public var explanation: Explanation?
+    /// What the run simulated: nodes, routers, switches, firewalls, NetworkPolicies (what `report.html` draws).
+    public var topology: Topology?
 
     public func json() -> String {
         let encoder = JSONEncoder()

@@ -47,6 +47,7 @@ enum ReportBuilder {
                             durationNanoseconds: network.lastActivity, packetsSimulated: network.pool.taken, flows: flows,
                             links: links, pods: pods, captures: captures)
         report.warnings = warnings.map(\.description)
+        report.topology = topology(of: network)
         let flowName = { (flow: FlowID?) -> String? in flow.map { scenario.traffic[$0.index].name } }
         let log = network.observers.firewallLog
         report.firewallDrops = log.drops.sorted { ($0.value.first, $0.value.order) < ($1.value.first, $1.value.order) }

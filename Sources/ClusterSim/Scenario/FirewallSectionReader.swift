@@ -108,7 +108,7 @@ extension Context {
     func hostFirewall(_ entry: inout FirewallEntry) throws(ScenarioError) -> any PacketInspector {
         var host = HostFirewall()
         try hostChains(&entry, into: &host.rules)
-        host.conntrack = try connectionTracking(entry)
+        host.conntrack = try connectionTracking(entry, kernel: true)
         return host
     }
 
@@ -120,7 +120,7 @@ extension Context {
             group.rules[chain] = RuleSet(rules: rules, policy: .drop)
             entry.ruleLocations[chain] = locations
         }
-        group.conntrack = try connectionTracking(entry)
+        group.conntrack = try connectionTracking(entry, kernel: false)
         return group
     }
 
@@ -130,7 +130,7 @@ extension Context {
 
     func statefulFirewall(_ entry: inout FirewallEntry) throws(ScenarioError) -> any PacketInspector {
         let transit = try transitChain(&entry)
-        return StatefulFirewall(transit: transit, conntrack: try connectionTracking(entry))
+        return StatefulFirewall(transit: transit, conntrack: try connectionTracking(entry, kernel: true))
     }
 
     /// `policy` and `rules` of a device on a link.
@@ -290,8 +290,16 @@ extension Context {
     }
 
     /// Conntrack options: `timeouts`, `tableSize`, `notrack`.
-    func connectionTracking(_ entry: FirewallEntry) throws(ScenarioError) -> ConnectionTracking {
+    /// - Parameter kernel: the device is Linux netfilter (a host firewall, a stateful middlebox built as
+    ///   nftables): its UDP timeouts start from the scenario's `net.netfilter.nf_conntrack_udp_timeout`
+    ///   and `_stream` sysctls (read before this section), and the firewall's own `timeouts` override them.
+    ///   A cloud security group keeps its own defaults.
+    func connectionTracking(_ entry: FirewallEntry, kernel: Bool) throws(ScenarioError) -> ConnectionTracking {
         var tracking = ConnectionTracking()
+        if kernel {
+            tracking.timeouts.udp = entry.scenario.sysctls.conntrackUDPTimeout
+            tracking.timeouts.udpStream = entry.scenario.sysctls.conntrackUDPStreamTimeout
+        }
         let f = entry.fields
         if let value = f.optional("tableSize") { tracking.tableSize = try int(value, "tableSize", in: 1...10_000_000) }
         if let value = f.optional("timeouts") {

@@ -59,6 +59,10 @@ extension Context {
         ScenarioSection(key: "underlay", isRequired: false) { (context, node, reading) throws(ScenarioError) in
             try context.underlaySection(node, into: &reading)
         },
+        // Before `firewalls`: netfilter's conntrack timeouts start from the sysctls.
+        ScenarioSection(key: "sysctl", isRequired: false) { (context, node, reading) throws(ScenarioError) in
+            reading.scenario.sysctls = try context.sysctls(node)
+        },
         ScenarioSection(key: "firewalls", isRequired: false) { (context, node, reading) throws(ScenarioError) in
             (reading.scenario.firewalls, reading.scenario.warnings) = try context.firewalls(node, scenario: reading.scenario)
         },
@@ -73,9 +77,6 @@ extension Context {
         },
         ScenarioSection(key: "events", isRequired: false) { (context, node, reading) throws(ScenarioError) in
             for event in try context.sequence(node, "events") { reading.scenario.events.append(try context.event(event)) }
-        },
-        ScenarioSection(key: "sysctl", isRequired: false) { (context, node, reading) throws(ScenarioError) in
-            reading.scenario.sysctls = try context.sysctls(node)
         },
         ScenarioSection(key: "captures", isRequired: false) { (context, node, reading) throws(ScenarioError) in
             try context.capturesSection(node, into: &reading)

@@ -28,7 +28,9 @@ public struct Sysctls: Hashable, Sendable {
     public var ipFragmentTime: Nanoseconds = 30_000_000_000
     /// `net.ipv4.ip_default_ttl`.
     public var ipDefaultTTL: UInt8 = 64
-    /// `net.netfilter.nf_conntrack_udp_timeout` and `_stream`.
+    /// `net.netfilter.nf_conntrack_udp_timeout` and `_stream`: the UDP timeouts of every netfilter conntrack
+    /// of the scenario (host firewalls, stateful middleboxes) whose firewall gives none of its own. A UDP entry
+    /// moves to `_stream` only for a packet after a reply once it is older than 2 s (nf_conntrack_udp_packet).
     public var conntrackUDPTimeout: Nanoseconds = 30_000_000_000
     public var conntrackUDPStreamTimeout: Nanoseconds = 120_000_000_000
     /// `net.ipv4.icmp_ratelimit` (ms between ICMP errors to one destination after a burst) and
