@@ -17,14 +17,19 @@ final class Network {
     let cluster: Cluster
     let services: ServiceTable
     private(set) var nodes: [ClusterNode] = []
-    private(set) var underlay: Underlay
+    let underlay: Underlay
     /// Each pod's network stack, made when the control plane creates the pod.
     private(set) var pods: [PodStack] = []
     /// The traffic entries' senders (applications in the client pods), in creation order.
     private(set) var senders: [Sender] = []
-    private(set) var firewalls: FirewallPlan
+    // The same parts again, for the packet path's calls into them (`withNode` and the like): an element
+    // read from the arrays above is retained for the call, one of these is not (see `Unretained`).
+    private var unretainedNodes: [Unretained<ClusterNode>] = []
+    private var unretainedPods: [Unretained<PodStack>] = []
+    private var unretainedSenders: [Unretained<Sender>] = []
+    let firewalls: FirewallPlan
     /// Names for addresses, for explanations.
-    private(set) var names: AddressBook
+    let names: AddressBook
     /// NetworkPolicy as the CNI enforces it (nil: no policies, or a CNI that enforces none).
     private(set) var policy: NetworkPolicyEnforcer?
     /// Cilium's security identities, which its VNI carries (nil for the other CNIs).
@@ -40,8 +45,13 @@ final class Network {
     /// Whether VXLAN-GBP is on: read per encapsulated packet, here rather than through `scenario` (a
     /// struct: reading a field through it copied it).
     let groupBasedPolicy: Bool
+    /// The scenario's settings the packet path reads, stored once as plain values for the same reason.
+    let settings: DataplaneSettings
     /// Virtual time of the last packet activity: the run's duration in the report.
-    var lastActivity: Nanoseconds = 0
+    var lastActivity: Nanoseconds { scheduler.lastActivity }
+    /// Whether any node has learned a path MTU from ICMP: until one has, sending on the underlay skips
+    /// asking the sending node.
+    var pathMTULearned = false
 
     init(scenario: Scenario) throws(ScenarioError) {
         self.scenario = scenario
@@ -49,11 +59,19 @@ final class Network {
         services = ServiceTable(scenario.services)
         random = SplitMix64(seed: scenario.seed)
         groupBasedPolicy = scenario.overlay.groupBasedPolicy
+        settings = DataplaneSettings(scenario)
         overhead = TunnelEndpoint.overhead(ipv6: scenario.nodes.first?.address.isIPv6 ?? false)
         observers = Observers(accounting: FlowAccounting(traffic: scenario.traffic, overlayPort: scenario.overlay.destinationPort))
-        underlay = Underlay(scenario: scenario, nodes: [])
-        firewalls = FirewallPlan()
-        names = AddressBook()
+        // The underlay and the firewalls' placement come from the scenario alone, before the nodes: the
+        // nodes hold them directly.
+        let underlay = Underlay(scenario: scenario)
+        self.underlay = underlay
+        let names = FirewallPlan.names(nodes: scenario.nodes, cluster: cluster, underlay: underlay)
+        self.names = names
+        firewalls = FirewallPlan(scenario: scenario, underlay: underlay, names: names)
+        icmpSenders = underlay.places.indices.map { index in
+            ICMPErrorSender(seed: scenario.seed ^ (UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15), sysctls: scenario.sysctls)
+        }
         var made: [ClusterNode] = []
         for (index, spec) in scenario.nodes.enumerated() {
             made.append(ClusterNode(id: NodeID(index), spec: spec, network: self,
@@ -61,13 +79,7 @@ final class Network {
             nodeByUnderlayAddress[spec.address] = NodeID(index)
         }
         nodes = made
-        underlay = Underlay(scenario: scenario, nodes: made)
-        icmpSenders = underlay.places.indices.map { index in
-            ICMPErrorSender(seed: scenario.seed ^ (UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15), sysctls: scenario.sysctls)
-        }
-        let names = FirewallPlan.names(nodes: made, cluster: cluster, underlay: underlay)
-        self.names = names
-        firewalls = FirewallPlan(scenario: scenario, nodes: made, underlay: underlay, names: names)
+        unretainedNodes = made.map(Unretained.init)
         for node in made {
             if let host = firewalls.hostFirewall(of: node.id) {
                 let filter = HostFirewallFilter(device: host)
@@ -87,6 +99,14 @@ final class Network {
     subscript(pod: PodID) -> PodStack { pods[pod.index] }
     subscript(sender: SenderID) -> Sender { senders[sender.index] }
 
+    /// Calls into a part on the packet path, without reference counting.
+    @inline(__always)
+    func withNode<Result>(_ node: NodeID, _ body: (ClusterNode) -> Result) -> Result { unretainedNodes[node.index](body) }
+    @inline(__always)
+    func withPod<Result>(_ pod: PodID, _ body: (PodStack) -> Result) -> Result { unretainedPods[pod.index](body) }
+    @inline(__always)
+    func withSender<Result>(_ sender: SenderID, _ body: (Sender) -> Result) -> Result { unretainedSenders[sender.index](body) }
+
     /// The node whose underlay address this is.
     func node(atUnderlay address: IPAddress) -> NodeID? { nodeByUnderlayAddress[address] }
 
@@ -94,7 +114,9 @@ final class Network {
     func addStack(for pod: PodID) {
         precondition(pod.index == pods.count, "pod stacks are made in creation order")
         let info = cluster[pod]
-        pods.append(PodStack(pod: info, node: self[info.node], network: self))
+        let stack = PodStack(pod: info, node: self[info.node], network: self)
+        pods.append(stack)
+        unretainedPods.append(Unretained(stack))
         if let ciliumIdentities {
             let namespace = cluster.workloads.first { $0.name == info.workload }?.namespace ?? "default"
             ciliumIdentities.add(info, namespace: namespace)
@@ -103,6 +125,7 @@ final class Network {
 
     func addSender(_ sender: Sender) {
         senders.append(sender)
+        unretainedSenders.append(Unretained(sender))
     }
 
     // MARK: - What every part does
@@ -118,5 +141,31 @@ final class Network {
     /// The explained flow's description of a frame (with VXLAN contents when it is one).
     func describe(_ bytes: UnsafeRawBufferPointer) -> String {
         names.describe(bytes, vxlanPorts: [scenario.overlay.destinationPort])
+    }
+}
+
+/// The scenario's settings that the packet path reads, as plain values: reading them through `Scenario`
+/// (a struct of arrays and strings) per packet copied it.
+struct DataplaneSettings {
+    /// The VTEP is a port of cni0 (Cilium-style bridged) rather than a routed `flannel.1`.
+    let bridgedVTEP: Bool
+    /// The pods' interface MTU (the overlay's `mtu`).
+    let podMTU: Int
+    /// `net.ipv4.ip_forward_use_pmtu`.
+    let forwardUsesPathMTU: Bool
+    /// `net.ipv4.ip_default_ttl`.
+    let defaultTTL: UInt8
+    /// The run's seed (kube-proxy's endpoint choice).
+    let seed: UInt64
+    /// Cilium's VXLAN: the sender's security identity in the VNI (`Network.ciliumIdentities`).
+    let ciliumIdentities: Bool
+
+    init(_ scenario: Scenario) {
+        bridgedVTEP = scenario.overlay.vtep == .bridged
+        podMTU = scenario.overlay.mtu
+        forwardUsesPathMTU = scenario.sysctls.ipForwardUsePMTU
+        defaultTTL = scenario.sysctls.ipDefaultTTL
+        seed = scenario.seed
+        ciliumIdentities = scenario.cni == .ciliumVXLAN
     }
 }

@@ -50,20 +50,23 @@ public final class Simulation {
         startTraffic()
         for event in scenario.events { network.scheduler.schedule(at: event.at, .controlPlane(event.action)) }
         let maximumPackets = limits.maximumPackets ?? .max, maximumCaptureBytes = limits.maximumCaptureBytes ?? .max
-        while let (time, event) = network.scheduler.next() {
+        // The parts the loop asks per event, held here: reached through `network` they were retained and
+        // released at each event.
+        let scheduler = network.scheduler, pool = network.pool, captures = observers.captures
+        while let (time, event) = scheduler.next() {
             handle(event, at: time)
             if case .controlPlane = event {} else { trafficEnd = time }
-            if let failure = observers.captures?.failure {
-                observers.captures?.files.abandon()
+            if let failure = captures?.failure {
+                captures?.files.abandon()
                 throw failure
             }
-            let packets = network.pool.taken
+            let packets = pool.taken
             if packets & 0xFFFF == 0 { progress?(time, packets) }
             if time > Units.maximumVirtualTime {
                 stopped = RunStop(limit: .virtualTime(Units.maximumVirtualTime), virtualTime: time, packets: packets)
             } else if packets >= maximumPackets {
                 stopped = RunStop(limit: .packets(maximumPackets), virtualTime: time, packets: packets)
-            } else if let files = observers.captures?.files, files.bytesWritten > maximumCaptureBytes {
+            } else if let files = captures?.files, files.bytesWritten > maximumCaptureBytes {
                 stopped = RunStop(limit: .captureBytes(maximumCaptureBytes), virtualTime: time, packets: packets)
             }
             if stopped != nil {
@@ -116,7 +119,7 @@ public final class Simulation {
     private func handle(_ event: Event, at time: Nanoseconds) {
         switch event {
         case .senderTick(let sender):
-            network[sender].tick()
+            network.withSender(sender) { $0.tick() }
         case let .tcpTimer(sender, generation):
             network[sender].tcpTimerFired(generation: generation)
         case let .arrive(buffer, tag, place, direction):
@@ -127,7 +130,7 @@ public final class Simulation {
                 network.drop(buffer, tag, at: node.routingPoint, DropReason(.noSuchPod, "pod \(network.cluster[pod].name) was deleted"))
                 return
             }
-            network[pod].receive(buffer, tag)
+            network.withPod(pod) { $0.receive(buffer, tag) }
         case .reassemblyTimeout(.node(let node)):
             network[node].expireReassembly()
         case .reassemblyTimeout(.pod(let pod)):

@@ -48,7 +48,7 @@ public struct ConntrackLookup: Sendable {
     public var invalidReason: String?
     /// A new flow found the table full with nothing to evict: the packet must be dropped.
     public var tableFull = false
-    /// A new flow found the table full and this entry, the oldest that never saw a reply, was evicted
+    /// A new flow found the table full and this entry, the oldest not assured (no reply yet, or UDP not yet a stream: early_drop), was evicted
     /// to make room.
     public var evicted: FlowKey?
 }

@@ -18,6 +18,21 @@ public struct FlowKey: Hashable, Sendable, CustomStringConvertible {
         self.destinationPort = destinationPort
     }
 
+    /// Two words for an IPv4 tuple (the addresses, then the protocol and ports) rather than the synthesized
+    /// hash's field by field (an enum tag and a value per address): conntrack hashes a tuple for every
+    /// packet it translates. Equal tuples take the same branch, so they hash alike.
+    public func hash(into hasher: inout Hasher) {
+        let ports = UInt64(self.protocol.rawValue) << 32 | UInt64(sourcePort) << 16 | UInt64(destinationPort)
+        if case .v4(let from) = source, case .v4(let to) = destination {
+            hasher.combine(UInt64(from.rawValue) << 32 | UInt64(to.rawValue))
+            hasher.combine(ports)
+        } else {
+            hasher.combine(ports | 1 << 40)
+            hasher.combine(source)
+            hasher.combine(destination)
+        }
+    }
+
     /// The tuple the other direction of the same flow carries.
     public var reversed: FlowKey {
         FlowKey(protocol: self.protocol, source: destination, sourcePort: destinationPort, destination: source,

@@ -158,7 +158,9 @@ public struct NATTable: Sendable {
     /// - Returns: the entry as it is now.
     @discardableResult
     public mutating func refresh(original: FlowKey, direction: Direction, tcpFlags: TCPFlags = TCPFlags(), now: UInt64) -> Entry? {
-        guard var entry = entries[original] else { return nil }
+        // Changed in place at its index: one hash of the tuple, where a read and a write took two.
+        guard let index = entries.index(forKey: original) else { return nil }
+        var entry = entries.values[index]
         // As ConnectionTracker.commit: a UDP reply makes the entry a stream only from the next packet on,
         // and only after its first 2 s (nf_conntrack_udp_packet).
         if original.protocol == .udp {
@@ -170,7 +172,7 @@ public struct NATTable: Sendable {
         if original.protocol == .tcp, tcpFlags.contains(.fin) || tcpFlags.contains(.rst) { entry.closing = true }
         entry.lastSeen = now
         entry.expiresAt = expiresAt(lastSeen: now, proto: original.protocol, seenReply: entry.seenReply, assured: entry.assured, closing: entry.closing)
-        entries[original] = entry
+        entries.values[index] = entry
         return entry
     }
 

@@ -183,7 +183,7 @@ extension RuleBasedInspector {
                 "\(what) gets the verdict \(context.whereText) gave its first fragment: \(outcome)")
         case .conntrackTableFull:
             return context.verdict(decision, ruleText: "conntrack table full", sentence:
-                "\(what) opens a new flow, but \(context.title)'s conntrack table is full (\(connectionTracking?.tableSize ?? 0) entries, all established, none to evict), so it was dropped (Linux logs \"nf_conntrack: table full, dropping packet\")")
+                "\(what) opens a new flow, but \(context.title)'s conntrack table is full (\(connectionTracking?.tableSize ?? 0) entries, all assured, none to evict), so it was dropped (Linux logs \"nf_conntrack: table full, dropping packet\")")
         default:
             return context.verdict(decision, ruleText: nil, sentence: "\(what) passed \(context.whereText) untouched")
         }
@@ -239,7 +239,7 @@ extension RuleBasedInspector {
         }
         if let reason = lookup.invalidReason { text += ": \(reason)" }
         if let evicted = lookup.evicted {
-            text += "; the table was full, so the oldest entry that never saw a reply (\(evicted)) was evicted"
+            text += "; the table was full, so the oldest entry not assured (\(evicted): no reply yet, or UDP not yet a stream) was evicted"
         }
         return text
     }

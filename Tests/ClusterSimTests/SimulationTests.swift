@@ -13,7 +13,8 @@ struct SimulationTests {
         let (second, secondFolder) = try runWithCaptures(scenario, label: "det2")
         #expect(first.json() == second.json())
         let files = try FileManager.default.contentsOfDirectory(atPath: firstFolder).sorted()
-        #expect(files.count == 13 && files.contains("drops.pcap"), "6 node captures, 6 pod captures and drops.pcap: \(files)")
+        #expect(files.count == 14 && files.contains("drops.pcap") && files.contains("drops.pcapng"),
+                "6 node captures, 6 pod captures, drops.pcap and drops.pcapng: \(files)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: secondFolder).sorted() == files)
         for file in files {
             let a = try Data(contentsOf: URL(fileURLWithPath: "\(firstFolder)/\(file)"))

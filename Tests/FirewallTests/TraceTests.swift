@@ -15,15 +15,18 @@ struct TraceTests {
     @Test("a full conntrack table: the trace says the new flow was dropped for it, not that a rule accepted it")
     func conntrackTableFull() {
         let fw = device(StatefulFirewall(transit: Self.allowAll, conntrack: ConnectionTracking(tableSize: 2)))
+        // Both entries assured: a reply, then a packet after it once the entry is over 2 s old makes a UDP
+        // entry a stream (nf_conntrack_udp_packet), which early_drop does not evict.
         for port in UInt16(1)...2 {
             _ = fw.inspect(TestFrames.udp(from: "192.0.2.1", port, to: "192.0.2.2", 53), at: .transit(outbound: true))
             _ = fw.inspect(TestFrames.udp(from: "192.0.2.2", 53, to: "192.0.2.1", port), at: .transit(outbound: false))
+            _ = fw.inspect(TestFrames.udp(from: "192.0.2.1", port, to: "192.0.2.2", 53), at: .transit(outbound: true), seconds: 3)
         }
-        let (decision, steps) = fw.traced(TestFrames.udp(from: "192.0.2.1", 3, to: "192.0.2.2", 53), at: .transit(outbound: true))
+        let (decision, steps) = fw.traced(TestFrames.udp(from: "192.0.2.1", 3, to: "192.0.2.2", 53), at: .transit(outbound: true), seconds: 3)
         #expect(decision.reason == .conntrackTableFull && !decision.accepted)
         #expect(steps == ["conntrack: new (no entry for udp 192.0.2.1:3 → 192.0.2.2:53)",
                           "conntrack table full (2 entries, none to evict) → drop"], "\(steps)")
-        #expect(fw.verdict(for: decision).explanation.contains("conntrack table is full (2 entries, all established, none to evict)"))
+        #expect(fw.verdict(for: decision).explanation.contains("conntrack table is full (2 entries, all assured, none to evict)"))
     }
 
     @Test("a full table with an unreplied entry evicts it, and the trace names it")
@@ -32,7 +35,7 @@ struct TraceTests {
         _ = fw.inspect(TestFrames.udp(from: "192.0.2.1", 1, to: "192.0.2.2", 53), at: .transit(outbound: true))
         let (decision, steps) = fw.traced(TestFrames.udp(from: "192.0.2.1", 2, to: "192.0.2.2", 53), at: .transit(outbound: true))
         #expect(decision.accepted && decision.conntrack?.evicted?.sourcePort == 1)
-        #expect(steps.first == "conntrack: new (no entry for udp 192.0.2.1:2 → 192.0.2.2:53); the table was full, so the oldest entry that never saw a reply (udp 192.0.2.1:1 → 192.0.2.2:53) was evicted", "\(steps)")
+        #expect(steps.first == "conntrack: new (no entry for udp 192.0.2.1:2 → 192.0.2.2:53); the table was full, so the oldest entry not assured (udp 192.0.2.1:1 → 192.0.2.2:53: no reply yet, or UDP not yet a stream) was evicted", "\(steps)")
         #expect(steps.last == "rule 1 `accept`: match → accept")
     }
 

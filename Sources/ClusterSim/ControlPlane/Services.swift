@@ -4,12 +4,12 @@ import PacketWire
 /// A class: fixed once built and read in place per packet (a struct was copied, a retain per table, at each read).
 final class ServiceTable {
     let services: [ServiceSpec]
-    private let byAddress: [IPv4Address: Int]
+    private let byAddress: IPv4AddressTable<Int>
     private let byName: [String: Int]
 
     init(_ services: [ServiceSpec]) {
         self.services = services
-        var byAddress: [IPv4Address: Int] = [:]
+        var byAddress = IPv4AddressTable<Int>()
         for (index, service) in services.enumerated() { byAddress[service.clusterIP] = index }
         self.byAddress = byAddress
         var byName: [String: Int] = [:]
@@ -18,7 +18,8 @@ final class ServiceTable {
     }
 
     func service(at address: IPv4Address) -> ServiceSpec? { byAddress[address].map { services[$0] } }
-    func isServiceAddress(_ address: IPv4Address) -> Bool { byAddress[address] != nil }
+    @inline(__always)
+    func isServiceAddress(_ address: IPv4Address) -> Bool { byAddress.contains(address) }
     func service(named name: String) -> ServiceSpec? { byName[name].map { services[$0] } }
 
     /// The endpoints kube-proxy balances over: pods matching the selector, running now, in name order

@@ -4,8 +4,12 @@ extension Network {
     /// Puts a frame on one direction of a link: the link's middleboxes, then the transmitter (queue, tail
     /// drop, serialisation, latency, seeded loss); the frame arrives at the far end as an event.
     func transmit(_ buffer: PacketBuffer, _ tag: PacketTag, on id: DirectionID) {
+        underlay.withDirection(id) { transmit(buffer, tag, on: $0) }
+    }
+
+    private func transmit(_ buffer: PacketBuffer, _ tag: PacketTag, on direction: LinkDirection) {
         var tag = tag
-        let direction = underlay[id]
+        let id = direction.id
         if firewalls.hasMiddleboxes(on: id) {
             let point = "link \(underlay[direction.from].name)→\(underlay[direction.to].name)"
             for box in firewalls.middleboxes(on: id) {

@@ -16,7 +16,7 @@ extension Network {
         }
         var mtu = underlay.mtu(of: direction)
         var learned = false
-        if let node = underlay.node(at: place), let remote = underlay.node(at: target),
+        if pathMTULearned, let node = underlay.node(at: place), let remote = underlay.node(at: target),
            let pathMTU = self[node].pathMTU.mtu(toward: remote), pathMTU < mtu {
             mtu = pathMTU
             learned = true
@@ -75,9 +75,9 @@ extension Network {
 
     /// A frame reaches the far end of a link direction.
     func arrive(_ buffer: PacketBuffer, _ tag: PacketTag, at place: PlaceID, via direction: DirectionID) {
-        lastActivity = now
+        scheduler.noteActivity()
         switch underlay.role(of: place) {
-        case .node(let node): self[node].receiveFromUnderlay(buffer, tag)
+        case .node(let node): withNode(node) { $0.receiveFromUnderlay(buffer, tag) }
         case .router: routerForward(at: place, buffer, tag)
         case .switch: switchForward(at: place, buffer, tag)
         }

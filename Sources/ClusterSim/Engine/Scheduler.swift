@@ -10,6 +10,13 @@ final class Scheduler {
 
     /// Virtual time now, in nanoseconds.
     var now: Nanoseconds { queue.now }
+    /// Virtual time of the last packet activity (a pod sending, a frame arriving): the run's duration in
+    /// the report.
+    private(set) var lastActivity: Nanoseconds = 0
+
+    /// Something moved a packet now.
+    @inline(__always)
+    func noteActivity() { lastActivity = queue.now }
     var pending: Int { queue.count }
 
     func schedule(at time: Nanoseconds, _ event: Event) {

@@ -16,23 +16,15 @@ final class FirewallPlan {
     /// Whether a direction has any middlebox: read per packet instead of the list.
     private var directionHasBoxes: [Bool]
 
-    /// A plan with no firewalls, while the network is being built.
-    init() {
-        hostByNode = []
-        groupByNode = []
-        boxesByDirection = []
-        directionHasBoxes = []
-    }
-
-    init(scenario: Scenario, nodes: [ClusterNode], underlay: Underlay, names: AddressBook) {
-        hostByNode = Array(repeating: nil, count: nodes.count)
-        groupByNode = Array(repeating: nil, count: nodes.count)
+    init(scenario: Scenario, underlay: Underlay, names: AddressBook) {
+        hostByNode = Array(repeating: nil, count: scenario.nodes.count)
+        groupByNode = Array(repeating: nil, count: scenario.nodes.count)
         boxesByDirection = Array(repeating: [], count: underlay.directions.count)
         directionHasBoxes = Array(repeating: false, count: underlay.directions.count)
         defer { directionHasBoxes = boxesByDirection.map { !$0.isEmpty } }
         guard !scenario.firewalls.isEmpty else { return }
         var nodeByName: [String: NodeID] = [:]
-        for node in nodes where nodeByName[node.name] == nil { nodeByName[node.name] = node.id }
+        for (index, node) in scenario.nodes.enumerated() where nodeByName[node.name] == nil { nodeByName[node.name] = NodeID(index) }
         for (index, spec) in scenario.firewalls.enumerated() {
             let id = FirewallID(index)
             let seed = scenario.seed ^ stableHash(spec.name)
@@ -71,11 +63,11 @@ final class FirewallPlan {
 
     /// Names for the addresses explanations mention: nodes, their pod gateways (cni0), routers, and the
     /// pods that exist at the start.
-    static func names(nodes: [ClusterNode], cluster: Cluster, underlay: Underlay) -> AddressBook {
+    static func names(nodes: [NodeSpec], cluster: Cluster, underlay: Underlay) -> AddressBook {
         var names = AddressBook()
         for node in nodes {
-            names[node.underlayAddress] = node.name
-            names[.v4(node.gatewayAddress)] = "\(node.name) cni0"
+            names[node.address] = node.name
+            names[.v4(ClusterNode.gatewayAddress(of: node))] = "\(node.name) cni0"
         }
         for place in underlay.places where place.node == nil { names[.v4(place.address)] = place.name }
         for pod in cluster.pods { names[.v4(pod.address)] = pod.name }

@@ -16,7 +16,7 @@ final class KubeProxy: PacketFilter {
     private var conntrack = NATTable(capacity: .max, expiry: .never)
     /// Every endpoint address an entry was made for: only packets from these can be replies to restore.
     /// A superset once an entry is removed, which only costs a table lookup.
-    private var endpointAddresses: Set<IPv4Address> = []
+    private var endpointAddresses = IPv4AddressTable<Void>()
     struct FlowKey: Hashable {
         var proto: UInt8, source: IPv4Address, sourcePort: UInt16, destination: IPv4Address, destinationPort: UInt16
     }
@@ -45,7 +45,7 @@ final class KubeProxy: PacketFilter {
     ///   arrives from the node's cni0 address, and the reply comes back through the node.
     @discardableResult
     func translate(_ buffer: PacketBuffer, at node: ClusterNode, _ tag: PacketTag) -> Bool {
-        let network = node.network
+        let services = node.services, cluster = node.cluster
         guard let frame = IPv4Frame(buffer.readableBytes) else { return true }
         if frame.protocol == .icmp {
             if !serviceOfReply.isEmpty { translateError(buffer, frame) }
@@ -54,7 +54,7 @@ final class KubeProxy: PacketFilter {
         // Most packets are neither to a ClusterIP nor from an endpoint that has an entry: they pass with
         // one address lookup each, as iptables' KUBE-SERVICES match on the destination does, instead of two
         // conntrack tuple lookups.
-        guard network.services.isServiceAddress(frame.destination) || endpointAddresses.contains(frame.source) else { return true }
+        guard services.isServiceAddress(frame.destination) || endpointAddresses.contains(frame.source) else { return true }
         let proto = frame.protocol
         let key = FlowKey(proto: proto.rawValue, source: frame.source, sourcePort: frame.sourcePort,
                           destination: frame.destination, destinationPort: frame.destinationPort)
@@ -65,38 +65,38 @@ final class KubeProxy: PacketFilter {
         }
         var rejectPort: ServicePortSpec?
         var rejectService: ServiceSpec?
-        _ = conntrack.translateDestination(buffer.mutableBytes, now: network.now, keep: { entry in
+        _ = conntrack.translateDestination(buffer.mutableBytes, now: node.scheduler.now, keep: { entry in
             // A UDP entry whose endpoint is gone was deleted by kube-proxy: the datagram picks anew.
             guard entry.original.protocol == .udp, let endpoint = entry.destination.address.ipv4 else { return true }
-            return network.cluster.pod(at: endpoint) != nil
+            return cluster.pod(at: endpoint) != nil
         }, choose: { flow in
             guard flow.protocol == .tcp || flow.protocol == .udp, let destination = flow.destination.ipv4,
                   let source = flow.source.ipv4,
-                  let service = network.services.service(at: destination),
+                  let service = services.service(at: destination),
                   let port = service.ports.first(where: { $0.port == flow.destinationPort && $0.protocol.ipProtocol == flow.protocol.rawValue })
             else { return nil }
-            let endpoints = network.services.endpoints(of: service, in: network.cluster, at: network.now)
+            let endpoints = services.endpoints(of: service, in: cluster, at: node.scheduler.now)
             guard !endpoints.isEmpty else {
                 rejectPort = port
                 rejectService = service
                 return nil
             }
-            var hasher = SplitMix64(seed: network.scenario.seed
+            var hasher = SplitMix64(seed: node.settings.seed
                                     ^ (UInt64(source.rawValue) << 24 | UInt64(flow.sourcePort) << 8 | UInt64(flow.protocol.rawValue)))
             let chosen = endpoints[Int(hasher.next() % UInt64(endpoints.count))]
             if let sender = tag.sender {
-                let name = network.cluster[chosen].name
-                network.observers.accounting.update(sender: sender) { $0.endpoints[name, default: 0] += 1 }
+                let name = cluster[chosen].name
+                node.observers.accounting.update(sender: sender) { $0.endpoints[name, default: 0] += 1 }
             }
-            let endpoint = network.cluster[chosen].address
-            endpointAddresses.insert(endpoint)
+            let endpoint = cluster[chosen].address
+            endpointAddresses[endpoint] = ()
             serviceOfReply[FlowKey(proto: flow.protocol.rawValue, source: endpoint, sourcePort: port.targetPort,
                                    destination: source, destinationPort: flow.sourcePort)] = Target(address: destination, port: port.port)
             return NATTarget(address: .v4(endpoint), port: port.targetPort)
         })
         if let port = rejectPort, let service = rejectService {
             let sent = node.sendError(.destinationUnreachable(.portUnreachable, nextHopMTU: 0), about: buffer, tag: tag)
-            network.drop(buffer, tag, at: node.routingPoint, DropReason(.serviceHasNoEndpoints,
+            node.network.drop(buffer, tag, at: node.routingPoint, DropReason(.serviceHasNoEndpoints,
                 "service \(service.name) (\(service.clusterIP):\(port.port)/\(port.protocol.rawValue)) has no ready endpoints: kube-proxy's REJECT rule"
                 + (sent ? " answers ICMP port unreachable (connection refused)" : "")))
             return false
@@ -104,7 +104,7 @@ final class KubeProxy: PacketFilter {
         // Hairpin: a connection DNATed to its own sender is masqueraded to cni0's address, keeping the
         // source port (MASQUERADE keeps a free one).
         if let translated = MutableIPv4Frame(buffer.mutableBytes), translated.frame.destination == key.source,
-           network.services.isServiceAddress(key.destination) {
+           services.isServiceAddress(key.destination) {
             let masquerade = node.gatewayAddress
             let targetPort = translated.frame.destinationPort
             translated.rewrite(source: masquerade, sourcePort: key.sourcePort)

@@ -14,7 +14,7 @@ final class ClusterNode {
     let underlayMAC: MACAddress
     /// The `cni0` bridge's MAC and address (the pod CIDR's first host, the pods' default gateway).
     let gatewayMAC: MACAddress
-    var gatewayAddress: IPv4Address { spec.podCIDR.ipv4Address(1) }
+    var gatewayAddress: IPv4Address { Self.gatewayAddress(of: spec) }
     /// The VTEP: its MAC (Flannel's `flannel.1`, advertised in the node's `backend-data` annotation), its
     /// overlay address (the pod CIDR's network address), and its tunnel endpoint and forwarding database.
     let overlay: OverlayDevice
@@ -42,30 +42,70 @@ final class ClusterNode {
     let kubeProxy: KubeProxy
     /// What runs at each netfilter hook: kube-proxy's NAT, the host firewall's chains.
     let hooks = NetfilterHooks()
-    // The network owns this part and outlives it: no reference counting on the way to it.
+    // The network owns this part and outlives it. Its parts are reached through it only off the packet
+    // path: `network.cluster` and the like retained and released the part at each use (an unowned
+    // reference is turned into a strong one per use), so the packet path holds the parts it needs
+    // itself, below, where a read is a plain load.
     unowned(unsafe) let network: Network
+    /// The network for the calls the packet path makes into it (sending on the underlay), uncounted.
+    let unretainedNetwork: Unretained<Network>
+    /// The parts of the network the packet path uses, held directly (see `network`).
+    let cluster: Cluster
+    let services: ServiceTable
+    let scheduler: Scheduler
+    let pool: BufferPool
+    let observers: Observers
+    let underlay: Underlay
+    let firewalls: FirewallPlan
+    /// The scenario's settings the packet path reads.
+    let settings: DataplaneSettings
+    /// The VXLAN overhead on this underlay (50 bytes over IPv4, 70 over IPv6).
+    let overhead: Int
+    /// The security group on the node's underlay interface, if it has one.
+    let securityGroup: FirewallID?
 
     init(id: NodeID, spec: NodeSpec, network: Network, mode: any OverlayMode) {
         self.id = id
         self.spec = spec
         self.network = network
+        unretainedNetwork = Unretained(network)
+        cluster = network.cluster
+        services = network.services
+        scheduler = network.scheduler
+        pool = network.pool
+        observers = network.observers
+        underlay = network.underlay
+        firewalls = network.firewalls
+        settings = network.settings
+        overhead = network.overhead
+        securityGroup = network.firewalls.securityGroup(of: id)
         let serial = UInt64(id.index + 1)
         let uplink = network.scenario.links.first { $0.a == spec.name || $0.b == spec.name }?.mtu ?? 1500
         vtepMTU = uplink - network.overhead
-        underlayMAC = spec.underlayMAC ?? MACAddress(rawValue: 0x0200_0000_0000 | 0x0A_0000 | serial)
+        underlayMAC = Self.underlayMAC(of: spec, id: id)
         gatewayMAC = MACAddress(rawValue: 0x0200_0000_0000 | 0xC0_0000 | serial)
         // The cluster's own VTEP MAC and address when its Node objects say them (Flannel's and Calico's annotations).
         let vtepMAC = spec.vtepMAC ?? MACAddress(rawValue: 0x0200_0000_0000 | 0xAA_0000 | serial)
         // Routed (Flannel): pod frames are addressed VTEP to VTEP (the neighbour entry for the remote
         // `flannel.1`); bridged: the vxlan device is a port of cni0 and frames keep cni0's MACs.
-        let bridged = network.scenario.overlay.vtep == .bridged
+        let bridged = network.settings.bridgedVTEP
         overlay = OverlayDevice(mode: mode, vtepMAC: vtepMAC, innerMAC: bridged ? gatewayMAC : vtepMAC,
-                                vtepAddress: spec.vtepAddress ?? spec.podCIDR.ipv4Network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb))
+                                vtepAddress: spec.vtepAddress ?? spec.podCIDR.ipv4Network, fdb: ForwardingDatabase(mode: network.scenario.overlay.fdb),
+                                groupBasedPolicy: network.groupBasedPolicy)
         reassembly = HostReassembly(timeout: network.scenario.sysctls.ipFragmentTime)
         kubeProxy = KubeProxy()
         hooks.register(kubeProxy, at: .prerouting)
         hooks.register(kubeProxy, at: .output)
     }
+
+    /// The underlay interface's MAC: the cluster's own when its Node objects say it, else one made from
+    /// the node's index.
+    static func underlayMAC(of spec: NodeSpec, id: NodeID) -> MACAddress {
+        spec.underlayMAC ?? MACAddress(rawValue: 0x0200_0000_0000 | 0x0A_0000 | UInt64(id.index + 1))
+    }
+
+    /// cni0's address: the pod CIDR's first host.
+    static func gatewayAddress(of spec: NodeSpec) -> IPv4Address { spec.podCIDR.ipv4Address(1) }
 
     /// The node's place on the underlay (its underlay interface).
     var place: PlaceID { PlaceID(id) }

@@ -17,10 +17,10 @@ extension ClusterNode {
         }
         var tag = tag
         let hook: NetfilterHook = forwarded ? .prerouting : .output
-        if frame.isFragment, network.services.isServiceAddress(frame.destination) {
+        if frame.isFragment, services.isServiceAddress(frame.destination) {
             guard let whole = reassemble(buffer, tag) else { return }
             guard hooks.run(hook, whole, &tag, in: self) else { return }
-            for piece in network.fragment(whole, mtu: network.scenario.overlay.mtu) { forward(piece, tag, forwarded: forwarded) }
+            for piece in network.fragment(whole, mtu: settings.podMTU) { forward(piece, tag, forwarded: forwarded) }
             return
         }
         guard hooks.run(hook, buffer, &tag, in: self) else { return }
@@ -46,23 +46,22 @@ extension ClusterNode {
             network.drop(buffer, tag, at: routingPoint, DropReason(.ttlExpired,
                 "TTL expired" + (sent ? "; ICMP time exceeded sent to \(frame.source)" : ""))); return
         }
-        let cluster = network.cluster
         if let pod = cluster.pod(at: destination), cluster.node(of: pod) == id {
             if forwarded {
                 _ = editable.decrementTimeToLive()
                 guard hooks.run(.forward, buffer, &tag, in: self) else { return }
             }
-            guard cluster.readyAt(pod) <= network.now else {
+            guard cluster.readyAt(pod) <= scheduler.now else {
                 network.drop(buffer, tag, at: routingPoint, DropReason(.podNotRunning, "pod \(cluster[pod].name) is not running yet")); return
             }
             MutableIPv4Frame.setEthernet(buffer.mutableBytes, destination: cluster.mac(of: pod), source: gatewayMAC, etherType: .ipv4)
-            network.scheduler.schedule(at: network.now, .vethDelivery(buffer, tag, to: pod))
+            scheduler.schedule(at: scheduler.now, .vethDelivery(buffer, tag, to: pod))
         } else if let remote = cluster.node(owning: destination), remote != id {
             let mtu = routeMTU(toward: remote, forwarded: forwarded)
             let length = frame.totalLength
             if length > mtu && frame.dontFragment {
                 let sent = sendError(.destinationUnreachable(.fragmentationNeeded, nextHopMTU: UInt16(truncatingIfNeeded: mtu)), about: buffer, tag: tag)
-                let device = network.scenario.overlay.vtep == .routed ? "flannel.1" : "cni0"
+                let device = !settings.bridgedVTEP ? "flannel.1" : "cni0"
                 let learned = mtu < deviceMTU ? "the path MTU the vxlan driver set on the route via \(device) (ip_forward_use_pmtu=1)" : "the \(mtu)-byte MTU of \(device)"
                 network.drop(buffer, tag, at: routingPoint, DropReason(.mtuExceeded,
                     "a \(length)-byte packet with DF set does not fit \(learned) toward \(network[remote].name) (IpFragFails)"
@@ -71,16 +70,20 @@ extension ClusterNode {
             }
             if forwarded {
                 _ = editable.decrementTimeToLive()
-                if network.scenario.overlay.vtep == .bridged && spec.podCIDR.contains(frame.source) {
+                if settings.bridgedVTEP && spec.podCIDR.contains(frame.source) {
                     sendRedirect(about: buffer, gateway: network[remote].gatewayAddress, tag: tag)
                 }
                 guard hooks.run(.forward, buffer, &tag, in: self) else { return }
             }
-            network.observers.trace(tag, routingPoint, "\(destination) is on \(network[remote].name): to the VTEP", time: network.now)
-            if length > mtu {
-                for piece in network.fragment(buffer, mtu: mtu) { overlay.transmit(piece, tag, from: self, to: network[remote]) }
-            } else {
-                overlay.transmit(buffer, tag, from: self, to: network[remote])
+            unretainedNetwork { network in
+                network.withNode(remote) { remoteNode in
+                    observers.trace(tag, routingPoint, "\(destination) is on \(remoteNode.name): to the VTEP", time: scheduler.now)
+                    if length > mtu {
+                        for piece in network.fragment(buffer, mtu: mtu) { overlay.transmit(piece, tag, from: self, to: remoteNode) }
+                    } else {
+                        overlay.transmit(buffer, tag, from: self, to: remoteNode)
+                    }
+                }
             }
         } else if spec.podCIDR.contains(destination) {
             network.drop(buffer, tag, at: routingPoint, DropReason(.noSuchPod, "no pod has \(destination) (deleted or not yet created)"))
@@ -98,7 +101,7 @@ extension ClusterNode {
     func sendRedirect(about offending: PacketBuffer, gateway: IPv4Address, tag: PacketTag) {
         guard let frame = IPv4Frame(offending.readableBytes) else { return }
         let load: Nanoseconds = 20_000_000, silence: Nanoseconds = 20_000_000 << 10
-        let now = network.now
+        let now = scheduler.now
         var state = redirects[frame.source] ?? RedirectState()
         if now > state.last + silence { state.count = 0 }
         guard state.count < 9, state.count == 0 || now > state.last + (load << Nanoseconds(state.count)) else {
@@ -114,14 +117,14 @@ extension ClusterNode {
 
     /// The MTU of the device the route toward `remote`'s pods leaves by: `flannel.1` on a routed VTEP, cni0
     /// on a bridged one.
-    var deviceMTU: Int { network.scenario.overlay.vtep == .routed ? vtepMTU : network.scenario.overlay.mtu }
+    var deviceMTU: Int { settings.bridgedVTEP ? settings.podMTU : vtepMTU }
 
     /// The MTU routing holds a packet toward `remote`'s pods to (include/net/ip.h
     /// `ip_dst_mtu_maybe_forward`): the device's, and for the node's own packets, or any with
     /// `ip_forward_use_pmtu=1`, the path MTU the route has learned.
     func routeMTU(toward remote: NodeID, forwarded: Bool) -> Int {
         let device = deviceMTU
-        guard !forwarded || network.scenario.sysctls.ipForwardUsePMTU, let learned = innerPathMTU.mtu(toward: remote) else { return device }
+        guard !forwarded || settings.forwardUsesPathMTU, let learned = innerPathMTU.mtu(toward: remote) else { return device }
         return min(device, learned)
     }
 
@@ -129,7 +132,7 @@ extension ClusterNode {
     /// (net/ipv4/icmp.c `__icmp_send` with no source: `inet_select_addr` on the way out): cni0's for a
     /// local pod, `flannel.1`'s (routed) or cni0's (bridged) for another node's.
     func icmpSource(toward destination: IPv4Address) -> IPv4Address {
-        if spec.podCIDR.contains(destination) || network.scenario.overlay.vtep == .bridged { return gatewayAddress }
+        if spec.podCIDR.contains(destination) || settings.bridgedVTEP { return gatewayAddress }
         return overlay.vtepAddress
     }
 
@@ -140,10 +143,10 @@ extension ClusterNode {
     func sendError(_ kind: ICMPv4Header.Kind, about offending: PacketBuffer, tag: PacketTag) -> Bool {
         let bytes = offending.readableBytes
         guard let frame = IPv4Frame(bytes) else { return false }
-        let error = network.pool.take()
+        let error = pool.take()
         guard network.icmpSenders[id.index].build(error, kind, about: frame.packet, from: icmpSource(toward: frame.source),
-                                                  sourceMAC: gatewayMAC, nextHopMAC: IPv4Frame.sourceMAC(bytes), now: network.now) else {
-            network.pool.release(error); return false
+                                                  sourceMAC: gatewayMAC, nextHopMAC: IPv4Frame.sourceMAC(bytes), now: scheduler.now) else {
+            pool.release(error); return false
         }
         route(error, tag.reversed, forwarded: false)
         return true
@@ -152,8 +155,8 @@ extension ClusterNode {
     /// What the node believes the path MTU to `remote` is: its uplink MTU until an ICMP error says less.
     func pathMTU(toward remote: NodeID) -> Int {
         if let learned = pathMTU.mtu(toward: remote) { return learned }
-        guard let direction = network.underlay.nextDirection(from: place, to: PlaceID(remote)) else { return 1500 }
-        return network.underlay.mtu(of: direction)
+        guard let direction = underlay.nextDirection(from: place, to: PlaceID(remote)) else { return 1500 }
+        return underlay.mtu(of: direction)
     }
 
     // MARK: - From the underlay
@@ -163,20 +166,20 @@ extension ClusterNode {
     /// (path MTU learning) or the VTEP (decapsulation).
     func receiveFromUnderlay(_ buffer: PacketBuffer, _ tag: PacketTag) {
         var tag = tag
-        if let group = network.firewalls.securityGroup(of: id) {
+        if let group = securityGroup {
             guard network.passFirewall(group, .ingress, buffer, &tag, at: "\(name) security group") else { return }
         }
-        network.observers.transmitted(buffer.readableBytes, at: .underlay(id), tag: tag, time: network.now)
+        observers.transmitted(buffer.readableBytes, at: .underlay(id), tag: tag, time: scheduler.now)
         var frame = buffer
         let isIPv4 = IPv4Frame.isIPv4(buffer.readableBytes)
         if isIPv4, IPv4Frame(buffer.readableBytes)?.isFragment == true {
             guard let whole = reassemble(buffer, tag) else { return }
             frame = whole
-            network.observers.trace(tag, "\(name) IP reassembly", "reassembled \(whole.count) bytes", time: network.now)
+            observers.trace(tag, "\(name) IP reassembly", "reassembled \(whole.count) bytes", time: scheduler.now)
         }
         guard hooks.run(.input, frame, &tag, in: self) else { return }
         if isIPv4, IPv4Frame(frame.readableBytes)?.protocol == .icmp {
-            network.observers.trace(tag, name, "receives \(network.describe(frame.readableBytes))", time: network.now)
+            observers.trace(tag, name, "receives \(network.describe(frame.readableBytes))", time: scheduler.now)
             learnPathMTU(from: frame, tag)
             return
         }
@@ -195,31 +198,33 @@ extension ClusterNode {
     /// after the IP header), the I flag and a VNI of its own. A quote of RFC 792's 8 bytes holds only the
     /// UDP header: the error is ignored, and the node goes on sending packets the path cannot carry.
     func learnPathMTU(from frame: PacketBuffer, _ tag: PacketTag) {
-        defer { network.pool.release(frame) }
+        defer { pool.release(frame) }
         guard let icmp = IPv4Frame(frame.readableBytes), icmp.icmpType == 3, icmp.icmpCode == 4,
               let quoted = try? PartialIPv4Packet(icmp.icmpQuote), let destination = quoted.destination,
               let remote = network.node(atUnderlay: .v4(destination)) else { return }
         let mtu = icmp.icmpNextHopMTU
         guard claimedByVTEP(quoted.payload) else {
-            network.observers.dropped(frame.readableBytes, tag: tag, at: "\(name) vtep", reason: DropReason(.icmpIgnored,
+            observers.dropped(frame.readableBytes, tag: tag, at: "\(name) vtep", reason: DropReason(.icmpIgnored,
                 "ICMP fragmentation needed (mtu \(mtu)) from \(icmp.source) ignored: its quote holds \(quoted.payload.count) bytes after the IP header, not the UDP and VXLAN headers vxlan_err_lookup needs, so no path MTU is learned and the node keeps sending packets too big for the path"),
-                time: network.now)
+                time: scheduler.now)
             return
         }
         guard mtu >= 68 else { return }
         pathMTU.learn(mtu, toward: remote, current: pathMTU(toward: remote))
+        network.pathMTULearned = true
     }
 
     /// ICMPv6 Packet Too Big about an outer packet (net/ipv6/icmp.c `icmpv6_notify` → net/ipv6/udp.c
     /// `__udp6_lib_err` → `ip6_sk_update_pmtu`), with the same `vxlan_err_lookup` test of the quote.
     func learnPathMTU(fromIPv6 frame: PacketBuffer, _ ipv6: IPv6Packet, _ tag: PacketTag) {
-        defer { network.pool.release(frame) }
+        defer { pool.release(frame) }
         guard let icmp = try? ICMPv6Message(checking: ipv6.payload), icmp.type == .packetTooBig,
               let quoted = try? PartialIPv6Packet(icmp.payload), quoted.hasCompleteHeader, quoted.nextHeader == .udp,
               let destination = quoted.destination, let remote = network.node(atUnderlay: .v6(destination)) else { return }
         let mtu = Int(icmp.mtu)
         guard claimedByVTEP(quoted.payload), mtu >= 1280 else { return }
         pathMTU.learn(mtu, toward: remote, current: pathMTU(toward: remote))
+        network.pathMTULearned = true
     }
 
     /// `vxlan_err_lookup`: the quoted UDP header is to the VXLAN port, and the VXLAN header follows with
@@ -246,8 +251,8 @@ extension ClusterNode {
             network.drop(buffer, tag, at: point, DropReason(.malformed, "malformed fragment")); return nil
         }
         expireReassembly()
-        let (outcome, started) = reassembly.add(packet, frame: buffer.readableBytes, tag: tag, now: network.now)
-        if started { network.scheduler.schedule(after: reassembly.timeout, .reassemblyTimeout(.node(id))) }
+        let (outcome, started) = reassembly.add(packet, frame: buffer.readableBytes, tag: tag, now: scheduler.now)
+        if started { scheduler.schedule(after: reassembly.timeout, .reassemblyTimeout(.node(id))) }
         return network.reassembled(outcome, buffer, tag, at: point)
     }
 

@@ -21,35 +21,30 @@ protocol PacketFilter: AnyObject {
 /// destination rewrite at -100 before the filter table at 0).
 ///
 /// A class, held by its node with `let`: the packet path runs a hook three to six times per packet, and
-/// a struct read through the node was copied (its arrays retained) at each run. The chains hold their
-/// filters unowned; `registered` keeps them alive for as long as the hooks exist, so a run reaches each
-/// filter without reference counting.
+/// a struct read through the node was copied (its arrays retained) at each run.
 final class NetfilterHooks {
-    /// A filter in a chain, reached without a retain: `registered` owns it.
-    private struct Entry {
-        unowned(unsafe) let filter: any PacketFilter
-    }
-
-    /// Every filter registered at any hook: their owner.
-    private var registered: [any PacketFilter] = []
-    private var chains: [ContiguousArray<Entry>] = Array(repeating: [], count: NetfilterHook.allCases.count)
+    private var chains: [ContiguousArray<any PacketFilter>] = Array(repeating: [], count: NetfilterHook.allCases.count)
 
     /// Adds `filter` at the end of `hook`'s list.
     func register(_ filter: any PacketFilter, at hook: NetfilterHook) {
-        registered.append(filter)
-        chains[hook.index].append(Entry(filter: filter))
+        chains[hook.index].append(filter)
     }
 
     /// Runs `hook`'s filters in order until one drops the packet.
+    ///
+    /// An empty hook costs one count read. Otherwise the run holds the hook's list in a constant, one
+    /// retain, and calls its filters through it: the list cannot change while it is held, so no filter is
+    /// retained for its call (iterating the stored list retained the list and each filter, and a filter
+    /// held `unowned(unsafe)` was retained at each call all the same).
     @inline(__always)
     func run(_ hook: NetfilterHook, _ buffer: PacketBuffer, _ tag: inout PacketTag, in node: ClusterNode) -> Bool {
-        chains[hook.index].withUnsafeBufferPointer { chain in
-            for entry in chain where !entry.filter.filter(buffer, &tag, at: hook, in: node) { return false }
-            return true
-        }
+        guard !chains[hook.index].isEmpty else { return true }
+        let chain = chains[hook.index]
+        for index in chain.indices where !chain[index].filter(buffer, &tag, at: hook, in: node) { return false }
+        return true
     }
 
-    func filters(at hook: NetfilterHook) -> [any PacketFilter] { chains[hook.index].map(\.filter) }
+    func filters(at hook: NetfilterHook) -> [any PacketFilter] { Array(chains[hook.index]) }
 }
 
 extension NetfilterHook {

@@ -4,7 +4,8 @@
 struct PathMTUCache {
     private var learned: [NodeID: Int] = [:]
 
-    func mtu(toward node: NodeID) -> Int? { learned[node] }
+    /// (An empty cache, the usual case, answers without hashing.)
+    func mtu(toward node: NodeID) -> Int? { learned.isEmpty ? nil : learned[node] }
 
     /// Keeps the smaller of what is known and what was learned.
     mutating func learn(_ mtu: Int, toward node: NodeID, current: Int) {

@@ -13,9 +13,13 @@ final class OverlayDevice {
     /// The VTEP's overlay address (the pod CIDR's network address, `flannel.1`'s address).
     let vtepAddress: IPv4Address
     private(set) var fdb: ForwardingDatabase
+    /// Whether VXLAN-GBP is on (the scenario's `gbp`).
+    let groupBasedPolicy: Bool
 
-    init(mode: any OverlayMode, vtepMAC: MACAddress, innerMAC: MACAddress, vtepAddress: IPv4Address, fdb: ForwardingDatabase) {
+    init(mode: any OverlayMode, vtepMAC: MACAddress, innerMAC: MACAddress, vtepAddress: IPv4Address, fdb: ForwardingDatabase,
+         groupBasedPolicy: Bool) {
         self.mode = mode
+        self.groupBasedPolicy = groupBasedPolicy
         self.vtepMAC = vtepMAC
         self.innerMAC = innerMAC
         self.vtepAddress = vtepAddress
@@ -36,23 +40,21 @@ final class OverlayDevice {
     /// driver answer a DF packet itself (`iptunnel_pmtud_check_icmp`). Then the inner MACs, the capture,
     /// the FDB, and encapsulation toward one VTEP or, for unknown unicast in learning mode, a copy toward each.
     func transmit(_ buffer: PacketBuffer, _ tag: PacketTag, from node: ClusterNode, to remote: ClusterNode) {
-        let network = node.network
-        let point = "\(node.name) vtep"
         guard let frame = IPv4Frame(buffer.readableBytes) else {
-            network.drop(buffer, tag, at: point, DropReason(.malformed, "not an IPv4 packet")); return
+            node.network.drop(buffer, tag, at: "\(node.name) vtep", DropReason(.malformed, "not an IPv4 packet")); return
         }
         let innerLength = frame.totalLength
-        let overhead = network.overhead
-        let bridged = network.scenario.overlay.vtep == .bridged
+        let overhead = node.overhead
+        let bridged = node.settings.bridgedVTEP
         if bridged && innerLength > node.vtepMTU {
-            network.drop(buffer, tag, at: "\(node.name) cni0", DropReason(.mtuExceeded,
+            node.network.drop(buffer, tag, at: "\(node.name) cni0", DropReason(.mtuExceeded,
                 "the bridge drops the \(innerLength)-byte packet silently: it is larger than the \(node.vtepMTU)-byte MTU of its port flannel.1 (br_dev_queue_push_xmit, is_skb_forwardable); no ICMP is sent"))
             return
         }
         // cni0's routing (or the neighbour entry of flannel.1) has addressed the frame, and tcpdump on
         // flannel.1 sees it before the driver does anything with it (`dev_queue_xmit_nit`).
         MutableIPv4Frame.setEthernet(buffer.mutableBytes, destination: remote.overlay.innerMAC, source: innerMAC, etherType: .ipv4)
-        network.observers.transmitted(buffer.readableBytes, at: .vtep(node.id), tag: tag, time: network.now)
+        node.observers.transmitted(buffer.readableBytes, at: .vtep(node.id), tag: tag, time: node.scheduler.now)
         let pathMTU = node.pathMTU(toward: remote.id)
         let mtu = pathMTU - overhead
         if innerLength > mtu {
@@ -60,18 +62,18 @@ final class OverlayDevice {
             node.innerPathMTU.learn(mtu, toward: remote.id, current: node.innerPathMTU.mtu(toward: remote.id) ?? node.vtepMTU)
             if bridged, Self.driverAnswers(frame, mtu: mtu) {
                 sendDriverFragmentationNeeded(at: node, offending: buffer, mtu: mtu, tag: tag)
-                network.drop(buffer, tag, at: point, DropReason(.mtuExceeded,
+                node.network.drop(buffer, tag, at: "\(node.name) vtep", DropReason(.mtuExceeded,
                     "inner packet of \(innerLength) bytes + \(overhead) bytes of VXLAN exceeds the path MTU \(pathMTU) to \(remote.name); the vxlan driver, a bridge port, answers ICMP fragmentation needed (mtu \(mtu)) as if from the destination"))
                 return
             }
         }
         switch fdb.lookup(remote.overlay.innerMAC, owner: remote.id) {
         case .unicast(let target):
-            encapsulateAndSend(buffer, tag, from: node, to: network[target], innerLength: innerLength, innerSource: frame.source)
+            encapsulateAndSend(buffer, tag, from: node, to: target == remote.id ? remote : node.network[target], innerLength: innerLength, innerSource: frame.source)
         case .flood:
-            let others = network.nodes.filter { $0.id != node.id }
+            let others = node.network.nodes.filter { $0.id != node.id }
             for other in others.dropLast() {
-                let copy = network.pool.take()
+                let copy = node.pool.take()
                 _ = copy.load(buffer.readableBytes)
                 encapsulateAndSend(copy, tag, from: node, to: other, innerLength: innerLength, innerSource: frame.source)
             }
@@ -94,28 +96,29 @@ final class OverlayDevice {
     /// Encapsulates an inner frame toward one VTEP, then the host's output chain and the underlay.
     private func encapsulateAndSend(_ buffer: PacketBuffer, _ tag: PacketTag, from node: ClusterNode, to target: ClusterNode,
                                     innerLength: Int, innerSource: IPv4Address) {
-        let network = node.network
-        let point = "\(node.name) vtep"
-        guard network.underlay.nextDirection(from: node.place, to: target.place) != nil else {
-            network.drop(buffer, tag, at: point, DropReason(.noRoute, "no underlay path to \(target.name)")); return
+        let underlay = node.underlay
+        guard underlay.nextDirection(from: node.place, to: target.place) != nil else {
+            node.network.drop(buffer, tag, at: "\(node.name) vtep", DropReason(.noRoute, "no underlay path to \(target.name)")); return
         }
-        let nextHopMAC = network.underlay.nextHopMAC(from: node.place, to: target.place) ?? .broadcast
+        let nextHopMAC = underlay.nextHopMAC(from: node.place, to: target.place) ?? .broadcast
         do {
             // VXLAN-GBP carries a group policy ID; the simulation gives each sender's packets their own.
-            let group = network.groupBasedPolicy ? UInt16(truncatingIfNeeded: (tag.sender?.index ?? -1) + 1) : 0
+            let group = groupBasedPolicy ? UInt16(truncatingIfNeeded: (tag.sender?.index ?? -1) + 1) : 0
             // Cilium: the sender's security identity goes in the VNI (bpf/lib/encap.h `__encap_with_nodeid`).
-            let identity = network.ciliumIdentities?.identity(ofSource: innerSource, cluster: network.cluster, node: node)
+            let identity = node.settings.ciliumIdentities
+                ? node.network.ciliumIdentities?.identity(ofSource: innerSource, cluster: node.cluster, node: node) : nil
             try mode.encapsulate(buffer, to: TunnelDestination(address: target.underlayAddress, nextHopMAC: nextHopMAC),
                                  groupPolicyID: group, flowHash: tag.socketHash, tunnelKey: identity)
         } catch {
-            network.drop(buffer, tag, at: point, DropReason(.encapsulationFailed, error.reason)); return
+            node.network.drop(buffer, tag, at: "\(node.name) vtep", DropReason(.encapsulationFailed, error.reason)); return
         }
         var outerTag = tag
         outerTag.innerLength = innerLength + IPv4Frame.ethernetHeaderLength
-        network.observers.trace(tag, point, "encapsulates: \(network.describe(buffer.readableBytes)), \(buffer.count) bytes", time: network.now)
+        node.observers.trace(tag, "\(node.name) vtep", "encapsulates: \(node.network.describe(buffer.readableBytes)), \(buffer.count) bytes",
+                             time: node.scheduler.now)
         // The outer packet is the node's own (the vxlan driver sends it through `ip_local_out`).
         guard node.hooks.run(.output, buffer, &outerTag, in: node) else { return }
-        network.sendOnUnderlay(from: node.place, toward: target.place, buffer, outerTag)
+        node.unretainedNetwork { $0.sendOnUnderlay(from: node.place, toward: target.place, buffer, outerTag) }
     }
 
     /// The ICMP fragmentation needed a bridged VTEP's driver makes (net/ipv4/ip_tunnel_core.c
@@ -144,12 +147,12 @@ final class OverlayDevice {
     /// inner source MAC in learning mode, keep only frames for this VTEP (a replicated copy may be for
     /// another), capture, and route the inner packet.
     func receive(_ frame: PacketBuffer, _ tag: PacketTag, at node: ClusterNode) {
-        let network = node.network
         var tag = tag
         let decapsulated: DecapsulatedPacket
         do {
             decapsulated = try mode.decapsulate(frame)
         } catch {
+            let network = node.network
             var reason = "refused by VXLAN: \(error.reason)"
             if error.decodeError?.code == .badChecksum, let culprit = tag.brokenChecksumBy {
                 let nat = network.firewalls[culprit]
@@ -157,22 +160,22 @@ final class OverlayDevice {
             }
             network.drop(frame, tag, at: "\(node.name) vtep", DropReason(.vxlanRefused, reason)); return
         }
-        if let identities = network.ciliumIdentities {
+        if node.settings.ciliumIdentities, let identities = node.network.ciliumIdentities {
             // bpf/bpf_overlay.c: the sender's identity is the tunnel key's ID, which ingress policy uses.
             tag.tunnelIdentity = decapsulated.vni
-            network.observers.trace(tag, "\(node.name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort): the sender's security identity \(identities.describe(decapsulated.vni))", time: network.now)
+            node.observers.trace(tag, "\(node.name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort): the sender's security identity \(identities.describe(decapsulated.vni))", time: node.scheduler.now)
         } else {
-            network.observers.trace(tag, "\(node.name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort)", time: network.now)
+            node.observers.trace(tag, "\(node.name) vtep", "decapsulates VNI \(decapsulated.vni) from \(decapsulated.outerSource) port \(decapsulated.outerSourcePort)", time: node.scheduler.now)
         }
         let inner = frame.readableBytes
-        if let sender = network.node(atUnderlay: decapsulated.outerSource) {
+        if fdb.learns, let sender = node.unretainedNetwork({ $0.node(atUnderlay: decapsulated.outerSource) }) {
             fdb.learn(IPv4Frame.sourceMAC(inner), behind: sender)
         }
         guard IPv4Frame.destinationMAC(inner) == innerMAC else {
             // A head-end replicated copy meant for another VTEP.
-            network.pool.release(frame); return
+            node.pool.release(frame); return
         }
-        network.observers.transmitted(inner, at: .vtep(node.id), tag: tag, time: network.now)
+        node.observers.transmitted(inner, at: .vtep(node.id), tag: tag, time: node.scheduler.now)
         node.route(frame, tag)
     }
 }

@@ -18,9 +18,16 @@ final class PodStack {
     let gatewayMAC: MACAddress
     /// The interface MTU (the overlay's pod MTU).
     let mtu: Int
-    unowned(unsafe) let node: ClusterNode
-    // The network owns this part and outlives it: no reference counting on the way to it.
+    /// The pod's node (held strongly: nothing the node holds leads back to its pods).
+    let node: ClusterNode
+    // The network owns this part and outlives it; the packet path reaches the parts it needs directly
+    // (an `unowned(unsafe)` reference is retained and released at each use: see `Unretained`).
     unowned(unsafe) let network: Network
+    let observers: Observers
+    let scheduler: Scheduler
+    let pool: BufferPool
+    /// `net.ipv4.ip_default_ttl`.
+    let defaultTTL: UInt8
     /// What the pod's TCP sockets take from the sysctls and the MTU.
     let tcpSettings: TCPSocketSettings
     /// The namespace's random values, from the scenario's seed.
@@ -45,7 +52,10 @@ final class PodStack {
     private var learnedPathMTU: [IPv4Address: Int] = [:]
 
     /// What the pod's route toward `destination` allows: the interface MTU, or less once learned.
-    func pathMTU(toward destination: IPv4Address) -> Int { min(mtu, learnedPathMTU[destination] ?? mtu) }
+    /// (With nothing learned, the usual case, it answers without hashing the address.)
+    func pathMTU(toward destination: IPv4Address) -> Int {
+        learnedPathMTU.isEmpty ? mtu : min(mtu, learnedPathMTU[destination] ?? mtu)
+    }
 
     /// The settings a socket connecting to `destination` starts from: its route's MTU, a learned path MTU
     /// included, sets the SYN's MSS and the MSS of what it sends. net/ipv4/tcp_output.c `tcp_connect_init`
@@ -86,6 +96,10 @@ final class PodStack {
         mtu = network.scenario.overlay.mtu
         self.node = node
         self.network = network
+        observers = network.observers
+        scheduler = network.scheduler
+        pool = network.pool
+        defaultTTL = network.settings.defaultTTL
         let sysctls = network.scenario.sysctls
         tcpSettings = TCPSocketSettings(sysctls: sysctls, mtu: mtu)
         let seed = network.scenario.seed ^ stableHash("pod " + pod.name)
@@ -105,7 +119,7 @@ final class PodStack {
     /// Ethernet and IPv4 addressing for a packet this pod sends.
     func addressing(to destination: IPv4Address, dontFragment: Bool, identification: UInt16) -> PodPackets.Addressing {
         PodPackets.Addressing(sourceMAC: mac, destinationMAC: gatewayMAC, source: address, destination: destination,
-                              timeToLive: network.scenario.sysctls.ipDefaultTTL,
+                              timeToLive: defaultTTL,
                               dontFragment: dontFragment, identification: identification)
     }
 
@@ -130,9 +144,9 @@ final class PodStack {
 
     /// The pod puts a frame on its eth0: the capture, then the veth to the node.
     func send(_ buffer: PacketBuffer, _ tag: PacketTag) {
-        network.lastActivity = network.now
-        network.observers.transmitted(buffer.readableBytes, at: .pod(pod), tag: tag, time: network.now)
-        network.observers.trace(tag, "pod \(name)", "sends \(network.describe(buffer.readableBytes)) (\(buffer.count) bytes)", time: network.now)
+        scheduler.noteActivity()
+        observers.transmitted(buffer.readableBytes, at: .pod(pod), tag: tag, time: scheduler.now)
+        observers.trace(tag, "pod \(name)", "sends \(network.describe(buffer.readableBytes)) (\(buffer.count) bytes)", time: scheduler.now)
         node.route(buffer, tag)
     }
 
@@ -168,17 +182,17 @@ final class PodStack {
 
     /// A frame comes off the veth: the capture, reassembly, then the socket it is for.
     func receive(_ arrived: PacketBuffer, _ tag: PacketTag) {
-        network.observers.transmitted(arrived.readableBytes, at: .pod(pod), tag: tag, time: network.now)
+        observers.transmitted(arrived.readableBytes, at: .pod(pod), tag: tag, time: scheduler.now)
         var buffer = arrived
         if IPv4Frame(arrived.readableBytes)?.isFragment == true {
             guard let whole = reassemble(arrived, tag) else { return }
             buffer = whole
         }
         let bytes = buffer.readableBytes
-        network.observers.trace(tag, "pod \(name)", "receives \(network.describe(bytes))", time: network.now)
+        observers.trace(tag, "pod \(name)", "receives \(network.describe(bytes))", time: scheduler.now)
         guard let frame = IPv4Frame(bytes) else {
-            network.observers.delivered(bytes, to: pod, tag: tag, time: network.now)
-            network.pool.release(buffer)
+            observers.delivered(bytes, to: pod, tag: tag, time: scheduler.now)
+            pool.release(buffer)
             return
         }
         switch frame.protocol {
@@ -191,8 +205,8 @@ final class PodStack {
         default:
             break
         }
-        defer { network.pool.release(buffer) }
-        network.observers.delivered(bytes, to: pod, tag: tag, time: network.now)
+        defer { pool.release(buffer) }
+        observers.delivered(bytes, to: pod, tag: tag, time: scheduler.now)
         switch frame.protocol {
         case .icmp:
             receiveICMP(frame, tag)
@@ -217,12 +231,12 @@ final class PodStack {
     /// `icmp_send(skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0)`, as `__icmp_send` builds it).
     private func refuseDatagram(_ buffer: PacketBuffer, _ frame: IPv4Frame, _ tag: PacketTag) {
         let port = frame.destinationPort
-        let error = network.pool.take()
+        let error = pool.take()
         if icmp.build(error, .destinationUnreachable(.portUnreachable, nextHopMTU: 0), about: frame.packet,
-                      from: address, sourceMAC: mac, nextHopMAC: gatewayMAC, now: network.now) {
+                      from: address, sourceMAC: mac, nextHopMAC: gatewayMAC, now: scheduler.now) {
             send(error, tag.reversed)
         } else {
-            network.pool.release(error)
+            pool.release(error)
         }
         network.drop(buffer, tag, at: "pod \(name)", DropReason(.connectionRefused,
             "nothing listens on UDP port \(port) of \(name): ICMP port unreachable to the sender, whose connected socket's next send() fails with ECONNREFUSED (connection refused)"))
@@ -243,7 +257,7 @@ final class PodStack {
                 reset.acknowledgmentNumber = segment.sequence &+ UInt32(segment.payloadLength)
                     &+ (segment.flags.contains(.syn) ? 1 : 0) &+ (segment.flags.contains(.fin) ? 1 : 0)
             }
-            let reply = network.pool.take()
+            let reply = pool.take()
             PodPackets.tcp(reply, addressing(to: frame.source, dontFragment: true, identification: 0), header: reset)
             send(reply, tag.reversed)
         }
@@ -285,12 +299,12 @@ final class PodStack {
             // Echo request: the kernel answers (net/ipv4/icmp.c `icmp_echo` → `icmp_reply`) with the same
             // identifier, sequence number and data, from its ICMP socket (IP_PMTUDISC_DONT: DF clear).
             let requester = frame.source
-            let reply = network.pool.take()
+            let reply = pool.take()
             PodPackets.echo(reply, addressing(to: requester, dontFragment: false,
                                               identification: unconnectedIdentification(toward: requester)),
                             reply: true, identifier: frame.icmpIdentifier, sequence: frame.icmpSequence,
                             payload: frame.icmpPayloadLength)
-            send(reply, PacketTag(sender: tag.sender, role: .toClient, sentAt: network.now, isData: false))
+            send(reply, PacketTag(sender: tag.sender, role: .toClient, sentAt: scheduler.now, isData: false))
         default:
             break
         }
@@ -315,7 +329,7 @@ final class PodStack {
                 localPort: segment.destinationPort, remoteAddress: frame.source, remotePort: segment.sourcePort,
                 initialSequence: secrets.initialSequence(source: address, destination: frame.source,
                                                          sourcePort: segment.destinationPort, destinationPort: segment.sourcePort,
-                                                         now: network.now),
+                                                         now: scheduler.now),
                 timestampOffset: secrets.timestampOffset(source: address, destination: frame.source), settings: tcpSettings)
             socket = AcceptedSocket(
                 connection: connection,
@@ -324,7 +338,7 @@ final class PodStack {
                 flowHash: secrets.flowHash(source: address, destination: frame.source, sourcePort: segment.destinationPort,
                                            destinationPort: segment.sourcePort, generation: 0))
         }
-        let reply = socket.connection.handle(segment, now: network.now)
+        let reply = socket.connection.handle(segment, now: scheduler.now)
         guard let reply else {
             accepted[key] = socket
             return
@@ -337,9 +351,9 @@ final class PodStack {
             socket.identification &+= 1
         }
         accepted[key] = socket
-        let buffer = network.pool.take()
+        let buffer = pool.take()
         PodPackets.tcp(buffer, addressing(to: frame.source, dontFragment: true, identification: identification), header: reply)
-        var replyTag = PacketTag(sender: tag.sender, role: .toClient, sentAt: network.now, isData: false)
+        var replyTag = PacketTag(sender: tag.sender, role: .toClient, sentAt: scheduler.now, isData: false)
         // The request socket's hash, which the accepted socket inherits (`tcp_create_openreq_child`).
         replyTag.socketHash = socket.flowHash
         send(buffer, replyTag)
@@ -354,7 +368,7 @@ final class PodStack {
         }
         expireReassembly()
         var reassembler = reassembly ?? HostReassembly(timeout: network.scenario.sysctls.ipFragmentTime)
-        let (outcome, started) = reassembler.add(packet, frame: buffer.readableBytes, tag: tag, now: network.now)
+        let (outcome, started) = reassembler.add(packet, frame: buffer.readableBytes, tag: tag, now: scheduler.now)
         reassembly = reassembler
         if started { network.scheduler.schedule(after: reassembler.timeout, .reassemblyTimeout(.pod(pod))) }
         return network.reassembled(outcome, buffer, tag, at: point)

@@ -22,12 +22,20 @@ final class Sender {
     private var connectedTo: (address: IPv4Address, port: UInt16)?
     /// The TCP connection, once opened.
     var connection: TCPClientConnection?
-    // The network owns this part and outlives it: no reference counting on the way to it.
+    // The network owns this part and outlives it; the packet path reaches the parts it needs directly
+    // (an `unowned(unsafe)` reference is retained and released at each use: see `Unretained`).
     unowned(unsafe) let network: Network
+    let cluster: Cluster
+    let scheduler: Scheduler
+    let observers: Observers
+    let pool: BufferPool
     /// Actions of the connection, reused between calls so handling a segment allocates nothing.
     private var actions: [TCPAction] = []
     /// The client pod's network stack (pod stacks are never removed; a deleted pod's stays in place).
     private unowned(unsafe) let stack: PodStack
+    /// The same, for the datagram path, uncounted (the stack holds its senders, so a strong reference
+    /// would be a cycle).
+    private let unretainedStack: Unretained<PodStack>
     /// A Service destination's ClusterIP and port, found once: the Service table is fixed for the run,
     /// and finding it per datagram hashed its name and lowercased a protocol name each time.
     private let serviceTarget: (address: IPv4Address, port: UInt16)?
@@ -41,7 +49,12 @@ final class Sender {
         self.client = client.id
         clientName = client.name
         self.network = network
+        cluster = network.cluster
+        scheduler = network.scheduler
+        observers = network.observers
+        pool = network.pool
         stack = network[client.id]
+        unretainedStack = Unretained(network[client.id])
         if case .service(let name) = spec.to, let service = network.services.service(named: name) {
             // The flow's port when it names one (the validator checked the Service has it), else the first.
             let port = spec.portLocation != nil ? spec.port
@@ -58,10 +71,10 @@ final class Sender {
 
     /// The generator fires: the next datagram or echo request, or the TCP connection opens.
     func tick() {
-        guard !network.cluster.isDeleted(client), let target = destination() else {
-            network.observers.accounting.unavailable(id, at: clientName, time: network.now)
+        guard !cluster.isDeleted(client), let target = destination() else {
+            observers.accounting.unavailable(id, at: clientName, time: scheduler.now)
             sent += 1
-            if sent < spec.count && spec.protocol != .tcp { network.scheduler.schedule(after: interval, .senderTick(id)) }
+            if sent < spec.count && spec.protocol != .tcp { scheduler.schedule(after: interval, .senderTick(id)) }
             return
         }
         switch spec.protocol {
@@ -76,14 +89,17 @@ final class Sender {
             sendSCTPInit(to: target)
         }
         sent += 1
-        if sent < spec.count { network.scheduler.schedule(after: interval, .senderTick(id)) }
+        if sent < spec.count { scheduler.schedule(after: interval, .senderTick(id)) }
     }
 
     /// One datagram from the flow's connected UDP socket: DF as the entry says (the kernel's
     /// IP_PMTUDISC_WANT by default), the socket's IP ID counter (`ip_select_ident_segs`:
     /// `atomic_add_return` on `inet_id`), its flow hash on the packet.
     private func sendDatagram(to target: (address: IPv4Address, port: UInt16)) {
-        let stack = self.stack
+        unretainedStack { stack in sendDatagram(to: target, from: stack) }
+    }
+
+    private func sendDatagram(to target: (address: IPv4Address, port: UInt16), from stack: PodStack) {
         if connectedTo?.address != target.address || connectedTo?.port != target.port {
             // connect(): a new destination draws a new inet_id and sk_txhash (ip4_datagram_connect).
             connectedTo = target
@@ -95,15 +111,15 @@ final class Sender {
         }
         let dontFragment = stack.datagramDontFragment(ipLength: 28 + spec.size, spec.dontFragment)
         identification &+= 1
-        let buffer = network.pool.take()
+        let buffer = pool.take()
         PodPackets.udp(buffer, stack.addressing(to: target.address, dontFragment: dontFragment, identification: identification),
                        sourcePort: sourcePort, destinationPort: target.port, payload: spec.size, seed: UInt32(truncatingIfNeeded: sent))
-        var tag = PacketTag(sender: id, role: .toServer, sentAt: network.now, isData: true)
+        var tag = PacketTag(sender: id, role: .toServer, sentAt: scheduler.now, isData: true)
         tag.socketHash = flowHash
         let bytes = buffer.count - 14
         // A datagram refused by the pod's own IP layer (EMSGSIZE) never left: not counted as sent.
         if stack.sendDatagram(buffer, tag, dontFragment: dontFragment) {
-            network.observers.accounting.update(flow) { $0.packetsSent += 1; $0.bytesSent += bytes }
+            observers.accounting.update(flow) { $0.packetsSent += 1; $0.bytesSent += bytes }
         }
     }
 
@@ -148,7 +164,6 @@ final class Sender {
 
     /// Where the flow goes now: a pod's address, or a Service's ClusterIP and port.
     private func destination() -> (address: IPv4Address, port: UInt16)? {
-        let cluster = network.cluster
         switch spec.to {
         case .pod(let name):
             return cluster.pod(named: name).map { (cluster.address(of: $0), spec.port) }

@@ -29,6 +29,8 @@ final class Underlay {
     private(set) var links: [LinkSpec]
     /// Both directions of every link: 2 × link index, then + 1 for the way back.
     private(set) var directions: [LinkDirection] = []
+    /// The same, for the packet path's calls (see `Unretained`).
+    private var unretainedDirections: [Unretained<LinkDirection>] = []
     /// The direction to send on from each place toward each other, or nil when unreachable: one flat
     /// table, `nextDirection[from × places + to]` (a table of rows retained a row per lookup).
     private var nextDirection: [DirectionID?]
@@ -38,10 +40,10 @@ final class Underlay {
     private var roles: [Role] = []
     private var mtus: [Int] = []
 
-    init(scenario: Scenario, nodes: [ClusterNode]) {
-        var places = nodes.map { node in
-            Place(name: node.name, role: .node(node.id), mac: node.underlayMAC,
-                  address: { if case .v4(let a) = node.underlayAddress { a } else { .any } }())
+    init(scenario: Scenario) {
+        var places = scenario.nodes.enumerated().map { index, spec in
+            Place(name: spec.name, role: .node(NodeID(index)), mac: ClusterNode.underlayMAC(of: spec, id: NodeID(index)),
+                  address: { if case .v4(let a) = spec.address { a } else { .any } }())
         }
         for (index, router) in scenario.routers.enumerated() {
             places.append(Place(name: router, role: .router, mac: MACAddress(rawValue: 0x0200_0000_FE00 | UInt64(index + 1)),
@@ -75,6 +77,7 @@ final class Underlay {
             directions.append(LinkDirection(id: DirectionID(directions.count), from: b, to: a, link: LinkID(linkIndex), spec: link))
         }
         self.directions = directions
+        unretainedDirections = directions.map(Unretained.init)
         roles = places.map(\.role)
         mtus = directions.map(\.mtu)
         var next = [DirectionID?](repeating: nil, count: places.count * places.count)
@@ -101,6 +104,12 @@ final class Underlay {
     subscript(place: PlaceID) -> Place { places[place.index] }
     @inline(__always)
     subscript(direction: DirectionID) -> LinkDirection { directions[direction.index] }
+
+    /// Calls into a link direction on the packet path, without reference counting.
+    @inline(__always)
+    func withDirection<Result>(_ direction: DirectionID, _ body: (LinkDirection) -> Result) -> Result {
+        unretainedDirections[direction.index](body)
+    }
 
     /// What the place is (a node, a router, a switch).
     @inline(__always)

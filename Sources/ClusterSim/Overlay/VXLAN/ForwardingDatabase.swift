@@ -26,6 +26,9 @@ struct ForwardingDatabase {
         }
     }
 
+    /// Whether decapsulated frames teach it anything (learning mode).
+    var learns: Bool { mode == .learning }
+
     /// Learning mode: a decapsulated frame's source MAC is behind the VTEP that sent it.
     mutating func learn(_ sourceMAC: MACAddress, behind node: NodeID) {
         guard mode == .learning else { return }
