@@ -295,7 +295,14 @@ final class OutputFolder {
         let newline = Self.progressLineShown ? "\n" : ""
         if finished {
             // Committed (the previous result may still be being deleted) or aborted: finish the deleting.
-            if let previousResult { try? FileManager.default.removeItem(atPath: previousResult) }
+            // The main thread may be deleting the same folder at this moment; a walk that meets an entry
+            // the other removed gives up, so it goes again until the folder is gone.
+            if let previousResult {
+                for _ in 0..<5 {
+                    try? FileManager.default.removeItem(atPath: previousResult)
+                    if access(previousResult, F_OK) != 0 { break }
+                }
+            }
             let what = committed ? "\(shown) holds its complete result" : keptLine
             FileHandle.standardError.write(Data("\(newline)overlay-sim: interrupted (\(name)) after the run finished; \(what)\n".utf8))
             _exit(128 + number)
