@@ -210,14 +210,7 @@ public final class PcapWriter {
         }
         self.dump = nil
 
-        var failure: CaptureError?
-        if pcap_dump_flush(dump.dumper) != 0 || ferror(dump.stream) != 0 {
-            let code = firstWriteErrno ?? errno
-            failure = CaptureError(.writeFailed, path: path, "flushing \(temporaryPath) failed: \(FileSystem.describe(errno: code))")
-        }
-        if let closeErrno = dump.release(), failure == nil {
-            failure = CaptureError(.closeFailed, path: path, "closing \(temporaryPath) failed: \(FileSystem.describe(errno: closeErrno))")
-        }
+        var failure = flushAndRelease(dump, closeFailure: .closeFailed)
         if failure == nil, rename(temporaryPath, path) != 0 {
             let code = errno
             failure = CaptureError(.closeFailed, path: path, "renaming \(temporaryPath) to the final name failed: \(FileSystem.describe(errno: code))")
@@ -260,20 +253,27 @@ public final class PcapWriter {
     public func suspend() throws(CaptureError) {
         guard let dump else { throw notOpenError() }
         self.dump = nil
+        if let failure = flushAndRelease(dump, closeFailure: .writeFailed) {
+            unlink(temporaryPath)
+            ending = .failed
+            throw failure
+        }
+        ending = .suspended
+    }
+
+    /// Flushes the dumper's buffered records and closes its stream, as ``close()`` and ``suspend()`` both
+    /// must; the first failure, if any (a failed close is `closeFailure`: the end of the file for
+    /// `close`, a write still owed for `suspend`).
+    private func flushAndRelease(_ dump: OpenDump, closeFailure: CaptureError.Code) -> CaptureError? {
         var failure: CaptureError?
         if pcap_dump_flush(dump.dumper) != 0 || ferror(dump.stream) != 0 {
             let code = firstWriteErrno ?? errno
             failure = CaptureError(.writeFailed, path: path, "flushing \(temporaryPath) failed: \(FileSystem.describe(errno: code))")
         }
         if let closeErrno = dump.release(), failure == nil {
-            failure = CaptureError(.writeFailed, path: path, "closing \(temporaryPath) failed: \(FileSystem.describe(errno: closeErrno))")
+            failure = CaptureError(closeFailure, path: path, "closing \(temporaryPath) failed: \(FileSystem.describe(errno: closeErrno))")
         }
-        if let failure {
-            unlink(temporaryPath)
-            ending = .failed
-            throw failure
-        }
-        ending = .suspended
+        return failure
     }
 
     /// Opens the temporary file again, for appending, after ``suspend()``. The file header is not
