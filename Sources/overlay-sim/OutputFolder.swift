@@ -255,13 +255,14 @@ final class OutputFolder {
 
     /// `run --html FILE`: the page goes to a hidden file beside FILE, which is renamed over FILE once
     /// whole, so FILE is the previous page or the new one, never a part.
-    static func writeReplacing(_ contents: String, at path: String) throws(RunFailure) {
+    static func writeReplacing(_ contents: String, at path: String,
+                               folderGiven: String = "--html names the file to write the page to") throws(RunFailure) {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         let parent = (absolute as NSString).deletingLastPathComponent
         let name = (absolute as NSString).lastPathComponent
         var status = stat()
         if stat(absolute, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
-            throw RunFailure("\(path): is a folder; --html names the file to write the page to")
+            throw RunFailure("\(path): is a folder; \(folderGiven)")
         }
         try makeFolder(parent, for: path)
         let partial = parent + "/." + name + ".partial-\(getpid())-" + String(UInt64.random(in: .min ... .max), radix: 16)

@@ -67,10 +67,10 @@ struct SweepCommand: ParsableCommand {
             }
         }
         if let emitKubernetesJob {
-            try writeAtomically(try KubernetesSweepJob.manifests(name: scenario.name, scenario: source.text, sweep: sweep,
+            try OutputFolder.writeReplacing(try KubernetesSweepJob.manifests(name: scenario.name, scenario: source.text, sweep: sweep,
                                                                  variations: variations, parallelism: jobs, image: image,
                                                                  resultsClaim: resultsClaim, captures: captures),
-                                to: emitKubernetesJob)
+                                            at: emitKubernetesJob, folderGiven: "--emit-kubernetes-job names the file to write")
             print("wrote \(emitKubernetesJob): ConfigMap and Indexed Job for \(sweep.count) runs (kubectl apply -f \(emitKubernetesJob))")
             return
         }
@@ -92,8 +92,8 @@ struct SweepCommand: ParsableCommand {
             }
         }
         let summary = try SweepSummary(folder: folder, sweep: sweep)
-        try writeAtomically(summary.csv, to: folder + "/summary.csv")
-        try writeAtomically(summary.json, to: folder + "/summary.json")
+        try OutputFolder.writeReplacing(summary.csv, at: folder + "/summary.csv", folderGiven: "the sweep writes its summary there")
+        try OutputFolder.writeReplacing(summary.json, at: folder + "/summary.json", folderGiven: "the sweep writes its summary there")
         print(summary.table)
         print("\n\(summary.runs) runs (\(summary.missing) missing) in \(folder)/: summary.csv, summary.json, run-K/report.json")
         if summary.missing > 0 || summary.failed > 0 { throw ExitCode(1) }
@@ -101,19 +101,6 @@ struct SweepCommand: ParsableCommand {
 
     private func describe(_ sweep: ScenarioSweep, _ index: Int) -> String {
         zip(sweep.variations, sweep.combination(index)).map { "\($0.0)=\($0.1)" }.joined(separator: ", ")
-    }
-}
-
-/// Writes `text` beside `path` and renames it into place: a reader sees the old file or the whole new one.
-func writeAtomically(_ text: String, to path: String) throws {
-    let temporary = path + ".partial-\(getpid())"
-    guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) else {
-        throw RunFailure("\(path): cannot be written (\(String(cString: strerror(errno))))")
-    }
-    guard rename(temporary, path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary)
-        throw RunFailure("\(path): cannot be written (\(reason))")
     }
 }
 
@@ -137,7 +124,8 @@ struct SweepRunner: Sendable {
         for index in indices {
             let runFolder = "\(folder)/run-\(index)"
             try FileManager.default.createDirectory(atPath: runFolder, withIntermediateDirectories: true)
-            try writeAtomically(try sweep.apply(index, to: source.text, file: source.file), to: runFolder + "/scenario.yaml")
+            try OutputFolder.writeReplacing(try sweep.apply(index, to: source.text, file: source.file), at: runFolder + "/scenario.yaml",
+                                            folderGiven: "the sweep writes the run's scenario there")
         }
         let collected = Collected()
         let queue = OperationQueue()
