@@ -28,8 +28,9 @@ public final class Simulation {
     public init(scenario: Scenario) throws(ScenarioError) {
         var checked = scenario
         try ScenarioValidator.validate(&checked)
-        self.scenario = scenario
-        network = try Network(scenario: scenario)
+        // The checked scenario: its `choose: each` flows are expanded into one flow per pod.
+        self.scenario = checked
+        network = try Network(scenario: checked)
     }
 
     /// Runs the scenario to the end, writing captures under `directory` (nil: no captures), and returns

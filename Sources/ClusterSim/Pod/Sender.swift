@@ -168,7 +168,12 @@ final class Sender {
         case .pod(let name):
             return cluster.pod(named: name).map { (cluster.address(of: $0), spec.port) }
         case .selector(let selector):
-            return cluster.pods(matching: selector, at: network.now).first.map { (cluster.address(of: $0), spec.port) }
+            // `choose: one`: the first running matching pod by name; the report's endpoints say which
+            // pods it reached (per connection for TCP, per packet otherwise).
+            guard let pod = cluster.pods(matching: selector, at: network.now).first else { return nil }
+            let name = cluster[pod].name
+            observers.accounting.update(sender: id) { $0.endpoints[name, default: 0] += 1 }
+            return (cluster.address(of: pod), spec.port)
         case .service:
             return serviceTarget
         }

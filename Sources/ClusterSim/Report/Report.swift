@@ -53,7 +53,8 @@ public struct Report: Codable, Sendable {
         public var connectionsFailed: Int?
         /// The smallest TCP MSS PMTU discovery brought a connection to.
         public var lowestMSS: Int?
-        /// For flows to a Service: how many connections each endpoint got.
+        /// For flows to a Service: how many connections each endpoint got. For flows to a selector
+        /// (`choose: one`): which pods they reached, per connection (TCP) or per packet.
         public var endpoints: [String: Int]?
     }
     public struct Link: Codable, Sendable {

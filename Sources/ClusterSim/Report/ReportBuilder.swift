@@ -17,9 +17,9 @@ enum ReportBuilder {
                 Report.Latency(minimumNanoseconds: stat.latency.minimum, medianNanoseconds: $0, maximumNanoseconds: stat.latency.maximum)
             }
             let isTCP = stat.spec.protocol == .tcp
-            let isService = { if case .service = stat.spec.to { true } else { false } }()
+            let namesPods = { switch stat.spec.to { case .service, .selector: true; case .pod: false } }()
             return Report.Flow(name: stat.spec.name, protocol: stat.spec.protocol.rawValue, from: stat.spec.from.description,
-                               to: stat.spec.to.description, packetsSent: stat.packetsSent, bytesSent: stat.bytesSent,
+                               to: { if case .selector = stat.spec.to { "\(stat.spec.to) (one pod)" } else { stat.spec.to.description } }(), packetsSent: stat.packetsSent, bytesSent: stat.bytesSent,
                                packetsDelivered: stat.packetsDelivered, bytesDelivered: stat.bytesDelivered,
                                packetsDropped: stat.packetsDropped, drops: drops, latency: latency,
                                retransmissions: stat.retransmissions, icmpErrorsReceived: stat.icmpErrors,
@@ -27,7 +27,7 @@ enum ReportBuilder {
                                connectionsCompleted: isTCP ? stat.connectionsCompleted : nil,
                                echoReplies: stat.spec.protocol == .icmp ? stat.echoReplies : nil,
                                connectionsFailed: isTCP ? stat.connectionsFailed : nil,
-                               lowestMSS: stat.lowestMSS, endpoints: isService ? stat.endpoints : nil)
+                               lowestMSS: stat.lowestMSS, endpoints: namesPods ? stat.endpoints : nil)
         }
         let underlay = network.underlay
         let links = underlay.directions.map { direction -> Report.Link in

@@ -171,7 +171,19 @@ public struct TrafficSpec: Hashable, Sendable {
     /// datagram that fits the MTU and fragmentation without DF for one that does not
     /// (net/ipv4/ip_output.c `__ip_make_skb`, `ip_dont_fragment`). TCP always sets DF.
     public var dontFragment: Bool?
+    /// For `to: {selector: ...}`: whether the flow goes to one matching pod or to each.
+    public var choose: TargetChoice = .one
     public var location: SourceLocation
+}
+
+/// `to: {selector: ..., choose: one|each}`: a selector destination names pods, not one pod. A client
+/// application given a set of pods talks to one of them; `each` makes one flow per pod.
+public enum TargetChoice: String, Hashable, Sendable {
+    /// The first running matching pod by name, at each send (after a deletion, the next one). The
+    /// report's `endpoints` says which pods it reached and how often.
+    case one
+    /// One flow per pod the selector matches at start, named `FLOW/POD`: the validator expands it.
+    case each
 }
 
 public enum EventAction: Hashable, Sendable {

@@ -471,8 +471,24 @@ struct Context {
     }
 
     func endpoint(_ node: Node, _ what: String) throws(ScenarioError) -> Endpoint {
+        var choice: TargetChoice?
+        return try endpoint(node, what, choice: &choice)
+    }
+
+    /// A flow's end; `choice` reads `choose: one|each`, which only a destination selector may have.
+    func endpoint(_ node: Node, _ what: String, choice: inout TargetChoice?) throws(ScenarioError) -> Endpoint {
         if case .scalar = node { return .pod(try string(node, what)) }
         let f = try fields(node, what)
+        if let value = f.optional("choose") {
+            guard what == "to", f.optional("selector") != nil else {
+                throw error(value, "'choose' goes with a destination selector (to: {selector: ..., choose: one|each})")
+            }
+            let text = try string(value, "choose")
+            guard let parsed = TargetChoice(rawValue: text) else {
+                throw error(value, "choose '\(text)' must be one (the first running matching pod by name) or each (a flow to every matching pod)")
+            }
+            choice = parsed
+        }
         let result: Endpoint
         if let value = f.optional("pod") {
             result = .pod(try string(value, "pod"))
@@ -489,6 +505,7 @@ struct Context {
 
     func traffic(_ node: Node, index: Int) throws(ScenarioError) -> TrafficSpec {
         let f = try fields(node, "a traffic flow")
+        var choice: TargetChoice?
         let protocolNode = try f.required("protocol")
         let protocolText = try string(protocolNode, "protocol")
         guard let proto = TrafficProtocol(rawValue: protocolText.lowercased()) else {
@@ -496,7 +513,7 @@ struct Context {
         }
         var flow = TrafficSpec(
             name: try f.optional("name").map { (n: Node) throws(ScenarioError) in try string(n, "name") } ?? "flow-\(index + 1)",
-            from: try endpoint(try f.required("from"), "from"), to: try endpoint(try f.required("to"), "to"),
+            from: try endpoint(try f.required("from"), "from"), to: try endpoint(try f.required("to"), "to", choice: &choice),
             protocol: proto, size: proto == .tcp ? 100_000 : 56, count: 10, rate: 100, start: 0,
             port: proto == .udp ? 5353 : 80, dontFragment: nil, location: location(node))
         if let value = f.optional("size") {
@@ -514,6 +531,7 @@ struct Context {
             flow.portLocation = location(value)
         }
         if let value = f.optional("df") { flow.dontFragment = try bool(value, "df") }
+        if let choice { flow.choose = choice }
         try f.finish()
         return flow
     }

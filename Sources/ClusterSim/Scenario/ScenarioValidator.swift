@@ -94,6 +94,7 @@ enum ScenarioValidator {
                 throw ScenarioError(location, "flow '\(flow.name)' sends to port \(flow.port)/\(flow.protocol.rawValue.uppercased()) of service '\(name)', which has only \(ports): kube-proxy has no rule for it", code: .unknownReference)
             }
         }
+        scenario.traffic = expandingEach(scenario)
         for event in scenario.events {
             switch event.action {
             case .deletePod(let name) where !podNames.contains(name):
@@ -101,6 +102,24 @@ enum ScenarioValidator {
             case .deleteDeploymentPod(let name) where !scenario.workloads.contains(where: { $0.kind == .deployment && $0.name == name }):
                 throw ScenarioError(event.location, "event deletes a pod of Deployment '\(name)', which does not exist", code: .unknownReference)
             default: break
+            }
+        }
+    }
+
+    /// `to: {selector: ..., choose: each}` becomes one flow per pod the selector matches at start, in
+    /// order of pod name, each named `FLOW/POD` and sent to that pod alone; the other flows stay as they are.
+    /// Run last, once the selector is known to match something.
+    static func expandingEach(_ scenario: Scenario) -> [TrafficSpec] {
+        scenario.traffic.flatMap { flow -> [TrafficSpec] in
+            guard flow.choose == .each, case .selector(let selector) = flow.to else { return [flow] }
+            let pods = scenario.workloads.filter { selector.matches($0.labels) }
+                .flatMap { podNames(of: $0, in: scenario) }.sorted()
+            return pods.map { pod in
+                var one = flow
+                one.name = "\(flow.name)/\(pod)"
+                one.to = .pod(pod)
+                one.choose = .one
+                return one
             }
         }
     }
