@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        // ChaCha20-Poly1305 for WireGuard's transport messages (Crypto.ChaChaPoly): never a home-made cipher.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Wire formats: byte views and header values. Knows nothing above it.
@@ -47,6 +49,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             // The simulation is single-threaded and its parts are classes reached through each other: the
             // dynamic exclusivity checks cost a quarter of a packet's instructions (callgrind) and guard

@@ -22,6 +22,8 @@ final class Network {
     private(set) var pods: [PodStack] = []
     /// The traffic entries' senders (applications in the client pods), in creation order.
     private(set) var senders: [Sender] = []
+    /// The attackers' crafted streams, by ``AttackID``.
+    private(set) var injectors: [Injector] = []
     // The same parts again, for the packet path's calls into them (`withNode` and the like): an element
     // read from the arrays above is retained for the call, one of these is not (see `Unretained`).
     private var unretainedNodes: [Unretained<ClusterNode>] = []
@@ -91,6 +93,12 @@ final class Network {
         CNIHostRules.install(in: self, nodes: made)
         if scenario.cni == .ciliumVXLAN { ciliumIdentities = CiliumIdentities(namespaces: scenario.networkPolicy.namespaces) }
         for pod in cluster.pods { addStack(for: pod.id) }
+        for attacker in scenario.attackers {
+            for spec in attacker.sends {
+                injectors.append(try Injector(id: AttackID(injectors.count), spec: spec, attacker: attacker, network: self))
+            }
+        }
+        observers.attacks = AttackAccounting(count: injectors.count)
     }
 
     // MARK: - Parts

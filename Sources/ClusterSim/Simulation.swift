@@ -49,6 +49,7 @@ public final class Simulation {
             observers.explainer = Explainer(flow: FlowID(flow), accounting: observers.accounting)
         }
         startTraffic()
+        for injector in network.injectors { network.scheduler.schedule(at: injector.spec.start, .injection(injector.id)) }
         for event in scenario.events { network.scheduler.schedule(at: event.at, .controlPlane(event.action)) }
         let maximumPackets = limits.maximumPackets ?? .max, maximumCaptureBytes = limits.maximumCaptureBytes ?? .max
         // The parts the loop asks per event, held here: reached through `network` they were retained and
@@ -125,12 +126,15 @@ public final class Simulation {
             network[sender].tcpTimerFired(generation: generation)
         case let .arrive(buffer, tag, place, direction):
             network.arrive(buffer, tag, at: place, via: direction)
+        case .injection(let attack):
+            network.injectors[attack.index].tick()
         case let .vethDelivery(buffer, tag, pod):
             guard !network.cluster.isDeleted(pod) else {
                 let node = network[network.cluster[pod].node]
                 network.drop(buffer, tag, at: node.routingPoint, DropReason(.noSuchPod, "pod \(network.cluster[pod].name) was deleted"))
                 return
             }
+            if tag.attack != nil { network.observers.attacks.reachedPod(tag) }
             network.withPod(pod) { $0.receive(buffer, tag) }
         case .reassemblyTimeout(.node(let node)):
             network[node].expireReassembly()

@@ -3,6 +3,8 @@ public enum Layer: String, Sendable, Hashable, CaseIterable, Codable {
     case ethernet, vlan, arp, ipv4, ipv6, udp, tcp, icmpv4, icmpv6, vxlan
     /// Linux cooked capture (`tcpdump -i any`), Geneve (RFC 8926), VXLAN-GPE, NSH (RFC 8300).
     case linuxCooked, geneve, vxlanGPE, nsh
+    /// WireGuard (wireguard.com/papers/wireguard.pdf §5.4).
+    case wireguard
 }
 
 /// Why a frame could not be decoded: the first problem found, with where it was.

@@ -80,6 +80,7 @@ extension Network {
         case .node(let node): withNode(node) { $0.receiveFromUnderlay(buffer, tag) }
         case .router: routerForward(at: place, buffer, tag)
         case .switch: switchForward(at: place, buffer, tag)
+        case .host: pool.release(buffer)
         }
     }
 }

@@ -13,6 +13,8 @@ enum Event {
     /// A host's reassembly timer (`ipfrag_time` after a datagram's first fragment): give up on what is
     /// still incomplete (net/ipv4/ip_fragment.c `ip_expire`).
     case reassemblyTimeout(ReassemblyHost)
+    /// An attacker's crafted stream sends its next packet.
+    case injection(AttackID)
     /// A scenario event for the control plane (deleting a pod).
     case controlPlane(EventAction)
 }

@@ -50,6 +50,15 @@ public struct DirectionID: Hashable, Comparable, Sendable, CustomStringConvertib
     public var description: String { "direction#\(index)" }
 }
 
+/// A crafted stream of an attacker (index into the attackers' `send` entries, in scenario order).
+public struct AttackID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    private let raw: Int32
+    public var index: Int { Int(raw) }
+    public init(_ index: Int) { raw = Int32(truncatingIfNeeded: index) }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.index < rhs.index }
+    public var description: String { "attack#\(index)" }
+}
+
 /// A traffic entry of the scenario (index into `Scenario.traffic`).
 public struct FlowID: Hashable, Comparable, Sendable, CustomStringConvertible {
     private let raw: Int32

@@ -23,6 +23,8 @@ extension PacketObserver {
 final class Observers {
     let accounting: FlowAccounting
     let firewallLog = FirewallLog()
+    /// The attackers' streams (an empty table when the scenario has none).
+    var attacks = AttackAccounting(count: 0)
     var captures: CaptureObserver? { didSet { watchesTransmissions = captures != nil || !others.isEmpty } }
     var explainer: Explainer? { didSet { explaining = explainer != nil } }
     var others: [any PacketObserver] = [] {
@@ -54,12 +56,14 @@ final class Observers {
         explainer?.dropped(frame, tag: tag, at: place, reason: reason, time: time)
         captures?.dropped(frame, tag: tag, at: place, reason: reason, time: time)
         accounting.dropped(frame, tag: tag, at: place, reason: reason, time: time)
+        if tag.attack != nil { attacks.dropped(tag: tag, at: place, reason: reason, time: time) }
         for observer in others { observer.dropped(frame, tag: tag, at: place, reason: reason, time: time) }
     }
 
     @inline(__always)
     func delivered(_ frame: UnsafeRawBufferPointer, to pod: PodID, tag: PacketTag, time: Nanoseconds) {
         accounting.delivered(frame, to: pod, tag: tag, time: time)
+        if tag.attack != nil { attacks.delivered(tag) }
         guard hasOthers else { return }
         for observer in others { observer.delivered(frame, to: pod, tag: tag, time: time) }
     }

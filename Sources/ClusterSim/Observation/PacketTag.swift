@@ -40,6 +40,9 @@ struct PacketTag {
     /// The sender's security identity a Cilium node read from the VNI of the packet it decapsulated
     /// (bpf/bpf_overlay.c takes it from the tunnel key); 0 when the packet came through no Cilium tunnel.
     var tunnelIdentity: UInt32 = 0
+    /// The attacker's crafted stream this packet belongs to (nil: not an attacker's), for the report's
+    /// attack lines. Like every field here it never decides the packet's fate.
+    var attack: AttackID?
 
     static let none = PacketTag(sender: nil, role: .control, sentAt: 0, isData: false)
 

@@ -113,6 +113,20 @@ public struct Report: Codable, Sendable {
         public var deleted: Bool
     }
 
+    /// One attacker stream (`attackers:` … `send:`): what it sent and what became of it.
+    public struct Attack: Codable, Sendable {
+        public var name: String
+        public var attacker: String
+        /// `outer 192.0.2.66 → 192.0.2.11 VNI 1, inner 10.244.0.5 → 10.244.1.7 UDP 5432`.
+        public var packet: String
+        public var packetsSent: Int
+        /// Crossed the veth into the destination pod (its eth0 capture shows them).
+        public var packetsReachedPod: Int
+        /// Taken by the pod's stack (a socket, or the kernel's answer for a closed port).
+        public var packetsDelivered: Int
+        public var drops: [Drop]
+    }
+
     public var scenario: String
     public var seed: UInt64
     public var overlay: String
@@ -129,6 +143,8 @@ public struct Report: Codable, Sendable {
     public var firewallDropsUnlisted = 0
     public var firewallRewrites: [FirewallRewrite] = []
     public var explanation: Explanation?
+    /// The attackers' streams; nil (absent from report.json) when the scenario has none.
+    public var attacks: [Attack]?
     /// What the run simulated: nodes, routers, switches, firewalls, NetworkPolicies (what `report.html` draws).
     public var topology: Topology?
 

@@ -67,6 +67,23 @@ enum ReportBuilder {
                                        device: network.firewalls[key.device].configuration.name, flow: flowName(key.flow),
                                        explanation: entry.example)
             }
+        if !network.injectors.isEmpty {
+            let streams = network.observers.attacks.streams
+            report.attacks = network.injectors.map { injector in
+                let stats = streams[injector.id.index]
+                let spec = injector.spec
+                let drops = stats.drops.map { key, tally in
+                    Report.Drop(place: key.place, code: key.reason.code, reason: key.reason.sentence, count: tally.count,
+                                flowPackets: tally.flowPackets, firstNanoseconds: tally.first, lastNanoseconds: tally.last)
+                }.sorted { ($0.firstNanoseconds, $0.place, $0.reason) < ($1.firstNanoseconds, $1.place, $1.reason) }
+                let outerSource = spec.outerSource ?? injector.attacker.address
+                let spoof = spec.outerSource.map { $0 == injector.attacker.address ? "" : " (spoofed)" } ?? ""
+                let packet = "outer \(outerSource)\(spoof) → \(network[injector.target].underlayAddress) VXLAN VNI \(injector.vni), "
+                    + "inner \(injector.innerSource) → \(injector.innerDestination) \(spec.protocol.rawValue.uppercased()) \(spec.destinationPort)"
+                return Report.Attack(name: spec.name, attacker: injector.attacker.name, packet: packet, packetsSent: stats.sent,
+                                     packetsReachedPod: stats.reachedPod, packetsDelivered: stats.delivered, drops: drops)
+            }
+        }
         if let explainer = network.observers.explainer {
             report.explanation = Report.Explanation(flow: scenario.traffic[explainer.flow.index].name, lines: explainer.lines)
         }

@@ -53,6 +53,16 @@ extension Report {
                 lines.append("    \(rewrite.explanation)")
             }
         }
+        if let attacks, !attacks.isEmpty {
+            lines += ["", "attacks:"]
+            for attack in attacks {
+                lines.append("  \(attack.name) from \(attack.attacker): \(attack.packet)")
+                lines.append("    sent \(attack.packetsSent), reached the pod \(attack.packetsReachedPod), dropped \(attack.drops.reduce(0) { $0 + $1.count })")
+                for drop in attack.drops {
+                    lines.append("    dropped \(drop.count)× at \(drop.place) [\(drop.code.rawValue)]: \(drop.reason)")
+                }
+            }
+        }
         lines.append("")
         var linkRows = [["link", "packets", "bytes", "utilisation", "VXLAN overhead", "queue drops", "lost"]]
         for link in links where link.packets > 0 || link.queueDrops > 0 {

@@ -239,4 +239,6 @@ public struct Scenario: Hashable, Sendable {
     public var cniSettings = CNISettings()
     /// Kubernetes NetworkPolicy: the namespaces, the pods as policies see them, the policies (from manifests).
     public var networkPolicy = NetworkPolicySettings()
+    /// Hosts on the underlay that are not nodes, and the crafted packets they send (`attackers:`).
+    public var attackers: [AttackerSpec] = []
 }

@@ -59,6 +59,10 @@ extension Context {
         ScenarioSection(key: "underlay", isRequired: false) { (context, node, reading) throws(ScenarioError) in
             try context.underlaySection(node, into: &reading)
         },
+        // After `underlay`: an attacker is a place, cabled to one the underlay names.
+        ScenarioSection(key: "attackers", isRequired: false) { (context, node, reading) throws(ScenarioError) in
+            try context.attackersSection(node, into: &reading)
+        },
         // Before `firewalls`: netfilter's conntrack timeouts start from the sysctls.
         ScenarioSection(key: "sysctl", isRequired: false) { (context, node, reading) throws(ScenarioError) in
             reading.scenario.sysctls = try context.sysctls(node)

@@ -12,6 +12,8 @@ final class Underlay {
         case router
         /// Forwards frames without touching IP.
         case `switch`
+        /// A host that is not a node (an attacker): sends what it crafts, keeps what reaches it.
+        case host
     }
 
     struct Place {
@@ -53,6 +55,9 @@ final class Underlay {
             places.append(Place(name: device, role: .switch, mac: MACAddress(rawValue: 0x0200_0000_FD00 | UInt64(index + 1)),
                                 address: .any))
         }
+        for attacker in scenario.attackers {
+            places.append(Place(name: attacker.name, role: .host, mac: attacker.mac, address: attacker.address))
+        }
         self.places = places
         var links = scenario.links
         // With no links at all, every node pair gets a direct default link: a flat L3 network.
@@ -63,6 +68,7 @@ final class Underlay {
                 }
             }
         }
+        links += scenario.attackers.map(\.link)
         self.links = links
         var byName: [String: PlaceID] = [:]
         for (index, place) in places.enumerated() where byName[place.name] == nil { byName[place.name] = PlaceID(index) }
